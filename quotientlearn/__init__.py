@@ -1,0 +1,35 @@
+"""quotientlearn: the implicit bias of stochastic learning as a gauge correction.
+
+The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
+simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
+the experiment list.
+"""
+
+from quotientlearn import experiments, groups, models, testing
+from quotientlearn.bias import (
+    effective_loss,
+    implicit_bias,
+    implicit_bias_of_predictor,
+    log_slice_volume,
+)
+from quotientlearn.bundle import SymmetryBundle
+from quotientlearn.gauge import Gauge
+from quotientlearn.groups import DegenerateOrbitWarning
+from quotientlearn.spaces import ParameterSpace
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DegenerateOrbitWarning",
+    "Gauge",
+    "ParameterSpace",
+    "SymmetryBundle",
+    "effective_loss",
+    "experiments",
+    "groups",
+    "implicit_bias",
+    "implicit_bias_of_predictor",
+    "log_slice_volume",
+    "models",
+    "testing",
+]

@@ -1,0 +1,115 @@
+"""The implicit bias: the gauge correction ``(T/2) log det G_C`` and the effective loss.
+
+Theorem 1 (THEORY.md section 2): conditioned on the gauge slice, the stationary density of isotropic
+Langevin dynamics is ``exp(-L/T) det G_C^{-1/2}`` with respect to the slice's surface measure, i.e. the
+effective loss ``L + (T/2) log det G_C``. In predictor coordinates (Lebesgue ``d beta``) the slice's
+volume factor ``sqrt det g_S = pdet(dphi dphi^T)^{-1/2}`` joins it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quotientlearn.groups.base import _degenerate_to_minus_inf
+
+__all__ = [
+    "effective_loss",
+    "implicit_bias",
+    "implicit_bias_of_predictor",
+    "log_slice_volume",
+    "validate_temperature",
+]
+
+_COORDINATES = ("slice", "predictor")
+
+
+def validate_temperature(temperature):
+    """Return ``temperature`` as a float after checking it is finite and non-negative."""
+    value = float(temperature)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"temperature must be finite and non-negative; got {temperature!r}")
+    return value
+
+
+def implicit_bias(model, theta, temperature):
+    """Gauge correction ``(T/2) log det G_C(theta)``.
+
+    Parameters
+    ----------
+    model : Model
+    theta : array_like, shape (..., D)
+    temperature : float
+
+    Returns
+    -------
+    bias : ndarray, shape (...,)
+        ``-inf`` (with a warning) on degenerate orbits.
+    """
+    temperature = validate_temperature(temperature)
+    return 0.5 * temperature * model.gauge.log_det_constraint_gram(theta)
+
+
+def log_slice_volume(model, beta):
+    """``(1/2) log det g_S`` of the slice in predictor coordinates, at ``balanced(beta)``.
+
+    Equal to ``-(1/2) log pdet(dphi dphi^T)``, the pseudo-determinant over the ``predictor_rank``
+    largest eigenvalues (the predictor manifold may be a proper submanifold, e.g. rank-r matrices).
+
+    Parameters
+    ----------
+    model : Model
+    beta : array_like, shape (..., *beta_shape)
+
+    Returns
+    -------
+    log_volume : ndarray, shape (...,)
+    """
+    cometric = model.bundle.quotient_cometric(model.balanced(beta))
+    eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_pdet = np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1)
+    return -0.5 * _degenerate_to_minus_inf(log_pdet)
+
+
+def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):
+    """The implicit bias as a function of the predictor, at its balanced slice point.
+
+    Parameters
+    ----------
+    model : Model
+    beta : array_like, shape (..., *beta_shape)
+    temperature : float
+    coordinates : {"slice", "predictor"}
+        ``"slice"``: ``(T/2) log det G_C`` (density w.r.t. the slice's surface measure).
+        ``"predictor"``: additionally ``-T log sqrt det g_S``, so that
+        ``exp(-(L + bias) / T)`` is the density w.r.t. Lebesgue ``d beta``.
+
+    Returns
+    -------
+    bias : ndarray, shape (...,)
+    """
+    if coordinates not in _COORDINATES:
+        raise ValueError(f"unknown coordinates {coordinates!r}; choose one of {_COORDINATES}")
+    temperature = validate_temperature(temperature)
+    bias = 0.5 * temperature * model.log_det_gram_on_slice(beta)
+    if coordinates == "predictor":
+        bias = bias - temperature * log_slice_volume(model, beta)
+    return bias
+
+
+def effective_loss(model, loss, theta, temperature):
+    """``L(phi(theta)) + (T/2) log det G_C(theta)``.
+
+    Parameters
+    ----------
+    model : Model
+    loss : callable
+        ``loss(beta) -> (...,)``.
+    theta : array_like, shape (..., D)
+    temperature : float
+
+    Returns
+    -------
+    value : ndarray, shape (...,)
+    """
+    return np.asarray(loss(model.predictor(theta))) + implicit_bias(model, theta, temperature)

@@ -1,0 +1,142 @@
+"""The experiment list: every runnable study, by name.
+
+Each experiment is a module of this package defining ``DESCRIPTION`` (one line), ``CONFIG`` (the full
+configuration, a flat dict of JSON-serialisable values), ``FAST`` (overrides for a quick run) and
+``run(config, out_dir, resume=False) -> dict`` (the report; it writes its own arrays and figures into
+``out_dir``). :func:`run` resolves the configuration, calls the module and writes ``report.json``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import time
+from pathlib import Path
+
+from quotientlearn.io import write_json
+
+__all__ = ["EXPERIMENTS", "describe", "get", "list_experiments", "parse_overrides", "resolve_config",
+           "run"]
+
+#: name -> module (in quotientlearn.experiments); the only registry in the package.
+EXPERIMENTS = {
+    "demo": "demo",
+    "theorem1-check": "theorem1_check",
+    "hyperbola": "hyperbola",
+    "relu-balance": "relu_balance",
+    "attention-balance": "attention_balance",
+    "matrix-completion": "matrix_completion",
+    "spectral-sparsity": "spectral_sparsity",
+    "tv-recovery": "tv_recovery",
+    "inverse-design": "inverse_design",
+}
+
+
+def get(name):
+    """The module of experiment ``name``."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; available: {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(f"quotientlearn.experiments.{EXPERIMENTS[name]}")
+
+
+def _available():
+    for name in EXPERIMENTS:
+        try:
+            yield name, get(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"quotientlearn.experiments.{EXPERIMENTS[name]}":
+                raise
+
+
+def list_experiments():
+    """``[(name, one-line description), ...]`` for every available experiment."""
+    return [(name, module.DESCRIPTION) for name, module in _available()]
+
+
+def describe(name):
+    """Description and default configuration of experiment ``name``."""
+    module = get(name)
+    return {"name": name, "description": module.DESCRIPTION, "config": dict(module.CONFIG),
+            "fast": dict(module.FAST)}
+
+
+def parse_overrides(pairs):
+    """Parse ``["KEY=VALUE", ...]`` into a dict; values are Python literals or plain strings."""
+    overrides = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=VALUE; got {pair!r}")
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = text
+        overrides[key.strip()] = value
+    return overrides
+
+
+def resolve_config(name, fast=False, seeds=None, overrides=None):
+    """The configuration of a run: defaults, then ``FAST``, then ``seeds``, then ``overrides``.
+
+    Raises
+    ------
+    ValueError
+        On an unknown key (the valid keys are listed) or a value of the wrong type.
+    """
+    module = get(name)
+    config = dict(module.CONFIG)
+    if fast:
+        config.update(module.FAST)
+    if seeds is not None:
+        if "seeds" not in config:
+            raise ValueError(f"experiment {name!r} takes no seeds")
+        config["seeds"] = int(seeds)
+    for key, value in (overrides or {}).items():
+        if key not in config:
+            raise ValueError(
+                f"experiment {name!r} has no setting {key!r}; settings: {', '.join(sorted(config))}"
+            )
+        default = config[key]
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"setting {key!r} must be True or False; got {value!r}")
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"setting {key!r} must be a number; got {value!r}")
+            value = type(default)(value) if isinstance(default, float) or float(value).is_integer() \
+                else value
+        config[key] = value
+    if "seeds" in config and int(config["seeds"]) < 1:
+        raise ValueError(f"seeds must be at least 1; got {config['seeds']}")
+    return config
+
+
+def run(name, seeds=None, fast=False, out=None, resume=False, overrides=None):
+    """Run experiment ``name`` and write ``report.json`` into ``out`` (default ``quotientlearn-out/NAME``).
+
+    Parameters
+    ----------
+    name : str
+    seeds : int, optional
+        Number of independent seeds (vectorised); overrides the configuration's ``seeds``.
+    fast : bool
+        Use the experiment's quick configuration.
+    out : str or Path, optional
+    resume : bool
+        Continue from the checkpoint in ``out`` if there is one.
+    overrides : dict, optional
+        Configuration values to override.
+
+    Returns
+    -------
+    report : dict
+        Includes ``experiment``, ``config`` and ``seconds``.
+    """
+    config = resolve_config(name, fast=fast, seeds=seeds, overrides=overrides)
+    out_dir = Path(out) if out is not None else Path("quotientlearn-out") / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    results = get(name).run(config, out_dir, resume=resume)
+    report = {"experiment": name, "fast": bool(fast), "config": config,
+              "seconds": round(time.perf_counter() - start, 3), **results}
+    write_json(out_dir / "report.json", report)
+    return report

@@ -1,0 +1,256 @@
+"""Lie group actions on the flat parameter vector, with generic autograd defaults.
+
+A :class:`GroupAction` needs only ``act(group_elem, theta)`` (and ``exp`` when group elements are not
+given by Lie-algebra coordinates). Everything else — fundamental vector fields, their Gram matrix, the
+affine structure of a linear action and its moment map — is derived here with autograd. Subclasses in
+this package override these defaults with closed forms, which the tests hold against the defaults.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import make_jvp
+from autograd.tracer import getval
+
+from quotientlearn.spaces import as_batch
+
+__all__ = [
+    "AffineStructure",
+    "DegenerateOrbitWarning",
+    "GroupAction",
+    "autograd_generators",
+    "log_det_psd",
+]
+
+
+class DegenerateOrbitWarning(RuntimeWarning):
+    """A Gram matrix is singular: the orbit through the point has lower dimension."""
+
+
+def log_det_psd(matrix):
+    """Log-determinant of a stack of positive semi-definite matrices, ``-inf`` where singular.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (..., k, k)
+
+    Returns
+    -------
+    log_det : ndarray, shape (...,)
+        ``-inf`` (with a :class:`DegenerateOrbitWarning`) where the matrix is singular; never NaN.
+    """
+    sign, log_det = np.linalg.slogdet(matrix)
+    return _degenerate_to_minus_inf(np.where(sign > 0, log_det, -np.inf))
+
+
+def _degenerate_to_minus_inf(log_det):
+    """Replace NaN/non-positive-definite results by ``-inf`` and warn once per call."""
+    log_det = np.asarray(log_det, dtype=float)
+    bad = ~np.isfinite(log_det)
+    if np.any(bad):
+        warnings.warn(
+            f"{int(np.count_nonzero(bad))} point(s) lie on degenerate orbits (singular Gram "
+            "matrix); their log-determinant is -inf",
+            DegenerateOrbitWarning,
+            stacklevel=3,
+        )
+        log_det = np.where(bad, -np.inf, log_det)
+    return log_det
+
+
+def sum_log(values, axis=-1):
+    """``sum(log(values))`` over ``axis`` for non-negative values: ``-inf`` with a warning at zeros."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.sum(np.log(values), axis=axis)
+    return _degenerate_to_minus_inf(out)
+
+
+@dataclass(frozen=True)
+class AffineStructure:
+    """Generators of an affine action: ``xi_a(theta) = matrices[a] @ theta + offsets[a]``.
+
+    Attributes
+    ----------
+    matrices : ndarray, shape (k, D, D)
+    offsets : ndarray, shape (k, D)
+    """
+
+    matrices: np.ndarray
+    offsets: np.ndarray
+
+
+def autograd_generators(action, theta):
+    """Fundamental vector fields by forward-mode autograd: ``d/dt act(exp(t e_a), theta)`` at ``t = 0``.
+
+    Parameters
+    ----------
+    action : GroupAction
+    theta : ndarray, shape (..., D)
+
+    Returns
+    -------
+    generators : ndarray, shape (..., k, D)
+    """
+    shape = np.shape(getval(theta))
+    batch = shape[:-1]
+    identity = np.zeros(batch + (action.dim,))
+    jvp = make_jvp(lambda coords: action.act_algebra(coords, theta))(identity)
+    columns = []
+    for a in range(action.dim):
+        direction = np.zeros(batch + (action.dim,))
+        direction[..., a] = 1.0
+        # "+ zeros" broadcasts a constant field (e.g. a translation) over the batch, traced or not.
+        columns.append(jvp(direction)[1] + np.zeros(shape))
+    return anp.stack(columns, axis=-2)
+
+
+class GroupAction:
+    """A Lie group G of dimension ``k`` acting on ``R^D`` and leaving the predictor invariant.
+
+    Give ``act`` (and optionally ``exp``) as callables, or subclass and override the methods.
+
+    Parameters
+    ----------
+    dim : int
+        ``k``, the dimension of the group.
+    space_dim : int
+        ``D``, the length of the flat parameter vector.
+    act : callable, optional
+        ``act(group_elem, theta) -> theta'``; must broadcast over leading axes and be written with
+        ``autograd.numpy`` so that generators can be differentiated.
+    exp : callable, optional
+        Maps Lie-algebra coordinates of shape ``(..., k)`` to group elements. Without it, group
+        elements *are* algebra coordinates and ``act(zeros(k), theta)`` must equal ``theta``.
+    name : str, optional
+    """
+
+    def __init__(self, dim, space_dim, act=None, exp=None, name=None):
+        self.dim = int(dim)
+        self.space_dim = int(space_dim)
+        self._act = act
+        self._exp = exp
+        self.name = name or type(self).__name__
+        self._affine_cache = None
+
+    def __repr__(self):
+        return f"{self.name}(k={self.dim}, D={self.space_dim})"
+
+    # ----------------------------------------------------------------- group elements and action
+    def exp(self, algebra_coords):
+        """Group elements from Lie-algebra coordinates ``(..., k)``."""
+        return algebra_coords if self._exp is None else self._exp(algebra_coords)
+
+    def act(self, group_elem, theta):
+        """Act with group element(s) on ``theta`` of shape ``(..., D)``."""
+        if self._act is None:
+            raise NotImplementedError(f"{self.name} defines no act(group_elem, theta)")
+        return self._act(group_elem, theta)
+
+    def act_algebra(self, algebra_coords, theta):
+        """``act(exp(algebra_coords), theta)``; coordinates have shape ``(..., k)``."""
+        return self.act(self.exp(algebra_coords), theta)
+
+    def random_algebra(self, size=(), rng=None, scale=0.3):
+        """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+
+    # ------------------------------------------------------------------------- vector fields
+    def generators(self, theta):
+        """Fundamental vector fields ``xi_a(theta)``.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        generators : ndarray, shape (..., k, D)
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        return autograd_generators(self, theta)
+
+    def gram(self, theta):
+        """Gram matrix ``<xi_a, xi_b>`` of the generators, shape ``(..., k, k)``."""
+        xi = self.generators(theta)
+        return xi @ np.swapaxes(xi, -1, -2)
+
+    # ----------------------------------------------------------------------- affine structure
+    def affine_structure(self, rng=0, rtol=1e-9):
+        """The affine structure of the generators, or ``None`` if the action is not affine.
+
+        Probed by autograd at one random point and verified at another.
+
+        Returns
+        -------
+        structure : AffineStructure or None
+        """
+        if self._affine_cache is None:
+            self._affine_cache = (self._probe_affine(rng, rtol),)
+        return self._affine_cache[0]
+
+    def _probe_affine(self, rng, rtol):
+        rng = np.random.default_rng(rng)
+        d = self.space_dim
+        base, check = rng.standard_normal((2, d))
+        # The autograd route, not a closed-form override (which need not be traceable).
+        jvp = make_jvp(lambda point: autograd_generators(self, point))(base)
+        # Column j of the Jacobian of every generator; stacking gives (k, D, D) after a transpose.
+        columns = np.stack([jvp(np.eye(d)[j])[1] for j in range(d)], axis=-1)
+        offsets = autograd_generators(self, base) - columns @ base
+        predicted = columns @ check + offsets
+        actual = autograd_generators(self, check)
+        scale = 1.0 + np.max(np.abs(actual))
+        if np.max(np.abs(predicted - actual)) > rtol * scale:
+            return None
+        return AffineStructure(matrices=columns, offsets=offsets)
+
+    # --------------------------------------------------------------------------- moment map
+    def _moment_basis(self):
+        """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
+        if getattr(self, "_moment_basis_cache", None) is None:
+            structure = self.affine_structure()
+            if structure is None:
+                raise ValueError(
+                    f"{self.name} is not an affine action, so it has no default moment map; "
+                    "pass a gauge function chi to Gauge(action, chi=...)"
+                )
+            sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
+            flat = np.concatenate(
+                [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
+            )
+            left, singular, _ = np.linalg.svd(flat, full_matrices=False)
+            rank = int(np.sum(singular > 1e-10 * max(singular.max(), 1e-300)))
+            self._moment_basis_cache = left[:, :rank].T
+        return self._moment_basis_cache
+
+    def moment_map(self, theta):
+        """Noether charges ``chi_c = C_ca (theta^T sym(A_a) theta / 2 + b_a . theta)``.
+
+        The independent combinations ``C`` drop the directions (e.g. rotations in GL(r)) whose
+        moment map vanishes identically; those remain as a residual symmetry of the slice.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        chi : ndarray, shape (..., c)
+        """
+        structure = self.affine_structure()
+        basis = self._moment_basis()
+        quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
+        linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
+        return anp.einsum("ca,...a->...c", basis, 0.5 * quadratic + linear)
+
+    def moment_map_jacobian(self, theta):
+        """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
+        structure = self.affine_structure()
+        sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
+        grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
+        return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)

@@ -1,0 +1,269 @@
+"""Rescaling actions of tori ``(R_{>0})^k``: coordinates multiplied by positive factors.
+
+``TorusRescaling(weights)`` multiplies ``theta_i`` by ``exp(sum_a c_a weights[a, i])``. Its special
+cases carry closed forms: :class:`PairRescaling` (one group of coordinates scaled up, a disjoint one down:
+Hadamard products, neurons, shared group scalars, attention columns), :class:`ColumnRescaling`,
+:class:`LayerRescaling` (deep diagonal networks) and :class:`Scaling` (normalisation layers).
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import scipy.sparse
+
+from quotientlearn.groups.base import AffineStructure, GroupAction, log_det_psd, sum_log
+from quotientlearn.spaces import as_batch
+
+__all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "Scaling", "TorusRescaling"]
+
+
+class TorusRescaling(GroupAction):
+    """``(R_{>0})^k`` acting by ``theta_i -> theta_i * prod_a g_a ** weights[a, i]``.
+
+    Parameters
+    ----------
+    weights : array_like, shape (k, D)
+        Exponents; rows must be linearly independent.
+    name : str, optional
+    """
+
+    def __init__(self, weights, name=None):
+        weights = np.atleast_2d(np.asarray(weights, dtype=float))
+        if np.linalg.matrix_rank(weights) < weights.shape[0]:
+            raise ValueError("the rows of the torus weights must be linearly independent")
+        super().__init__(dim=weights.shape[0], space_dim=weights.shape[1], name=name)
+        self.weights = weights
+
+    def exp(self, algebra_coords):
+        """Positive group elements ``exp(c)``, shape ``(..., k)``."""
+        return anp.exp(algebra_coords)
+
+    def act(self, group_elem, theta):
+        """Multiply ``theta`` by ``prod_a g_a ** weights[a]``; ``group_elem`` has shape ``(..., k)``."""
+        return self.act_algebra(anp.log(group_elem), theta)
+
+    def act_algebra(self, algebra_coords, theta):
+        """Multiply ``theta`` by ``exp(algebra_coords @ weights)``."""
+        return theta * anp.exp(anp.dot(algebra_coords, self.weights))
+
+    def generators(self, theta):
+        """``xi_a = weights[a] * theta``, shape ``(..., k, D)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        return self.weights * theta[..., None, :]
+
+    def gram(self, theta):
+        """``sum_i weights[a, i] weights[b, i] theta_i^2``, shape ``(..., k, k)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        return (self.weights * theta[..., None, :] ** 2) @ self.weights.T
+
+    def affine_structure(self, rng=0, rtol=1e-9):
+        """Diagonal generator matrices ``diag(weights[a])`` and zero offsets."""
+        eye = np.eye(self.space_dim)
+        return AffineStructure(self.weights[:, :, None] * eye, np.zeros_like(self.weights))
+
+    def moment_map(self, theta):
+        """``chi_a = sum_i weights[a, i] theta_i^2 / 2``, shape ``(..., k)``."""
+        return 0.5 * anp.dot(theta**2, self.weights.T)
+
+    def moment_map_jacobian(self, theta):
+        """Equals the generators: the weights give symmetric generator matrices."""
+        return self.generators(theta)
+
+    def log_det_moment_gram(self, theta):
+        """``log det`` of the moment map's constraint Gram (here the Gram itself)."""
+        return log_det_psd(self.gram(theta))
+
+
+class PairRescaling(TorusRescaling):
+    """``(R_{>0})^k`` scaling coordinate group ``up[a]`` by ``g_a`` and ``down[a]`` by ``1 / g_a``.
+
+    The groups are disjoint, so the Gram is diagonal, ``|theta_up[a]|^2 + |theta_down[a]|^2``, and the
+    balanced slice ``|theta_up[a]| = |theta_down[a]|`` is reached in closed form.
+
+    Parameters
+    ----------
+    space_dim : int
+        ``D``.
+    up, down : sequence of k integer index arrays
+        Flat indices scaled up and down by each generator.
+    name : str, optional
+    """
+
+    def __init__(self, space_dim, up, down, name=None):
+        if len(up) != len(down):
+            raise ValueError(f"got {len(up)} 'up' groups but {len(down)} 'down' groups")
+        k = len(up)
+        self._up = _indicator(up, k, space_dim)
+        self._down = _indicator(down, k, space_dim)
+        overlap = (self._up + self._down).max() > 1 or (
+            (self._up + self._down).sum(axis=0).max() > 1
+        )
+        if overlap:
+            raise ValueError("the coordinate groups of a PairRescaling must be disjoint")
+        super().__init__((self._up - self._down).toarray(), name=name)
+
+    def _group_sums(self, values):
+        """Sum ``values`` (..., D) over the up and down groups: two arrays of shape (..., k)."""
+        flat = values.reshape(-1, self.space_dim)
+        up = (self._up @ flat.T).T.reshape(values.shape[:-1] + (self.dim,))
+        down = (self._down @ flat.T).T.reshape(values.shape[:-1] + (self.dim,))
+        return up, down
+
+    def orbit_norms(self, theta):
+        """Squared norms of the up and down groups, each of shape ``(..., k)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        return self._group_sums(theta**2)
+
+    def gram(self, theta):
+        """Diagonal Gram ``diag(|up_a|^2 + |down_a|^2)``, shape ``(..., k, k)``."""
+        up, down = self.orbit_norms(theta)
+        return (up + down)[..., :, None] * np.eye(self.dim)
+
+    def moment_map(self, theta):
+        """``(|up_a|^2 - |down_a|^2) / 2``, shape ``(..., k)``."""
+        if not isinstance(theta, np.ndarray):  # traced by autograd: the dense route differentiates
+            return super().moment_map(theta)
+        up, down = self.orbit_norms(theta)
+        return 0.5 * (up - down)
+
+    def log_det_moment_gram(self, theta):
+        """``sum_a log(|up_a|^2 + |down_a|^2)``, shape ``(...,)``."""
+        up, down = self.orbit_norms(theta)
+        return sum_log(up + down)
+
+    def balance(self, theta):
+        """Move along the orbit to ``|up_a| = |down_a|``; the predictor is unchanged.
+
+        A degenerate orbit (one side zero) is sent to its limit point, where both sides vanish.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (..., D)
+
+        Returns
+        -------
+        balanced : ndarray, shape (..., D)
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        up, down = self.orbit_norms(theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.sqrt(np.sqrt(down / up))
+        degenerate = ~((up > 0) & (down > 0))
+        up_factor = np.where(degenerate, 0.0, factor)
+        down_factor = np.where(degenerate, 0.0, 1.0 / np.where(degenerate, 1.0, factor))
+        flat_up = up_factor.reshape(-1, self.dim)
+        flat_down = down_factor.reshape(-1, self.dim)
+        touched = np.asarray(self._up.sum(axis=0) + self._down.sum(axis=0)).ravel() > 0
+        scale = (self._up.T @ flat_up.T + self._down.T @ flat_down.T).T
+        scale = np.where(touched, scale, 1.0).reshape(theta.shape)
+        return theta * scale
+
+
+def _indicator(groups, k, space_dim):
+    rows = np.concatenate([np.full(len(g), a) for a, g in enumerate(groups)]) if k else []
+    cols = np.concatenate([np.asarray(g, dtype=int) for g in groups]) if k else []
+    if len(cols) and (np.min(cols) < 0 or np.max(cols) >= space_dim):
+        raise ValueError(f"group indices must lie in [0, {space_dim})")
+    data = np.ones(len(cols))
+    return scipy.sparse.csr_matrix((data, (rows, cols)), shape=(k, space_dim))
+
+
+class ColumnRescaling(PairRescaling):
+    """Column ``j`` of matrix block ``first`` scaled by ``g_j``, column ``j`` of ``second`` by ``1/g_j``.
+
+    The diagonal subgroup of ``W_Q -> W_Q A, W_K -> W_K A^{-T}`` in attention.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+    first, second : str
+        Names of two matrix blocks with the same number of columns.
+    """
+
+    def __init__(self, space, first, second):
+        rows_first, cols = space.blocks[first]
+        rows_second, cols_second = space.blocks[second]
+        if cols != cols_second:
+            raise ValueError(f"blocks {first!r} and {second!r} have different numbers of columns")
+        start_first = space.block_slice(first).start
+        start_second = space.block_slice(second).start
+        up = [start_first + np.arange(rows_first) * cols + j for j in range(cols)]
+        down = [start_second + np.arange(rows_second) * cols + j for j in range(cols)]
+        super().__init__(space.dim, up, down, name="ColumnRescaling")
+
+
+class LayerRescaling(TorusRescaling):
+    """Rescalings of a depth-``L`` diagonal network ``u_1 * ... * u_L`` (blocks of length d).
+
+    Generator ``(l, i)`` scales ``u_l[i]`` up and ``u_{l+1}[i]`` down, so ``k = (L - 1) d``; the
+    moment map ``(u_l[i]^2 - u_{l+1}[i]^2) / 2`` vanishes when all layers have equal magnitudes.
+
+    Parameters
+    ----------
+    dim : int
+        ``d``, the width of each layer.
+    depth : int
+        ``L >= 2``.
+    """
+
+    def __init__(self, dim, depth):
+        if depth < 2:
+            raise ValueError(f"depth must be at least 2; got {depth}")
+        self.width, self.depth = int(dim), int(depth)
+        weights = np.zeros(((depth - 1) * dim, depth * dim))
+        for layer in range(depth - 1):
+            for i in range(dim):
+                weights[layer * dim + i, layer * dim + i] = 1.0
+                weights[layer * dim + i, (layer + 1) * dim + i] = -1.0
+        super().__init__(weights, name="LayerRescaling")
+
+    def _layers(self, theta):
+        return theta.reshape(theta.shape[:-1] + (self.depth, self.width))
+
+    def log_det_moment_gram(self, theta):
+        """Per coordinate, the tridiagonal ``(L-1) x (L-1)`` Gram; ``log det`` summed, ``(...,)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        sq = np.swapaxes(self._layers(theta) ** 2, -1, -2)  # (..., d, L)
+        gram = np.zeros(sq.shape[:-1] + (self.depth - 1, self.depth - 1))
+        idx = np.arange(self.depth - 1)
+        gram[..., idx, idx] = sq[..., :-1] + sq[..., 1:]
+        gram[..., idx[:-1], idx[:-1] + 1] = -sq[..., 1:-1]
+        gram[..., idx[:-1] + 1, idx[:-1]] = -sq[..., 1:-1]
+        return np.sum(log_det_psd(gram), axis=-1)
+
+    def balance(self, theta):
+        """Equalise ``|u_l[i]|`` across layers to ``|prod_l u_l[i]|^(1/L)``, keeping every sign."""
+        theta = as_batch(theta, (self.space_dim,))
+        layers = self._layers(theta)
+        magnitude = np.prod(np.abs(layers), axis=-2, keepdims=True) ** (1.0 / self.depth)
+        return (np.sign(layers) * magnitude).reshape(theta.shape)
+
+
+class Scaling(TorusRescaling):
+    """``R_{>0}`` acting by ``theta -> g theta`` (scale invariance of normalisation layers).
+
+    The moment map ``|theta|^2 / 2`` has no zero away from the origin, so the gauge uses the level
+    set ``(|theta|^2 - 1) / 2 = 0``: the unit sphere.
+
+    Parameters
+    ----------
+    space_dim : int
+    """
+
+    def __init__(self, space_dim):
+        super().__init__(np.ones((1, space_dim)), name="Scaling")
+
+    def moment_map(self, theta):
+        """``(|theta|^2 - 1) / 2``, shape ``(..., 1)``."""
+        return 0.5 * (anp.sum(theta**2, axis=-1, keepdims=True) - 1.0)
+
+    def log_det_moment_gram(self, theta):
+        """``log |theta|^2``, shape ``(...,)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        return sum_log(np.sum(theta**2, axis=-1, keepdims=True))
+
+    def balance(self, theta):
+        """``theta / |theta|``."""
+        theta = as_batch(theta, (self.space_dim,))
+        return theta / np.linalg.norm(theta, axis=-1, keepdims=True)

@@ -1,0 +1,59 @@
+"""The model zoo: each model is a predictor, a symmetry action and a gauge, with closed forms."""
+
+from quotientlearn.models.attention import Attention
+from quotientlearn.models.base import Model
+from quotientlearn.models.custom import Custom
+from quotientlearn.models.diagonal import DiagonalNet
+from quotientlearn.models.factorization import MatrixFactorization
+from quotientlearn.models.group_sparse import GroupSparse
+from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard
+from quotientlearn.models.invariances import ScaleInvariant, Translation
+from quotientlearn.models.relu import ShallowReLU
+
+__all__ = [
+    "Attention",
+    "BasisHadamard",
+    "Custom",
+    "CumsumHadamard",
+    "DiagonalNet",
+    "GroupSparse",
+    "Hadamard",
+    "MatrixFactorization",
+    "Model",
+    "ScaleInvariant",
+    "ShallowReLU",
+    "Translation",
+    "zoo",
+]
+
+
+def zoo(size="small"):
+    """One instance of every zoo model, for contract tests and tours.
+
+    Parameters
+    ----------
+    size : {"small", "large"}
+
+    Returns
+    -------
+    models : dict of str to Model
+    """
+    import numpy as np
+
+    big = size == "large"
+    d = 6 if big else 3
+    rng = np.random.default_rng(1234)
+    basis = np.linalg.qr(rng.standard_normal((d, d)))[0] + 0.5 * np.eye(d)
+    return {
+        "Hadamard": Hadamard(d),
+        "DiagonalNet": DiagonalNet(d, depth=4 if big else 3),
+        "MatrixFactorization": MatrixFactorization(5, 4, 3) if big else MatrixFactorization(3, 2, 2),
+        "ShallowReLU": ShallowReLU(3, 4) if big else ShallowReLU(2, 2),
+        "Attention-columns": Attention(5, 3, "columns") if big else Attention(3, 2, "columns"),
+        "Attention-gl": Attention(5, 3, "gl") if big else Attention(3, 2, "gl"),
+        "BasisHadamard": BasisHadamard(basis),
+        "CumsumHadamard": CumsumHadamard(d),
+        "GroupSparse": GroupSparse([2, 3, 1] if big else [2, 1]),
+        "ScaleInvariant": ScaleInvariant(d),
+        "Translation": Translation(d),
+    }

@@ -1,0 +1,122 @@
+"""The model: a predictor map, the group action that leaves it invariant, and a gauge slice.
+
+A model composes a :class:`~quotientlearn.spaces.ParameterSpace`, a
+:class:`~quotientlearn.groups.GroupAction`, a :class:`~quotientlearn.gauge.Gauge` and a
+:class:`~quotientlearn.bundle.SymmetryBundle`. Subclasses implement ``_predictor`` (with
+``autograd.numpy``) and, where they can, ``balanced``; everything else has a generic default that the zoo
+overrides with closed forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from autograd import make_jvp
+
+from quotientlearn.bundle import SymmetryBundle
+from quotientlearn.gauge import Gauge
+from quotientlearn.spaces import as_batch
+
+__all__ = ["Model"]
+
+
+class Model:
+    """A parameterisation ``beta = phi(theta)`` with a continuous symmetry.
+
+    Parameters
+    ----------
+    space : ParameterSpace
+    action : GroupAction
+        Must leave the predictor invariant.
+    beta_shape : tuple of int
+        Shape of one predictor value.
+    gauge : Gauge, optional
+        Defaults to the balanced (moment-map) gauge of ``action``.
+    predictor_rank : int, optional
+        Rank of ``dphi`` at generic points: the dimension of the predictor manifold. Defaults to
+        ``D - k``, right when the group is the whole fibre.
+    """
+
+    def __init__(self, space, action, beta_shape, gauge=None, predictor_rank=None):
+        if action.space_dim != space.dim:
+            raise ValueError(
+                f"the action acts on R^{action.space_dim} but the parameter space has D={space.dim}"
+            )
+        self.space = space
+        self.action = action
+        self.beta_shape = tuple(int(s) for s in beta_shape)
+        self.gauge = gauge if gauge is not None else Gauge(action)
+        self.bundle = SymmetryBundle(self)
+        self.predictor_rank = int(space.dim - action.dim if predictor_rank is None else predictor_rank)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(D={self.dim}, k={self.action.dim}, beta_shape={self.beta_shape})"
+
+    @property
+    def dim(self):
+        """``D``, the length of the flat parameter vector."""
+        return self.space.dim
+
+    @property
+    def beta_size(self):
+        """Number of predictor entries, ``prod(beta_shape)``."""
+        return math.prod(self.beta_shape)
+
+    # ---------------------------------------------------------------------------- predictor
+    def predictor(self, theta):
+        """The predictor map.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        beta : ndarray, shape (..., *beta_shape)
+        """
+        return self._predictor(self.space.validate(theta))
+
+    def _predictor(self, theta):
+        raise NotImplementedError(f"{type(self).__name__} must implement _predictor(theta)")
+
+    def predictor_jacobian(self, theta):
+        """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
+        theta = self.space.validate(theta)
+        batch = theta.shape[:-1]
+        jvp = make_jvp(self._predictor)(theta)
+        columns = []
+        for j in range(self.dim):
+            direction = np.zeros_like(theta)
+            direction[..., j] = 1.0
+            columns.append(np.reshape(jvp(direction)[1], batch + (self.beta_size,)))
+        return np.stack(columns, axis=-1)
+
+    def validate_beta(self, beta):
+        """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""
+        return as_batch(beta, self.beta_shape, "beta")
+
+    # ------------------------------------------------------------------------ slice and bias
+    def balanced(self, beta):
+        """The balanced slice point with predictor ``beta``.
+
+        Parameters
+        ----------
+        beta : array_like, shape (..., *beta_shape)
+
+        Returns
+        -------
+        theta : ndarray, shape (..., D)
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no closed-form balanced(beta); project a preimage with "
+            "model.gauge.project(theta) instead"
+        )
+
+    def log_det_gram_on_slice(self, beta):
+        """``log det G_C`` at ``balanced(beta)``, shape ``(...,)``; the zoo overrides with closed forms."""
+        return self.gauge.log_det_constraint_gram(self.balanced(beta))
+
+    def sample(self, size=(), rng=None):
+        """Random parameters for checks and initialisation, shape ``(*size, D)``."""
+        return self.space.sample(size, rng)

@@ -1,0 +1,51 @@
+"""Deep diagonal networks ``beta = u_1 * u_2 * ... * u_L``."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+
+from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.torus import LayerRescaling
+from quotientlearn.models.base import Model
+from quotientlearn.spaces import ParameterSpace
+
+__all__ = ["DiagonalNet"]
+
+
+class DiagonalNet(Model):
+    """Depth-``L`` diagonal linear network with group ``(R_{>0})^{(L-1) d}``.
+
+    On the balanced slice every layer has magnitude ``|beta_i|^{1/L}``; per coordinate the Gram is the
+    tridiagonal ``(L-1) x (L-1)`` matrix ``|beta_i|^{2/L} tridiag(-1, 2, -1)`` of determinant
+    ``L |beta_i|^{2(L-1)/L}``.
+
+    Parameters
+    ----------
+    dim : int
+        ``d``.
+    depth : int
+        ``L >= 2``; ``D = L d``.
+    """
+
+    def __init__(self, dim, depth=3):
+        self.width, self.depth = int(dim), int(depth)
+        space = ParameterSpace({f"u{layer + 1}": (self.width,) for layer in range(self.depth)})
+        super().__init__(space, LayerRescaling(self.width, self.depth), (self.width,))
+
+    def _predictor(self, theta):
+        layers = anp.reshape(theta, anp.shape(theta)[:-1] + (self.depth, self.width))
+        return anp.prod(layers, axis=-2)
+
+    def balanced(self, beta):
+        """``u_1 = sign(beta) |beta|^{1/L}``, ``u_l = |beta|^{1/L}`` for ``l > 1``; shape ``(..., L d)``."""
+        beta = self.validate_beta(beta)
+        magnitude = np.abs(beta) ** (1.0 / self.depth)
+        layers = [np.sign(beta) * magnitude] + [magnitude] * (self.depth - 1)
+        return np.concatenate(layers, axis=-1)
+
+    def log_det_gram_on_slice(self, beta):
+        """``sum_i [log L + (2 (L-1) / L) log |beta_i|]``, shape ``(...,)``."""
+        beta = self.validate_beta(beta)
+        exponent = 2.0 * (self.depth - 1) / self.depth
+        return self.width * np.log(self.depth) + exponent * sum_log(np.abs(beta))

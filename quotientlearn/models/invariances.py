@@ -1,0 +1,74 @@
+"""Invariances without a sparsity bias: scale (normalisation layers) and translation (softmax)."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+
+from quotientlearn.groups.torus import Scaling
+from quotientlearn.groups.translation import Translation as TranslationAction
+from quotientlearn.models.base import Model
+from quotientlearn.spaces import ParameterSpace
+
+__all__ = ["ScaleInvariant", "Translation"]
+
+
+class ScaleInvariant(Model):
+    """``beta = theta / |theta|`` with ``R_{>0}`` scaling; gauge slice: the unit sphere.
+
+    The Gram ``|theta|^2`` is 1 on the slice: no bias between directions.
+
+    Parameters
+    ----------
+    dim : int
+        ``D``.
+    """
+
+    def __init__(self, dim):
+        space = ParameterSpace({"theta": (int(dim),)})
+        super().__init__(space, Scaling(space.dim), (space.dim,))
+
+    def _predictor(self, theta):
+        return theta / anp.sqrt(anp.sum(theta**2, axis=-1, keepdims=True))
+
+    def balanced(self, beta):
+        """``beta / |beta|``."""
+        beta = self.validate_beta(beta)
+        return beta / np.linalg.norm(beta, axis=-1, keepdims=True)
+
+    def log_det_gram_on_slice(self, beta):
+        """``log 1 = 0`` on the unit sphere, shape ``(...,)``."""
+        return np.zeros(np.shape(self.validate_beta(beta))[:-1])
+
+
+class Translation(Model):
+    """Softmax of logits, ``beta = softmax(theta)``, invariant under ``theta -> theta + t 1``.
+
+    The constant Gram ``D`` means no implicit bias. Slice: mean-zero logits.
+
+    Parameters
+    ----------
+    dim : int
+        ``D``.
+    """
+
+    def __init__(self, dim):
+        space = ParameterSpace({"logits": (int(dim),)})
+        super().__init__(space, TranslationAction(space.dim), (space.dim,))
+
+    def _predictor(self, theta):
+        shifted = theta - anp.max(theta, axis=-1, keepdims=True)
+        weights = anp.exp(shifted)
+        return weights / anp.sum(weights, axis=-1, keepdims=True)
+
+    def balanced(self, beta):
+        """Mean-zero logits ``log beta - mean(log beta)``; ``beta`` must be positive."""
+        beta = self.validate_beta(beta)
+        if np.any(beta <= 0):
+            raise ValueError("softmax probabilities must be positive")
+        logits = np.log(beta)
+        return logits - logits.mean(axis=-1, keepdims=True)
+
+    def log_det_gram_on_slice(self, beta):
+        """``log D`` everywhere, shape ``(...,)``."""
+        return np.full(np.shape(self.validate_beta(beta))[:-1], np.log(self.dim))

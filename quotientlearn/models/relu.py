@@ -1,0 +1,68 @@
+"""Two-layer bias-free ReLU network ``f(x) = sum_j v_j relu(w_j . x)`` with per-neuron rescaling."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+
+from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.torus import PairRescaling
+from quotientlearn.models.base import Model
+from quotientlearn.spaces import ParameterSpace
+
+__all__ = ["ShallowReLU"]
+
+
+class ShallowReLU(Model):
+    """Shallow ReLU network; positive homogeneity gives ``(w_j, v_j) -> (a w_j, v_j / a)``.
+
+    The predictor is the per-neuron product ``beta_j = v_j w_j`` (shape ``(width, d_in)``), which
+    with the sign of ``v_j`` determines the function. Balanced: ``|v_j| = |w_j|``; bias
+    ``(T/2) sum_j log(2 |v_j| |w_j|) = (T/2) sum_j log(2 |beta_j|)``.
+
+    Parameters
+    ----------
+    d_in : int
+    width : int
+    """
+
+    def __init__(self, d_in, width):
+        self.d_in, self.width = int(d_in), int(width)
+        space = ParameterSpace({"W": (self.width, self.d_in), "v": (self.width,)})
+        offset = self.width * self.d_in
+        up = [j * self.d_in + np.arange(self.d_in) for j in range(self.width)]
+        down = [[offset + j] for j in range(self.width)]
+        action = PairRescaling(space.dim, up, down, name="NeuronRescaling")
+        super().__init__(space, action, (self.width, self.d_in))
+
+    def _predictor(self, theta):
+        blocks = self.space.split(theta)
+        return blocks["v"][..., :, None] * blocks["W"]
+
+    def output(self, theta, inputs):
+        """Network output.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+        inputs : array_like, shape (n, d_in)
+
+        Returns
+        -------
+        outputs : ndarray, shape (..., n)
+        """
+        blocks = self.space.split(self.space.validate(theta))
+        hidden = np.maximum(np.einsum("...jd,nd->...nj", blocks["W"], inputs), 0.0)
+        return np.einsum("...nj,...j->...n", hidden, blocks["v"])
+
+    def balanced(self, beta):
+        """``w_j = beta_j / sqrt|beta_j|``, ``v_j = sqrt|beta_j|`` (``v_j >= 0``); shape ``(..., D)``."""
+        beta = self.validate_beta(beta)
+        root = np.sqrt(np.linalg.norm(beta, axis=-1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rows = np.where(root[..., None] > 0, beta / root[..., None], 0.0)
+        return self.space.join(W=rows, v=root)
+
+    def log_det_gram_on_slice(self, beta):
+        """``sum_j log(2 |beta_j|)``, shape ``(...,)``."""
+        return sum_log(2.0 * np.linalg.norm(self.validate_beta(beta), axis=-1))
