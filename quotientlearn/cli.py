@@ -57,7 +57,7 @@ def main(argv=None):
             from quotientlearn import models, testing
 
             failed = False
-            for name, model in models.zoo().items():
+            for model in models.zoo().values():
                 report = testing.check_model(model, seed=args.seed)
                 print(report)
                 failed |= not report.passed

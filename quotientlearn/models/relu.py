@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log

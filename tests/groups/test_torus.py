@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+from quotientlearn.groups import (
+    ColumnRescaling,
+    DegenerateOrbitWarning,
+    LayerRescaling,
+    PairRescaling,
+    Scaling,
+    TorusRescaling,
+)
+from quotientlearn.spaces import ParameterSpace
+
+
+def test_torus_acts_by_exponent_weights():
+    action = TorusRescaling([[1.0, -1.0, 0.0], [0.0, 2.0, 1.0]])
+    theta = np.array([1.0, 2.0, 3.0])
+    g = np.array([2.0, 3.0])
+    np.testing.assert_allclose(action.act(g, theta), [2.0, 2.0 / 2 * 9, 9.0])
+    np.testing.assert_allclose(action.act_algebra(np.log(g), theta), action.act(g, theta))
+
+
+def test_dependent_weights_are_refused():
+    with pytest.raises(ValueError, match="linearly independent"):
+        TorusRescaling([[1.0, 1.0], [2.0, 2.0]])
+
+
+def test_pair_rescaling_balance_keeps_products_and_equalises_norms():
+    action = PairRescaling(5, [[0, 1], [2]], [[3], [4]])
+    theta = np.random.default_rng(0).standard_normal((6, 5))
+    balanced = action.balance(theta)
+    up, down = action.orbit_norms(balanced)
+    np.testing.assert_allclose(up, down, rtol=1e-13)
+    np.testing.assert_allclose(balanced[:, :2] * balanced[:, 3:4], theta[:, :2] * theta[:, 3:4])
+    np.testing.assert_allclose(np.diagonal(action.gram(theta), axis1=-2, axis2=-1),
+                               np.stack([theta[:, :2].__pow__(2).sum(1) + theta[:, 3] ** 2,
+                                         theta[:, 2] ** 2 + theta[:, 4] ** 2], -1))
+
+
+def test_pair_rescaling_refuses_overlapping_groups():
+    with pytest.raises(ValueError, match="disjoint"):
+        PairRescaling(3, [[0, 1]], [[1]])
+
+
+def test_degenerate_orbit_balances_to_the_limit_point_and_warns_with_minus_inf():
+    action = PairRescaling(4, [[0], [1]], [[2], [3]])
+    theta = np.array([0.0, 1.0, 2.0, 4.0])  # first pair: u = 0, a degenerate orbit
+    np.testing.assert_allclose(action.balance(theta), [0.0, 2.0, 0.0, 2.0])
+    with pytest.warns(DegenerateOrbitWarning):
+        value = action.log_det_moment_gram(np.zeros(4))
+    assert value == -np.inf
+
+
+def test_column_rescaling_scales_columns():
+    space = ParameterSpace({"A": (2, 3), "B": (4, 3)})
+    action = ColumnRescaling(space, "A", "B")
+    theta = np.random.default_rng(1).standard_normal(space.dim)
+    moved = space.split(action.act(np.array([2.0, 1.0, 0.5]), theta))
+    blocks = space.split(theta)
+    np.testing.assert_allclose(moved["A"], blocks["A"] * [2.0, 1.0, 0.5])
+    np.testing.assert_allclose(moved["B"], blocks["B"] / [2.0, 1.0, 0.5])
+
+
+def test_layer_rescaling_log_det_matches_dense_gram():
+    action = LayerRescaling(3, 4)
+    theta = np.random.default_rng(2).standard_normal((5, 12))
+    np.testing.assert_allclose(action.log_det_moment_gram(theta),
+                               np.linalg.slogdet(action.gram(theta))[1], rtol=1e-12)
+
+
+def test_scaling_gauge_is_the_unit_sphere():
+    action = Scaling(4)
+    theta = np.random.default_rng(3).standard_normal((3, 4))
+    np.testing.assert_allclose(np.linalg.norm(action.balance(theta), axis=-1), 1.0)
+    np.testing.assert_allclose(action.moment_map(action.balance(theta)), 0.0, atol=1e-15)
