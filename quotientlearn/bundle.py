@@ -14,7 +14,26 @@ from geomstats.geometry.fiber_bundle import FiberBundle
 
 from quotientlearn.spaces import as_batch
 
-__all__ = ["SymmetryBundle"]
+__all__ = ["SymmetryBundle", "generic_vertical_projection"]
+
+
+def generic_vertical_projection(generators, tangent_vec):
+    """``Xi^T Gram^+ Xi v`` from the generators; the pseudo-inverse copes with degenerate orbits.
+
+    Parameters
+    ----------
+    generators : ndarray, shape (..., k, D)
+    tangent_vec : ndarray, shape (..., D)
+
+    Returns
+    -------
+    vertical : ndarray, shape (..., D)
+    """
+    gram = generators @ np.swapaxes(generators, -1, -2)
+    coefficients = np.einsum(
+        "...ab,...bd,...d->...a", np.linalg.pinv(gram, hermitian=True), generators, tangent_vec
+    )
+    return np.einsum("...a,...ad->...d", coefficients, generators)
 
 
 class SymmetryBundle(FiberBundle):
@@ -70,15 +89,14 @@ class SymmetryBundle(FiberBundle):
     def vertical_projection(self, tangent_vec, base_point):
         """Orthogonal projection onto ``span{xi_a}``: ``Xi^T Gram^+ Xi v``, shape ``(..., D)``.
 
-        The pseudo-inverse keeps the projection defined on degenerate orbits.
+        Uses the action's closed form where it has one (``action.vertical_projection``), else
+        :func:`generic_vertical_projection`.
         """
         tangent_vec, base_point = self._pair(tangent_vec, base_point)
-        xi = self.action.generators(base_point)
-        gram = xi @ np.swapaxes(xi, -1, -2)
-        coefficients = np.einsum(
-            "...ab,...bd,...d->...a", np.linalg.pinv(gram, hermitian=True), xi, tangent_vec
-        )
-        return np.einsum("...a,...ad->...d", coefficients, xi)
+        closed_form = getattr(self.action, "vertical_projection", None)
+        if closed_form is not None:
+            return closed_form(tangent_vec, base_point)
+        return generic_vertical_projection(self.action.generators(base_point), tangent_vec)
 
     def horizontal_projection(self, tangent_vec, base_point):
         """``P_H v = v - P_V v``, shape ``(..., D)``."""

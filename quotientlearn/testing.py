@@ -14,6 +14,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
+from quotientlearn.bundle import generic_vertical_projection
 from quotientlearn.groups.base import GroupAction, autograd_generators, log_det_psd
 from quotientlearn.models.base import Model
 from quotientlearn.models.custom import invariance_violation
@@ -113,6 +114,8 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
         bundle.horizontal_projection(horizontal, theta) - horizontal, vector)
     res["vertical projection idempotent"] = _relative(
         bundle.vertical_projection(vertical, theta) - vertical, vector)
+    res["vertical projection vs generic"] = _relative(
+        vertical - generic_vertical_projection(xi, vector), vector)
     res["projections complementary"] = _relative(horizontal + vertical - vector, vector)
     res["horizontal orthogonal to vertical"] = _relative(
         np.einsum("...ad,...d->...a", xi, horizontal),

@@ -96,12 +96,10 @@ class PairRescaling(TorusRescaling):
         k = len(up)
         self._up = _indicator(up, k, space_dim)
         self._down = _indicator(down, k, space_dim)
-        overlap = (self._up + self._down).max() > 1 or (
-            (self._up + self._down).sum(axis=0).max() > 1
-        )
-        if overlap:
+        if (self._up + self._down).sum(axis=0).max() > 1:
             raise ValueError("the coordinate groups of a PairRescaling must be disjoint")
         super().__init__((self._up - self._down).toarray(), name=name)
+        self._touched = np.asarray((self._up + self._down).sum(axis=0)).ravel() > 0
 
     def _group_sums(self, values):
         """Sum ``values`` (..., D) over the up and down groups: two arrays of shape (..., k)."""
@@ -132,6 +130,32 @@ class PairRescaling(TorusRescaling):
         up, down = self.orbit_norms(theta)
         return sum_log(up + down)
 
+    def vertical_projection(self, tangent_vec, base_point):
+        """Projection onto the orbit directions in ``O(D)``: the generators are mutually orthogonal.
+
+        Parameters
+        ----------
+        tangent_vec, base_point : ndarray, shape (..., D)
+
+        Returns
+        -------
+        vertical : ndarray, shape (..., D)
+        """
+        up_dot, down_dot = self._group_sums(base_point * tangent_vec)
+        up_sq, down_sq = self._group_sums(base_point**2)
+        norm = up_sq + down_sq
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coefficient = np.where(norm > 0, (up_dot - down_dot) / norm, 0.0)
+        return self._spread(coefficient, -coefficient, fill=0.0) * base_point
+
+    def _spread(self, up_values, down_values, fill):
+        """Per-coordinate values ``(..., D)``: ``up_values[a]`` on ``up[a]``, and so on; else ``fill``."""
+        shape = up_values.shape[:-1] + (self.space_dim,)
+        flat_up = up_values.reshape(-1, self.dim)
+        flat_down = down_values.reshape(-1, self.dim)
+        spread = (self._up.T @ flat_up.T + self._down.T @ flat_down.T).T
+        return np.where(self._touched, spread, fill).reshape(shape)
+
     def balance(self, theta):
         """Move along the orbit to ``|up_a| = |down_a|``; the predictor is unchanged.
 
@@ -152,12 +176,7 @@ class PairRescaling(TorusRescaling):
         degenerate = ~((up > 0) & (down > 0))
         up_factor = np.where(degenerate, 0.0, factor)
         down_factor = np.where(degenerate, 0.0, 1.0 / np.where(degenerate, 1.0, factor))
-        flat_up = up_factor.reshape(-1, self.dim)
-        flat_down = down_factor.reshape(-1, self.dim)
-        touched = np.asarray(self._up.sum(axis=0) + self._down.sum(axis=0)).ravel() > 0
-        scale = (self._up.T @ flat_up.T + self._down.T @ flat_down.T).T
-        scale = np.where(touched, scale, 1.0).reshape(theta.shape)
-        return theta * scale
+        return theta * self._spread(up_factor, down_factor, fill=1.0)
 
 
 def _indicator(groups, k, space_dim):
