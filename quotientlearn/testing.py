@@ -55,9 +55,9 @@ class ModelReport:
         lines = [f"check_model({self.model}), tolerance {self.tol:.0e}"]
         for name, value in self.residuals.items():
             verdict = "ok" if value <= self.tol else "FAIL"
-            lines.append(f"  {name:<40s} {value:10.2e}  {verdict}")
+            lines.append(f"  {name:<42s} {value:10.2e}  {verdict}")
         for name, reason in self.skipped.items():
-            lines.append(f"  {name:<40s} {'skipped':>10s}  ({reason})")
+            lines.append(f"  {name:<42s} {'skipped':>10s}  ({reason})")
         return "\n".join(lines)
 
     def raise_if_failed(self):
