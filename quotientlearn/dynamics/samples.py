@@ -1,0 +1,48 @@
+"""The result of a simulation: final states of independent particles, traces and run metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Samples"]
+
+
+@dataclass
+class Samples:
+    """Final states of independent particles (i.i.d. draws from the law at the final time).
+
+    Attributes
+    ----------
+    theta : ndarray, shape (N, D)
+        Final parameters of the particles that did not diverge.
+    beta : ndarray, shape (N, *beta_shape)
+        Their predictors.
+    traces : dict of str to ndarray
+        Thinned traces of the requested observables, each of shape ``(n_records, N0, ...)`` where
+        ``N0`` is the initial number of particles (NaN after a particle was dropped).
+    trace_steps : ndarray, shape (n_records,)
+        The step numbers at which the traces were recorded.
+    n_diverged : int
+        Particles dropped because they left the finite numbers (only with ``drop_diverged=True``).
+    metadata : dict
+        Model, noise, temperature, step size, scheme, seed, wall time, final gauge residual, ...
+    """
+
+    theta: np.ndarray
+    beta: np.ndarray
+    traces: dict = field(default_factory=dict)
+    trace_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    n_diverged: int = 0
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def n_particles(self):
+        """Number of surviving particles ``N``."""
+        return int(self.theta.shape[0])
+
+    def __repr__(self):
+        noise = self.metadata.get("noise", "?")
+        return (f"Samples(N={self.n_particles}, D={self.theta.shape[-1]}, noise={noise!r}, "
+                f"n_diverged={self.n_diverged}, traces={sorted(self.traces)})")

@@ -1,0 +1,59 @@
+"""ql.stats: KS and equal-mass chi-square tests against unnormalised 1-D log densities on windows."""
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from quotientlearn import stats
+
+
+def log_normal(x):
+    return -0.5 * x**2
+
+
+def test_window_cdf_is_normalised_and_exact():
+    grid, cdf = stats.window_cdf(log_normal, (-1.0, 2.0))
+    norm = scipy.stats.norm
+    exact = (norm.cdf(grid) - norm.cdf(-1.0)) / (norm.cdf(2.0) - norm.cdf(-1.0))
+    assert np.max(np.abs(cdf - exact)) < 1e-6
+
+
+@pytest.mark.parametrize("test", [stats.ks_test, stats.chisquare_test])
+def test_accepts_the_truth_and_rejects_a_wrong_law(test):
+    # Samples of N(0, 1) conditioned on the window [-1, 2] against N(0, 1) and N(0.2, 1).
+    x = np.random.default_rng(0).standard_normal(20_000)
+    right = test(x, log_normal, (-1.0, 2.0))
+    wrong = test(x, lambda y: -0.5 * (y - 0.2) ** 2, (-1.0, 2.0))
+    assert right.pvalue > 0.01 and right.verdict() == "consistent"
+    assert wrong.pvalue < 1e-4 and wrong.verdict() == "rejected"
+    assert right.n == int(np.sum((x >= -1) & (x <= 2)))
+
+
+def test_pvalues_are_uniform_under_the_null():
+    # 200 independent KS tests of true samples: p-values must be U(0, 1) (meta KS test, threshold 0.01).
+    rng = np.random.default_rng(1)
+    pvalues = [stats.ks_test(rng.standard_normal(300), log_normal, (-3, 3)).pvalue
+               for _ in range(200)]
+    assert scipy.stats.kstest(pvalues, "uniform").pvalue > 0.01
+
+
+def test_projection():
+    values = np.arange(12.0).reshape(3, 2, 2)
+    np.testing.assert_allclose(stats.project(values, np.array([[1, 0], [0, 1.0]])), [3, 11, 19])
+    with pytest.raises(ValueError, match="direction must have shape"):
+        stats.project(values, np.ones(4))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((np.zeros(100), log_normal, (1.0, 0.0)), "low < high"),
+        ((np.zeros(100), log_normal, (5.0, 6.0)), "only 0 samples"),
+        ((np.zeros((10, 2)), log_normal, (-1, 1)), "must be 1-D"),
+        ((np.zeros(100), "normal", (-1, 1)), "callable"),
+        ((np.zeros(100), lambda x: np.full_like(x, np.nan), (-1, 1)), "NaN"),
+    ],
+)
+def test_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        stats.ks_test(*args)
