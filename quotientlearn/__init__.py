@@ -5,7 +5,7 @@ simulation and predictions (:func:`simulate`, :func:`stationary_density`), stati
 the experiment list.
 """
 
-from quotientlearn import experiments, groups, models, testing
+from quotientlearn import experiments, groups, models, stats, testing
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -13,6 +13,7 @@ from quotientlearn.bias import (
     log_slice_volume,
 )
 from quotientlearn.bundle import SymmetryBundle
+from quotientlearn.dynamics import DivergenceError, Samples, simulate
 from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
@@ -21,8 +22,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DegenerateOrbitWarning",
+    "DivergenceError",
     "Gauge",
     "ParameterSpace",
+    "Samples",
     "SymmetryBundle",
     "effective_loss",
     "experiments",
@@ -31,5 +34,7 @@ __all__ = [
     "implicit_bias_of_predictor",
     "log_slice_volume",
     "models",
+    "simulate",
+    "stats",
     "testing",
 ]
