@@ -1,0 +1,278 @@
+"""Data generators of the paper's experiments (THEORY.md section 6), vectorised over seeds.
+
+Every generator draws ``n_seeds`` independent problems at once from one ``numpy.random.Generator``:
+arrays carry a leading seed axis ``(S, ...)``. A run is therefore reproducible from ``(seed, S)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "CompletionProblem",
+    "SensingProblem",
+    "SpectralProblem",
+    "cosine_features",
+    "cosine_test_mse",
+    "gaussian_sensing",
+    "low_rank_completion",
+    "neuron_scales",
+    "relu_teacher",
+    "sparse_cosine_regression",
+    "step_signal",
+    "attention_teacher",
+    "total_variation",
+]
+
+
+def _generator(rng):
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def _count(value, name, minimum=1):
+    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def neuron_scales(width, spread=1.2):
+    """The paper's per-unit imbalance factors ``s = exp(linspace(-spread, spread, width))``.
+
+    Returns
+    -------
+    scales : ndarray, shape (width,)
+    """
+    return np.exp(np.linspace(-spread, spread, _count(width, "width")))
+
+
+def relu_teacher(model, n_seeds, rng, std=1.5):
+    """Teacher weights of a bias-free two-layer ReLU network, entries ``N(0, std^2)``.
+
+    Parameters
+    ----------
+    model : quotientlearn.models.ShallowReLU
+        Fixes the layout of the flat parameter vector.
+    n_seeds : int
+    rng : int or numpy.random.Generator
+    std : float
+
+    Returns
+    -------
+    theta : ndarray, shape (n_seeds, D)
+    """
+    return std * _generator(rng).standard_normal((_count(n_seeds, "n_seeds"), model.dim))
+
+
+def attention_teacher(model, n_seeds, rng, std=0.75, query_gain=(4.0, 4.0)):
+    """Teacher ``(W_Q, W_K)`` with entries ``N(0, std^2)`` and ``W_Q`` times ``a + b |z|``.
+
+    ``z ~ N(0, 1)`` is one scalar per seed: it sharpens the teacher's attention pattern.
+
+    Parameters
+    ----------
+    model : quotientlearn.models.Attention
+    n_seeds : int
+    rng : int or numpy.random.Generator
+    std : float
+    query_gain : tuple of float
+        ``(a, b)``.
+
+    Returns
+    -------
+    theta : ndarray, shape (n_seeds, D)
+    """
+    rng = _generator(rng)
+    n_seeds = _count(n_seeds, "n_seeds")
+    blocks = {name: std * rng.standard_normal((n_seeds,) + shape)
+              for name, shape in model.space.blocks.items()}
+    gain = query_gain[0] + query_gain[1] * np.abs(rng.standard_normal(n_seeds))
+    blocks["W_Q"] = blocks["W_Q"] * gain[:, None, None]
+    return model.space.join(blocks)
+
+
+@dataclass(frozen=True)
+class CompletionProblem:
+    """Low-rank matrix completion problems, one per seed.
+
+    Attributes
+    ----------
+    target : ndarray, shape (S, m, n)
+        ``M* = U diag(s) V^T``.
+    left, right : ndarray, shape (S, m, r), (S, n, r)
+        ``U`` and ``V`` (orthonormal columns).
+    singular_values : ndarray, shape (r,)
+    observed : ndarray of int, shape (S, n_observed)
+        Flat indices (into ``m * n``) of the observed entries; the same count for every seed.
+    """
+
+    target: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    singular_values: np.ndarray
+    observed: np.ndarray
+
+
+def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0), fraction=0.2):
+    """``M* = U diag(s) V^T`` with ``U, V`` from QR of Gaussians; a random ``fraction`` observed.
+
+    Parameters
+    ----------
+    n_seeds : int
+    rng : int or numpy.random.Generator
+    size : tuple of int
+        ``(m, n)``.
+    singular_values : sequence of float
+        ``s``, length ``r <= min(m, n)``.
+    fraction : float
+        Observed fraction in ``(0, 1]``; ``round(fraction * m * n)`` entries per seed.
+
+    Returns
+    -------
+    CompletionProblem
+    """
+    rng = _generator(rng)
+    n_seeds = _count(n_seeds, "n_seeds")
+    m, n = (_count(s, "size") for s in size)
+    s = np.asarray(singular_values, dtype=float)
+    if s.ndim != 1 or not 1 <= s.size <= min(m, n) or np.any(s <= 0):
+        raise ValueError(f"singular_values must be 1 to {min(m, n)} positive numbers; got {s}")
+    n_observed = round(float(fraction) * m * n)
+    if not 0.0 < fraction <= 1.0 or n_observed < 1:
+        raise ValueError(f"fraction must lie in (0, 1] and observe at least one entry; got {fraction}")
+    left = np.linalg.qr(rng.standard_normal((n_seeds, m, s.size)))[0]
+    right = np.linalg.qr(rng.standard_normal((n_seeds, n, s.size)))[0]
+    target = (left * s) @ np.swapaxes(right, -1, -2)
+    # argsort of uniforms: a uniformly random subset of exactly n_observed entries per seed.
+    observed = np.sort(np.argsort(rng.random((n_seeds, m * n)), axis=-1)[:, :n_observed], axis=-1)
+    return CompletionProblem(target, left, right, s, observed)
+
+
+def cosine_features(points, n_features):
+    """``cos(2 pi k t)`` for ``k = 0 .. n_features - 1``.
+
+    Parameters
+    ----------
+    points : array_like, shape (...,)
+        ``t``.
+    n_features : int
+
+    Returns
+    -------
+    features : ndarray, shape (..., n_features)
+    """
+    k = np.arange(_count(n_features, "n_features"))
+    return np.cos(2.0 * np.pi * np.asarray(points, dtype=float)[..., None] * k)
+
+
+def cosine_test_mse(weights, truth):
+    """Exact test MSE under ``t ~ U[0, 1]``: ``d_0^2 + (1/2) sum_{k>=1} d_k^2``, ``d = w - w*``.
+
+    Parameters
+    ----------
+    weights, truth : array_like, shape (..., K)
+
+    Returns
+    -------
+    mse : ndarray, shape (...,)
+    """
+    d = np.asarray(weights, dtype=float) - np.asarray(truth, dtype=float)
+    return d[..., 0] ** 2 + 0.5 * np.sum(d[..., 1:] ** 2, axis=-1)
+
+
+@dataclass(frozen=True)
+class SpectralProblem:
+    """Sparse-spectrum regression problems, one per seed.
+
+    Attributes
+    ----------
+    features : ndarray, shape (S, n_train, K)
+    targets : ndarray, shape (S, n_train)
+    truth : ndarray, shape (S, K)
+        ``w*`` with ``n_nonzero`` nonzero coefficients.
+    """
+
+    features: np.ndarray
+    targets: np.ndarray
+    truth: np.ndarray
+
+
+def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=32, noise=0.1,
+                             magnitude=(1.0, 2.0)):
+    """Cosine features of ``t ~ U[0, 1]``, a sparse spectrum and noisy targets.
+
+    The support is drawn from ``1 .. n_features - 1`` without replacement; magnitudes are uniform on
+    ``magnitude`` with random signs.
+
+    Returns
+    -------
+    SpectralProblem
+    """
+    rng = _generator(rng)
+    n_seeds = _count(n_seeds, "n_seeds")
+    n_features = _count(n_features, "n_features", 2)
+    n_nonzero = _count(n_nonzero, "n_nonzero")
+    if n_nonzero > n_features - 1:
+        raise ValueError(f"n_nonzero must be at most n_features - 1 = {n_features - 1}")
+    support = 1 + np.argsort(rng.random((n_seeds, n_features - 1)), axis=-1)[:, :n_nonzero]
+    values = rng.uniform(*magnitude, (n_seeds, n_nonzero)) * rng.choice([-1.0, 1.0],
+                                                                        (n_seeds, n_nonzero))
+    truth = np.zeros((n_seeds, n_features))
+    np.put_along_axis(truth, support, values, axis=-1)
+    features = cosine_features(rng.random((n_seeds, _count(n_train, "n_train"))), n_features)
+    targets = features @ truth[..., None]
+    targets = targets[..., 0] + noise * rng.standard_normal(targets.shape[:-1])
+    return SpectralProblem(features, targets, truth)
+
+
+def step_signal(values=(1.0, -1.5, 0.5, 2.0), lengths=(50, 70, 40, 40)):
+    """Piecewise-constant signal: ``values[i]`` repeated ``lengths[i]`` times.
+
+    Returns
+    -------
+    signal : ndarray, shape (sum(lengths),)
+    """
+    if len(values) != len(lengths) or not values:
+        raise ValueError("values and lengths must be non-empty and of equal length")
+    return np.repeat(np.asarray(values, dtype=float), [_count(n, "lengths") for n in lengths])
+
+
+def total_variation(signal):
+    """``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
+    return np.sum(np.abs(np.diff(signal, axis=-1)), axis=-1)
+
+
+@dataclass(frozen=True)
+class SensingProblem:
+    """Compressed sensing of one signal with a Gaussian matrix per seed.
+
+    Attributes
+    ----------
+    sensing : ndarray, shape (S, n_measurements, N)
+        Entries ``N(0, 1) / sqrt(n_measurements)``.
+    targets : ndarray, shape (S, n_measurements)
+    truth : ndarray, shape (N,)
+    """
+
+    sensing: np.ndarray
+    targets: np.ndarray
+    truth: np.ndarray
+
+
+def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise=0.1):
+    """Noisy Gaussian measurements ``y = A x + noise * eps`` of ``signal``.
+
+    Returns
+    -------
+    SensingProblem
+    """
+    rng = _generator(rng)
+    signal = np.asarray(signal, dtype=float)
+    if signal.ndim != 1:
+        raise ValueError(f"signal must be one-dimensional; got shape {signal.shape}")
+    n_measurements = _count(n_measurements, "n_measurements")
+    sensing = rng.standard_normal((_count(n_seeds, "n_seeds"), n_measurements, signal.size))
+    sensing /= np.sqrt(n_measurements)
+    targets = sensing @ signal + noise * rng.standard_normal((sensing.shape[0], n_measurements))
+    return SensingProblem(sensing, targets, signal)

@@ -1,0 +1,70 @@
+"""Helpers shared by the paper's experiments: seed streams, spreads over seeds, checkpoints, figures."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from quotientlearn.checkpoint import Checkpoint
+from quotientlearn.io import atomic_write_bytes
+
+__all__ = ["data_rng", "new_figure", "run_checkpoint", "save_figure", "spread", "train_rng"]
+
+
+def data_rng(config):
+    """Generator of the problem data (teachers, masks, features, initialisations)."""
+    return np.random.default_rng([int(config["seed"]), 0])
+
+
+def train_rng(config, stream):
+    """Generator of one training loop's minibatches and noise; independent of every other stream.
+
+    Each loop of an experiment owns a stream, so resuming one loop never depends on what the others
+    consumed.
+    """
+    return np.random.default_rng([int(config["seed"]), 1, int(stream)])
+
+
+def spread(values):
+    """``{"median", "min", "max"}`` over the seed axis (axis 0) of ``values``.
+
+    Parameters
+    ----------
+    values : array_like, shape (S, ...)
+
+    Returns
+    -------
+    summary : dict of str to float or list
+    """
+    values = np.asarray(values, dtype=float)
+    out = {}
+    for key, fn in (("median", np.median), ("min", np.min), ("max", np.max)):
+        value = fn(values, axis=0)
+        out[key] = value.tolist() if np.ndim(value) else float(value)
+    return out
+
+
+def run_checkpoint(out_dir, label, config):
+    """Checkpoint file ``out_dir/checkpoints/label.npz`` fingerprinted by ``config``."""
+    fingerprint = {k: v for k, v in config.items() if k != "checkpoint_seconds"}
+    fingerprint["loop"] = label
+    return Checkpoint(Path(out_dir) / "checkpoints" / f"{label}.npz", fingerprint=fingerprint,
+                      every_seconds=float(config.get("checkpoint_seconds", 60.0)))
+
+
+def new_figure(n_panels, width=4.2, height=3.4):
+    """A figure with ``n_panels`` side-by-side axes (no pyplot state, so safe in any backend)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width * n_panels, height), layout="constrained")
+    axes = figure.subplots(1, n_panels, squeeze=False)[0]
+    return figure, axes
+
+
+def save_figure(figure, path, dpi=100):
+    """Write a matplotlib figure as PNG, atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic_write_bytes(path, buffer.getvalue())
