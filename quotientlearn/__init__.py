@@ -5,7 +5,7 @@ simulation and predictions (:func:`simulate`, :func:`stationary_density`), stati
 the experiment list.
 """
 
-from quotientlearn import experiments, groups, models, stats, testing
+from quotientlearn import datasets, experiments, groups, models, sgd, stats, testing
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -27,6 +27,7 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "datasets",
     "effective_loss",
     "experiments",
     "groups",
@@ -34,6 +35,7 @@ __all__ = [
     "implicit_bias_of_predictor",
     "log_slice_volume",
     "models",
+    "sgd",
     "simulate",
     "stats",
     "testing",
