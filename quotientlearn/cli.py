@@ -28,6 +28,8 @@ def _parser():
     run.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a configuration value (repeatable)")
+    run.add_argument("--ablation", action="store_true",
+                     help="also run the noise ablation (sets ablation=True where supported)")
 
     check = sub.add_parser("check", help="check the geometric identities of every zoo model")
     check.add_argument("--seed", type=int, default=0)
@@ -48,6 +50,8 @@ def main(argv=None):
             return 0
         if args.command == "run":
             overrides = experiments.parse_overrides(args.overrides)
+            if args.ablation:
+                overrides["ablation"] = True
             report = experiments.run(args.name, seeds=args.seeds, fast=args.fast, out=args.out,
                                      resume=args.resume, overrides=overrides)
             out = args.out or f"quotientlearn-out/{args.name}"
