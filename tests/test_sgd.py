@@ -1,0 +1,139 @@
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from scipy import stats
+
+import quotientlearn as ql
+from quotientlearn import datasets, sgd
+
+
+def _objectives(rng, n_seeds=3):
+    relu = ql.models.ShallowReLU(3, 16)
+    attention = ql.models.Attention(6, 3)
+    completion = datasets.low_rank_completion(n_seeds, rng, (8, 7), (3.0, 1.0), 0.5)
+    spectral = datasets.sparse_cosine_regression(n_seeds, rng, n_features=16, n_train=10)
+    basis = np.eye(16) + 0.1 * rng.standard_normal((16, 16))
+    return {
+        "relu": sgd.TeacherStudentReLU(relu, datasets.relu_teacher(relu, n_seeds, rng), 8, 0.1),
+        "attention": sgd.TeacherStudentAttention(
+            attention, datasets.attention_teacher(attention, n_seeds, rng), 4, 5, 0.02),
+        "completion": sgd.MaskedFactorization(ql.models.MatrixFactorization(8, 7, 4),
+                                              completion.target, completion.observed, 11),
+        "linear_l1": sgd.FeatureRegression(spectral.features, spectral.targets, l1=0.1),
+        "hadamard_minibatch": sgd.FeatureRegression(spectral.features, spectral.targets,
+                                                    ql.models.Hadamard(16), batch_size=4),
+        "cumsum": sgd.FeatureRegression(spectral.features, spectral.targets,
+                                        ql.models.CumsumHadamard(16)),
+        "basis": sgd.FeatureRegression(spectral.features, spectral.targets,
+                                       ql.models.BasisHadamard(basis)),
+    }
+
+
+@pytest.mark.parametrize("name", ["relu", "attention", "completion", "linear_l1",
+                                  "hadamard_minibatch", "cumsum", "basis"])
+def test_closed_form_gradient_matches_autograd(name):
+    rng = np.random.default_rng(7)
+    objective = _objectives(rng)[name]
+    theta = 0.5 * rng.standard_normal((objective.n_seeds, objective.dim))
+    batch = objective.sample_batch(rng)
+    closed = objective.gradient(theta, batch)
+    auto = autograd.grad(lambda t: anp.sum(objective.loss(t, batch)))(theta)
+    assert closed.shape == (objective.n_seeds, objective.dim)
+    np.testing.assert_allclose(closed, auto, rtol=1e-10, atol=1e-12 * np.abs(auto).max())
+
+
+def test_product_kinds_are_detected():
+    rng = np.random.default_rng(0)
+    objectives = _objectives(rng)
+    assert objectives["hadamard_minibatch"]._kind == "hadamard"
+    assert objectives["cumsum"]._kind == "cumsum"
+    assert objectives["basis"]._kind == "matrix"
+
+
+def test_full_batch_gd_is_the_same_per_seed_as_vectorised():
+    # Full-batch GD draws no randomness, so each seed's slice of a vectorised run must equal the
+    # run of that seed alone, bit for bit.
+    problem = datasets.sparse_cosine_regression(4, 3, n_features=12, n_train=8)
+    model = ql.models.Hadamard(12)
+    theta0 = 0.1 * np.random.default_rng(4).standard_normal((4, 24))
+    together = sgd.train(sgd.FeatureRegression(problem.features, problem.targets, model),
+                         theta0, 1e-2, 300, np.random.default_rng(0)).theta
+    for s in range(4):
+        alone = sgd.train(sgd.FeatureRegression(problem.features[s:s + 1],
+                                                problem.targets[s:s + 1], model),
+                          theta0[s:s + 1], 1e-2, 300, np.random.default_rng(0)).theta
+        np.testing.assert_array_equal(together[s:s + 1], alone)
+
+
+def test_gd_on_overdetermined_least_squares_reaches_the_lstsq_solution():
+    rng = np.random.default_rng(1)
+    features = rng.standard_normal((3, 40, 5))
+    targets = rng.standard_normal((3, 40))
+    result = sgd.train(sgd.FeatureRegression(features, targets), np.zeros((3, 5)), 0.05, 2000,
+                       np.random.default_rng(0))
+    for s in range(3):
+        expected = np.linalg.lstsq(features[s], targets[s], rcond=None)[0]
+        np.testing.assert_allclose(result.theta[s], expected, atol=1e-9)
+
+
+def test_records_follow_the_schedule():
+    problem = datasets.sparse_cosine_regression(2, 0, n_features=8, n_train=6)
+    result = sgd.train(sgd.FeatureRegression(problem.features, problem.targets),
+                       np.zeros((2, 8)), 1e-2, 250, np.random.default_rng(0),
+                       record=lambda theta: {"norm": np.linalg.norm(theta, axis=-1)},
+                       record_every=100)
+    np.testing.assert_array_equal(result.record_steps, [0, 100, 200, 250])
+    assert result.records["norm"].shape == (4, 2)
+    assert np.all(result.records["norm"][0] == 0)
+    np.testing.assert_allclose(result.records["norm"][-1], np.linalg.norm(result.theta, axis=-1))
+
+
+@pytest.mark.slow
+def test_langevin_stationary_law_is_the_gibbs_gaussian(sized):
+    # L(w) = (w - y)^2 (one sample, feature 1): the Langevin law is exp(-L/T) = N(y, T/2). The
+    # Euler-Maruyama chain has stationary variance T / (2 (1 - lr)): with lr = 1e-3 the relative bias
+    # (1e-3) is far below what KS resolves at these sizes (~ 1/sqrt(n) > 1%). 5000 steps are 10
+    # relaxation times 1/(2 lr); particles are independent seeds, so final states are i.i.d.
+    n = sized(full=20_000, ci=4_000)
+    temperature, target, lr = 0.2, 0.7, 1e-3
+    objective = sgd.FeatureRegression(np.ones((n, 1, 1)), np.full((n, 1), target))
+    final = sgd.train(objective, np.zeros((n, 1)), lr, 5_000, np.random.default_rng(11),
+                      temperature=temperature).theta[:, 0]
+    right = stats.kstest(final, stats.norm(target, np.sqrt(temperature / 2)).cdf)
+    assert right.pvalue > 0.01
+    # Power: the same test rejects the law with the temperature off by a factor 2.
+    wrong = stats.kstest(final, stats.norm(target, np.sqrt(temperature)).cdf)
+    assert wrong.pvalue < 1e-3
+
+
+def test_bad_arguments_are_refused():
+    rng = np.random.default_rng(0)
+    objective = _objectives(rng)["linear_l1"]
+    theta = np.zeros((objective.n_seeds, objective.dim))
+    with pytest.raises(ValueError, match="theta0 must have shape"):
+        sgd.train(objective, theta[:, :3], 1e-3, 10, rng)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        sgd.train(objective, theta, -1.0, 10, rng)
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
+        sgd.train(objective, theta, 1e-3, 0, rng)
+    with pytest.raises(ValueError, match="temperature"):
+        sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)
+    with pytest.raises(ValueError, match="numpy.random.Generator"):
+        sgd.train(objective, theta, 1e-3, 10, 0)
+    with pytest.raises(ValueError, match="batch_size must be at most"):
+        sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)
+    with pytest.raises(ValueError, match="product model"):
+        sgd.FeatureRegression(objective.features, objective.targets, ql.models.Hadamard(3))
+    with pytest.raises(ValueError, match="teacher must have shape"):
+        sgd.TeacherStudentReLU(ql.models.ShallowReLU(3, 4), np.zeros((2, 5)), 8, 0.1)
+    with pytest.raises(ValueError, match="observed indices"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.array([[0, 9]]))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_divergence_is_reported():
+    objective = sgd.FeatureRegression(np.full((1, 1, 1), 10.0), np.ones((1, 1)))
+    with pytest.raises(FloatingPointError, match="diverged"):
+        sgd.train(objective, np.zeros((1, 1)), 1.0, 5_000, np.random.default_rng(0))
