@@ -1,0 +1,25 @@
+import numpy as np
+
+import quotientlearn as ql
+from quotientlearn.io import load_arrays
+
+KEYS = ("ratio_min", "ratio_max", "max_abs_log_ratio", "max_abs_log_ratio_by_step")
+
+
+def test_fast_run_reports_and_balances(tmp_path):
+    report = ql.experiments.run("relu-balance", fast=True, out=tmp_path)
+    for key in KEYS:
+        assert set(report[key]) >= {"median", "min", "max"}
+    assert (tmp_path / "relu_balance.png").exists()
+    by_step = report["max_abs_log_ratio_by_step"]
+    assert by_step["steps"][0] == 0 and by_step["steps"][-1] == report["config"]["n_steps"]
+    # The student starts far from balance (ratios spread over two decades) and SGD closes most of
+    # the gap: the median max |log ratio| falls at least fivefold.
+    assert by_step["median"][0] > 2.0
+    assert by_step["median"][-1] < by_step["median"][0] / 5
+    assert report["ratio_min"]["median"] > report["initial_ratio_min"]["median"]
+    assert report["ratio_max"]["median"] < report["initial_ratio_max"]["median"]
+    assert report["conserved_imbalance_drift"] >= 0.0
+    arrays = load_arrays(tmp_path / "arrays.npz")
+    assert arrays["ratios"].shape[1:] == (4, 16)
+    assert np.all(np.isfinite(arrays["theta_final"]))
