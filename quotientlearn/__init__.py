@@ -5,7 +5,7 @@ simulation and predictions (:func:`simulate`, :func:`stationary_density`), stati
 the experiment list.
 """
 
-from quotientlearn import datasets, experiments, groups, models, sgd, stats, testing
+from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, testing
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -28,6 +28,7 @@ __all__ = [
     "Samples",
     "SymmetryBundle",
     "datasets",
+    "design",
     "effective_loss",
     "experiments",
     "groups",
