@@ -265,7 +265,9 @@ def fit(family, target, reference, solver="trust-regions", *, held_out=None, ini
                                    _objective(family, reference, target_fit, epsilon, evaluations))
         optimiser = make_solver(max_iterations=max_iterations, min_gradient_norm=min_gradient_norm,
                                 verbosity=0)
-        result = optimiser.run(problem, initial_point=psi)
+        # Trial steps onto degenerate orbits make pymanopt divide by zero; the cost reports them.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            result = optimiser.run(problem, initial_point=psi)
         psi = np.asarray(result.point, dtype=float)
         history.extend(np.minimum.accumulate(evaluations).tolist())
         stages.append({"smoothing": epsilon, "iterations": int(result.iterations),
