@@ -25,8 +25,8 @@ from quotientlearn.sgd import FeatureRegression, train
 DESCRIPTION = "Fig 1: orbits u v = c, the balanced slice u = v, and SGD with label noise balancing"
 CONFIG = {
     "seeds": 8, "seed": 0, "orbits": [0.45, 0.8, 1.4, 2.3, 3.8, 6.5], "target": 2.3,
-    "label_noise": 0.5, "n_samples": 64, "u0": 3.0, "v0": 0.15, "lr": 0.01, "n_steps": 20_000,
-    "burn_in": 2_000, "record_every": 100, "checkpoint_seconds": 60.0,
+    "label_noise": 0.5, "n_samples": 64, "u0": 3.0, "v0": 0.15, "lr": 0.01, "n_steps": 50_000,
+    "burn_in": 2_000, "record_every": 250, "checkpoint_seconds": 60.0,
 }
 FAST = {"seeds": 4, "n_steps": 6_000, "lr": 0.02}
 
