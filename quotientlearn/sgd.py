@@ -267,7 +267,9 @@ class FeatureRegression:
     ``model=None`` trains ``w`` itself (``theta = w``). A product model of the zoo (``Hadamard``,
     ``BasisHadamard``, ``CumsumHadamard``; ``theta = (u, v)``) trains ``w = T (u * v)`` instead, with
     ``T`` read from its predictor Jacobian. ``batch_size`` below the number of samples gives minibatch
-    SGD (a fresh random subset each step); by default it is full-batch GD.
+    SGD (a fresh random subset each step); by default it is full-batch GD. ``label_noise > 0`` adds
+    fresh ``N(0, label_noise^2)`` noise to the targets of every step (label-noise SGD): unlike
+    minibatch noise it does not vanish at an interpolating solution.
 
     Parameters
     ----------
@@ -278,9 +280,10 @@ class FeatureRegression:
     l1 : float
         Weight of ``|w|_1`` (its subgradient ``sign(w)`` is used).
     batch_size : int, optional
+    label_noise : float
     """
 
-    def __init__(self, features, targets, model=None, l1=0.0, batch_size=None):
+    def __init__(self, features, targets, model=None, l1=0.0, batch_size=None, label_noise=0.0):
         self.features = _seeded(features, "features", 2)
         self.targets = _seeded(targets, "targets", 1)
         n_seeds, n_samples, n_features = self.features.shape
@@ -292,6 +295,9 @@ class FeatureRegression:
         self.l1 = float(l1)
         if self.l1 < 0:
             raise ValueError(f"l1 must be non-negative; got {l1}")
+        self.label_noise = float(label_noise)
+        if not np.isfinite(self.label_noise) or self.label_noise < 0:
+            raise ValueError(f"label_noise must be finite and non-negative; got {label_noise!r}")
         self.batch_size = n_samples if batch_size is None else _count(batch_size, "batch_size")
         if self.batch_size > n_samples:
             raise ValueError(f"batch_size must be at most the number of samples {n_samples}")
@@ -325,12 +331,17 @@ class FeatureRegression:
         return anp.matmul(products, self.transform.T)
 
     def sample_batch(self, rng):
-        """``(X, y)`` of the step: all samples, or a random ``batch_size`` of them per seed."""
+        """``(X, y)`` of the step: all samples or a random ``batch_size`` of them, labels noised."""
         if self.batch_size == self.n_samples:
-            return self.features, self.targets
-        rows = np.argsort(rng.random((self.n_seeds, self.n_samples)), axis=-1)[:, :self.batch_size]
-        return (np.take_along_axis(self.features, rows[..., None], axis=1),
-                np.take_along_axis(self.targets, rows, axis=1))
+            features, targets = self.features, self.targets
+        else:
+            rows = np.argsort(rng.random((self.n_seeds, self.n_samples)), axis=-1)[
+                :, : self.batch_size]
+            features = np.take_along_axis(self.features, rows[..., None], axis=1)
+            targets = np.take_along_axis(self.targets, rows, axis=1)
+        if self.label_noise:
+            targets = targets + self.label_noise * rng.standard_normal(targets.shape)
+        return features, targets
 
     def loss(self, theta, batch):
         """``mean((X w - y)^2) + l1 |w|_1`` per seed, shape ``(S,)``."""

@@ -107,6 +107,20 @@ def test_langevin_stationary_law_is_the_gibbs_gaussian(sized):
     assert wrong.pvalue < 1e-3
 
 
+def test_label_noise_sgd_has_the_exact_discrete_stationary_law():
+    # L(w) = (w - y)^2 with fresh label noise sigma: w' = (1 - 2 lr) w + 2 lr (y + sigma eps), an
+    # AR(1) chain whose stationary law is exactly N(y, lr sigma^2 / (1 - lr)) (no discretisation
+    # bias to control). 3000 steps at lr = 0.01 are 60 relaxation times.
+    n, lr, sigma, target = 4_000, 0.01, 0.5, -0.3
+    objective = sgd.FeatureRegression(np.ones((n, 1, 1)), np.full((n, 1), target),
+                                      label_noise=sigma)
+    final = sgd.train(objective, np.zeros((n, 1)), lr, 3_000, np.random.default_rng(5)).theta[:, 0]
+    scale = np.sqrt(lr * sigma**2 / (1 - lr))
+    assert stats.kstest(final, stats.norm(target, scale).cdf).pvalue > 0.01
+    # Power: the same test rejects the law with half that variance.
+    assert stats.kstest(final, stats.norm(target, scale / np.sqrt(2)).cdf).pvalue < 1e-3
+
+
 def test_bad_arguments_are_refused():
     rng = np.random.default_rng(0)
     objective = _objectives(rng)["linear_l1"]
@@ -123,6 +137,8 @@ def test_bad_arguments_are_refused():
         sgd.train(objective, theta, 1e-3, 10, 0)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)
+    with pytest.raises(ValueError, match="label_noise"):
+        sgd.FeatureRegression(objective.features, objective.targets, label_noise=-1.0)
     with pytest.raises(ValueError, match="product model"):
         sgd.FeatureRegression(objective.features, objective.targets, ql.models.Hadamard(3))
     with pytest.raises(ValueError, match="teacher must have shape"):

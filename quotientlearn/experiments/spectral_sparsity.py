@@ -30,7 +30,7 @@ CONFIG = {
     "seeds": 8, "seed": 0, "n_features": 64, "n_nonzero": 3, "n_train": 32, "noise": 0.1,
     "lr": 1e-3, "n_steps": 50_000, "vanilla_init_std": 1e-4, "l1": 0.1, "designed_init_std": 1e-2,
     "support_threshold": 0.1, "ablation": False, "ablation_init_std": 0.5,
-    "ablation_batch_size": 8, "ablation_temperatures": [1e-4, 1e-3, 1e-2],
+    "ablation_batch_size": 8, "ablation_label_noise": 0.5, "ablation_temperatures": [1e-4, 1e-3, 1e-2],
     "ablation_n_steps": 50_000, "checkpoint_seconds": 60.0,
 }
 FAST = {"seeds": 4, "n_steps": 20_000, "lr": 2.5e-3, "ablation_n_steps": 20_000}
@@ -90,15 +90,16 @@ def run(config, out_dir, resume=False):
 
 def _ablation(config, problem, designed, inits, out_dir, resume):
     """Vanilla and designed models under GD, minibatch SGD and Langevin noise; large designed init."""
-    variants = [("gd", None, 0.0), ("sgd", config["ablation_batch_size"], 0.0)]
-    variants += [(f"langevin_T{t:g}", None, float(t)) for t in config["ablation_temperatures"]]
+    variants = [("gd", None, 0.0, 0.0), ("sgd", config["ablation_batch_size"], 0.0, 0.0),
+                ("label_noise", None, 0.0, config["ablation_label_noise"])]
+    variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
     rows, arrays = [], {}
     stream = 10
     for model_name, model, theta0 in (("vanilla", None, inits["vanilla"]),
                                       ("designed", designed, inits["ablation"])):
-        for label, batch_size, temperature in variants:
+        for label, batch_size, temperature, label_noise in variants:
             objective = FeatureRegression(problem.features, problem.targets, model, 0.0,
-                                          batch_size)
+                                          batch_size, label_noise)
             name = f"ablation_{model_name}_{label}"
             result = train(objective, theta0, config["lr"], config["ablation_n_steps"],
                            train_rng(config, stream), temperature=temperature,
@@ -108,6 +109,7 @@ def _ablation(config, problem, designed, inits, out_dir, resume):
             weights = objective.weights(result.theta)
             stats = _summaries(weights, problem.truth, config["support_threshold"])
             rows.append({"model": model_name, "variant": label, "temperature": temperature,
+                         "label_noise": label_noise,
                          "batch_size": batch_size or objective.n_samples,
                          "n_support": spread(stats["n_support"]),
                          "test_mse": spread(stats["test_mse"])})

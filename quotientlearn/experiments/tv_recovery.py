@@ -27,7 +27,8 @@ DESCRIPTION = "Fig 6: designed w = cumsum(w1*w2) recovers a step signal (TV bias
 CONFIG = {
     "seeds": 8, "seed": 0, "n_measurements": 60, "noise": 0.1, "n_steps": 500_000,
     "vanilla_lr": 1e-2, "vanilla_init_std": 1e-4, "designed_lr": 1e-3, "designed_init_std": 0.3,
-    "ablation": False, "ablation_batch_size": 15, "ablation_temperatures": [1e-5, 1e-4, 1e-3],
+    "ablation": False, "ablation_batch_size": 15, "ablation_label_noise": 0.5,
+    "ablation_temperatures": [1e-5, 1e-4, 1e-3],
     "ablation_n_steps": 100_000, "checkpoint_seconds": 60.0,
 }
 FAST = {"seeds": 4, "n_steps": 40_000, "vanilla_lr": 1e-1, "designed_lr": 1e-2,
@@ -84,13 +85,15 @@ def run(config, out_dir, resume=False):
 
 def _ablation(config, problem, designed, setups, out_dir, resume):
     """Both models under GD, minibatch SGD and Langevin noise, from the paper's initialisations."""
-    variants = [("gd", None, 0.0), ("sgd", config["ablation_batch_size"], 0.0)]
-    variants += [(f"langevin_T{t:g}", None, float(t)) for t in config["ablation_temperatures"]]
+    variants = [("gd", None, 0.0, 0.0), ("sgd", config["ablation_batch_size"], 0.0, 0.0),
+                ("label_noise", None, 0.0, config["ablation_label_noise"])]
+    variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
     rows, arrays = [], {}
     stream = 10
     for model_name, (model, lr, theta0) in setups.items():
-        for label, batch_size, temperature in variants:
-            objective = FeatureRegression(problem.sensing, problem.targets, model, 0.0, batch_size)
+        for label, batch_size, temperature, label_noise in variants:
+            objective = FeatureRegression(problem.sensing, problem.targets, model, 0.0, batch_size,
+                                          label_noise)
             name = f"ablation_{model_name}_{label}"
             result = train(objective, theta0, lr, config["ablation_n_steps"],
                            train_rng(config, stream), temperature=temperature,
@@ -100,6 +103,7 @@ def _ablation(config, problem, designed, setups, out_dir, resume):
             weights = objective.weights(result.theta)
             stats = _summaries(weights, problem.truth)
             rows.append({"model": model_name, "variant": label, "temperature": temperature,
+                         "label_noise": label_noise,
                          "batch_size": batch_size or objective.n_samples,
                          "tv": spread(stats["tv"]), "recon_mse": spread(stats["recon_mse"])})
             arrays[f"w_{name}"] = weights

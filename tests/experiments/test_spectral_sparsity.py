@@ -24,4 +24,4 @@ def test_cli_ablation_adds_noise_variants(tmp_path):
     assert data["config"]["ablation"] is True
     variants = {(row["model"], row["variant"]) for row in data["ablation"]}
     assert variants == {(m, v) for m in ("vanilla", "designed")
-                        for v in ("gd", "sgd", "langevin_T0.001")}
+                        for v in ("gd", "sgd", "label_noise", "langevin_T0.001")}
