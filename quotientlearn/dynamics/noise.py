@@ -2,8 +2,10 @@
 
 A noise model gives the direction of the Gaussian increment in the hot loop (``sqrt(2 T dt)`` times
 ``C^{1/2} xi`` for a normalised covariance ``C = Sigma / (2T)``) and, for the Itô route of
-:mod:`quotientlearn.stationary`, the two pieces of the predictor's SDE that depend on ``C``:
-``tr(C hess phi_p)`` and the diffusion ``J C J^T`` with its directional derivative.
+:mod:`quotientlearn.stationary`, the two pieces of the SDE of coordinates ``c(theta)`` that depend on
+``C``: ``tr(C hess c_p)`` and the diffusion ``J_c C J_c^T`` with its directional derivative. ``J_c`` is
+the Jacobian of the coordinates in use (the predictor, or a chart of it); ``J_beta`` that of the
+predictor itself, which defines label noise.
 
 - ``isotropic``: ``C = I``.
 - ``horizontal``: ``C = P_H``, the projection orthogonal to the orbit (where minibatch gradients lie).
@@ -30,16 +32,19 @@ class Isotropic:
         """Unit-covariance Gaussian directions, shape ``(N, D)``."""
         return rng.standard_normal(theta.shape)
 
-    def trace_hessian(self, model, theta, jacobian, hessians):
-        """``tr(C H_p) = tr H_p``, shape ``(N, P)``; ``hessians`` has shape ``(N, P, D, D)``."""
+    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
+        """``tr(C H_p) = tr H_p``, shape ``(N, m)``; ``hessians`` has shape ``(N, m, D, D)``."""
         return np.trace(hessians, axis1=-2, axis2=-1)
 
-    def cometric(self, jacobian):
-        """``J C J^T = J J^T``, shape ``(N, P, P)``."""
+    def cometric(self, jacobian, beta_jacobian):
+        """``J_c C J_c^T = J_c J_c^T``, shape ``(N, m, m)``."""
         return jacobian @ np.swapaxes(jacobian, -1, -2)
 
-    def cometric_derivative(self, jacobian, djacobian):
-        """Derivative of :meth:`cometric` when ``J`` moves by ``dJ``, shape ``(N, P, P)``."""
+    def cometric_derivative(self, jacobian, djacobian, beta_jacobian, beta_djacobian):
+        """Derivative of :meth:`cometric` along the slice, shape ``(N, m, m)``.
+
+        ``dJ_c`` and ``dJ_beta`` are the derivatives of the two Jacobians in that direction.
+        """
         product = djacobian @ np.swapaxes(jacobian, -1, -2)
         return product + np.swapaxes(product, -1, -2)
 
@@ -61,7 +66,7 @@ class Horizontal(Isotropic):
             return normal - model.action.vertical_projection(normal, theta)
         return normal - _solve_vertical(model.action.generators(theta), normal)
 
-    def trace_hessian(self, model, theta, jacobian, hessians):
+    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
         """``tr(P_H H_p) = tr H_p - sum_ab Gram^+_ab xi_b^T H_p xi_a``, shape ``(N, P)``."""
         xi = model.action.generators(theta)
         inverse = np.linalg.pinv(xi @ np.swapaxes(xi, -1, -2), hermitian=True)
@@ -80,20 +85,22 @@ class Label(Isotropic):
         shape = theta.shape[:-1] + model.beta_shape
         return pullback(rng.standard_normal(shape))
 
-    def trace_hessian(self, model, theta, jacobian, hessians):
-        """``tr(J^T J H_p) = sum_q J_q^T H_p J_q``, shape ``(N, P)``."""
-        return np.einsum("...qi,...pij,...qj->...p", jacobian, hessians, jacobian)
+    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
+        """``tr(J_beta^T J_beta H_p) = sum_q J_beta,q^T H_p J_beta,q``, shape ``(N, m)``."""
+        return np.einsum("...qi,...pij,...qj->...p", beta_jacobian, hessians, beta_jacobian)
 
-    def cometric(self, jacobian):
-        """``J J^T J J^T``, shape ``(N, P, P)``."""
-        gram = jacobian @ np.swapaxes(jacobian, -1, -2)
-        return gram @ gram
+    def cometric(self, jacobian, beta_jacobian):
+        """``A A^T`` with ``A = J_c J_beta^T``, shape ``(N, m, m)``."""
+        cross = jacobian @ np.swapaxes(beta_jacobian, -1, -2)
+        return cross @ np.swapaxes(cross, -1, -2)
 
-    def cometric_derivative(self, jacobian, djacobian):
-        """``dA A + A dA`` with ``A = J J^T``, shape ``(N, P, P)``."""
-        gram = jacobian @ np.swapaxes(jacobian, -1, -2)
-        dgram = super().cometric_derivative(jacobian, djacobian)
-        return dgram @ gram + gram @ dgram
+    def cometric_derivative(self, jacobian, djacobian, beta_jacobian, beta_djacobian):
+        """``dA A^T + A dA^T`` with ``dA = dJ_c J_beta^T + J_c dJ_beta^T``, shape ``(N, m, m)``."""
+        cross = jacobian @ np.swapaxes(beta_jacobian, -1, -2)
+        dcross = (djacobian @ np.swapaxes(beta_jacobian, -1, -2)
+                  + jacobian @ np.swapaxes(beta_djacobian, -1, -2))
+        product = dcross @ np.swapaxes(cross, -1, -2)
+        return product + np.swapaxes(product, -1, -2)
 
 
 def _solve_vertical(generators, vector):
