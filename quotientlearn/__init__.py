@@ -17,11 +17,13 @@ from quotientlearn.dynamics import DivergenceError, Samples, simulate
 from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.stationary import Density, stationary_density
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DegenerateOrbitWarning",
+    "Density",
     "DivergenceError",
     "Gauge",
     "ParameterSpace",
@@ -38,6 +40,7 @@ __all__ = [
     "models",
     "sgd",
     "simulate",
+    "stationary_density",
     "stats",
     "testing",
 ]
