@@ -10,7 +10,13 @@
 """
 
 from quotientlearn.design.catalogue import parameterize
-from quotientlearn.design.families import Family, Mixing, OrthogonalBasis, SparsityStrength
+from quotientlearn.design.families import (
+    Family,
+    Mixing,
+    OrthogonalBasis,
+    PowerProduct,
+    SparsityStrength,
+)
 from quotientlearn.design.fit import (
     DEFAULT_SMOOTHING,
     SOLVERS,
@@ -30,6 +36,7 @@ __all__ = [
     "Family",
     "Mixing",
     "OrthogonalBasis",
+    "PowerProduct",
     "SparsityStrength",
     "Target",
     "fit",

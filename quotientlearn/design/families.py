@@ -26,10 +26,11 @@ import numpy as np
 from pymanopt.manifolds import Euclidean, Oblique, Positive, SpecialOrthogonalGroup, Stiefel
 
 from quotientlearn import models
+from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import TorusRescaling
-from quotientlearn.spaces import as_batch
+from quotientlearn.spaces import ParameterSpace, as_batch
 
-__all__ = ["Family", "Mixing", "OrthogonalBasis", "SparsityStrength"]
+__all__ = ["Family", "Mixing", "OrthogonalBasis", "PowerProduct", "PowerRescaling", "SparsityStrength"]
 
 
 def _diagonal_embed(values):
@@ -329,17 +330,93 @@ class SparsityStrength(Family):
         return _log_det_diagonal(gram, smoothing)
 
     def model(self, psi):
-        """A :class:`~quotientlearn.models.Custom` model with the exponents' torus action."""
-        p = np.array(self.exponents(psi), dtype=float)
-        d = self.dim
-        weights = np.concatenate([np.eye(d), -p * np.eye(d)], axis=1)
+        """The :class:`PowerProduct` model with these exponents."""
+        return PowerProduct(np.array(self.exponents(psi), dtype=float))
 
-        def predictor(theta):
-            u, v = theta[..., :d], theta[..., d:]
-            return anp.sign(u) * anp.abs(u) ** p * v
 
-        def balanced(beta):
-            return np.asarray(self.balanced(p, beta))
+class PowerRescaling(TorusRescaling):
+    """``(u_i, v_i) -> (a_i u_i, a_i^{-p_i} v_i)``, with the balanced slice reached in closed form.
 
-        return models.Custom(predictor, TorusRescaling(weights, name="PowerRescaling"),
-                             blocks={"u": (d,), "v": (d,)}, balanced=balanced)
+    Parameters
+    ----------
+    exponents : array_like, shape (d,)
+        ``p > 0``.
+    """
+
+    def __init__(self, exponents):
+        self.exponents = np.asarray(exponents, dtype=float)
+        d = self.exponents.size
+        super().__init__(np.concatenate([np.eye(d), -self.exponents * np.eye(d)], axis=1),
+                         name="PowerRescaling")
+
+    def balance(self, theta):
+        """Move along the orbit to ``u^2 = p v^2``; degenerate orbits go to their limit ``0``.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (..., 2 d)
+
+        Returns
+        -------
+        balanced : ndarray, shape (..., 2 d)
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        d, p = self.exponents.size, self.exponents
+        u, v = theta[..., :d], theta[..., d:]
+        degenerate = (u == 0) | (v == 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # (a u)^2 = p (a^{-p} v)^2  <=>  a^{2 (1 + p)} = p v^2 / u^2.
+            factor = (p * v**2 / u**2) ** (1.0 / (2.0 * (1.0 + p)))
+        factor = np.where(degenerate, 0.0, factor)
+        down = np.where(degenerate, 0.0, np.where(degenerate, 1.0, factor) ** -p)
+        return np.concatenate([u * factor, v * down], axis=-1)
+
+
+class PowerProduct(models.Model):
+    """``beta_i = sign(u_i) |u_i|^{p_i} v_i``: the members of :class:`SparsityStrength`.
+
+    Closed forms: predictor Jacobian, balanced point ``u = (sqrt(p) |beta|)^{1/(p+1)}``,
+    ``v = sign(beta) u / sqrt(p)``, slice log-determinant
+    ``sum_i log((1 + p_i) (p_i beta_i^2)^{1/(p_i+1)})``. ``p = 1`` is the Hadamard product.
+
+    Parameters
+    ----------
+    exponents : array_like, shape (d,)
+        ``p > 0``.
+    """
+
+    def __init__(self, exponents):
+        exponents = np.asarray(exponents, dtype=float).reshape(-1)
+        if exponents.size == 0 or not np.all(np.isfinite(exponents) & (exponents > 0)):
+            raise ValueError(f"exponents must be positive and finite; got {exponents}")
+        self.exponents = exponents
+        self.width = exponents.size
+        space = ParameterSpace({"u": (self.width,), "v": (self.width,)})
+        super().__init__(space, PowerRescaling(exponents), (self.width,))
+
+    def _predictor(self, theta):
+        u, v = theta[..., : self.width], theta[..., self.width :]
+        return anp.sign(u) * anp.abs(u) ** self.exponents * v
+
+    def predictor_jacobian(self, theta):
+        """``[diag(p |u|^{p-1} v), diag(sign(u) |u|^p)]``, shape ``(..., d, 2 d)``."""
+        theta = self.space.validate(theta)
+        u, v = theta[..., : self.width], theta[..., self.width :]
+        p = self.exponents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_u = np.where(u == 0, 0.0, p * np.abs(u) ** (p - 1.0)) * v
+        d_v = np.sign(u) * np.abs(u) ** p
+        return np.concatenate([_diagonal_embed(d_u), _diagonal_embed(d_v)], axis=-1)
+
+    def balanced(self, beta):
+        """``u = (sqrt(p) |beta|)^{1/(p+1)}``, ``v = sign(beta) u / sqrt(p)``; shape ``(..., 2 d)``."""
+        beta = self.validate_beta(beta)
+        p = self.exponents
+        u = (np.sqrt(p) * np.abs(beta)) ** (1.0 / (p + 1.0))
+        return np.concatenate([u, np.sign(beta) * u / np.sqrt(p)], axis=-1)
+
+    def log_det_gram_on_slice(self, beta):
+        """``sum_i log((1 + p_i) (p_i beta_i^2)^{1/(p_i+1)})``, shape ``(...,)``."""
+        beta = self.validate_beta(beta)
+        p = self.exponents
+        return sum_log((1.0 + p) * (p * beta**2) ** (1.0 / (p + 1.0)))

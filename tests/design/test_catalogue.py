@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import quotientlearn as ql
-from quotientlearn.design import make_target, parameterize
+from quotientlearn.design import PowerProduct, make_target, parameterize
 from quotientlearn.groups.base import GroupAction, log_det_psd
 
 TEMPERATURE = 0.3
@@ -21,7 +21,7 @@ SPECS = {
     "tv": ("tv", {"dim": 6}, ql.models.CumsumHadamard),
     "low_rank": ("low_rank", {"shape": (5, 4), "rank": 3}, ql.models.MatrixFactorization),
     "group_sparse": (("group_sparse", [2, 3, 1]), {}, ql.models.GroupSparse),
-    "weighted_sparse": (("weighted_sparse", [0.4, 1.0, 1.7]), {}, ql.models.Custom),
+    "weighted_sparse": (("weighted_sparse", [0.4, 1.0, 1.7]), {}, PowerProduct),
 }
 
 
