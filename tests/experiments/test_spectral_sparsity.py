@@ -13,6 +13,10 @@ def test_fast_run_designed_recovers_the_sparse_spectrum(tmp_path):
     assert report["n_support"]["designed"]["median"] == 3
     assert report["n_support"]["vanilla"]["min"] > 10
     assert "ablation" not in report
+    # Every loop finished and checkpointed: a resumed run reloads the same final states.
+    resumed = ql.experiments.run("spectral-sparsity", fast=True, out=tmp_path, resume=True)
+    assert resumed["test_mse"] == report["test_mse"]
+    assert resumed["seconds"] < report["seconds"]
 
 
 def test_cli_ablation_adds_noise_variants(tmp_path):
