@@ -212,11 +212,11 @@ class Mixing(_ProductCoefficients):
 
     ``psi`` is the analysis operator ``A = M^{-1}`` (so the coefficients ``w = A beta`` need no
     inverse in the objective); members are :class:`~quotientlearn.models.BasisHadamard` models with
-    basis ``A``, and the bias is ``sum_i log(2 |(A beta)_i|)``: a total-variation-like bias for ``A``
-    the difference operator (``M`` the cumulative sum). Rescaling a row of ``A`` only shifts the bias
-    by a constant, so only the rows' directions are identifiable: with ``"general"`` the rows live on
-    the unit sphere (pymanopt ``Oblique``), with ``"lower_triangular"`` on ``Euclidean(d, d)`` with
-    the upper triangle masked out.
+    basis ``A`` (rows scaled to unit norm), and the bias is ``sum_i log(2 |(A beta)_i|)``: a
+    total-variation-like bias for ``A`` the difference operator (``M`` the cumulative sum).
+    Rescaling a row of ``A`` only shifts the bias by a constant, so only the rows' directions are
+    identifiable: with ``"general"`` the rows live on the unit sphere (pymanopt ``Oblique``), with
+    ``"lower_triangular"`` on ``Euclidean(d, d)`` with the upper triangle masked out.
 
     Parameters
     ----------
@@ -257,8 +257,14 @@ class Mixing(_ProductCoefficients):
         return matrix - np.diag(np.diag(matrix)) + np.diag(diagonal)
 
     def coefficients(self, psi, beta):
-        """``w = A beta``."""
-        return anp.dot(beta, anp.transpose(self.analysis(psi)))
+        """``w = A beta`` with the rows of ``A`` scaled to unit norm.
+
+        The bias only shifts by a constant under row scaling, but the smoothed objective of
+        :func:`~quotientlearn.design.fit` would not be scale-free without the normalisation.
+        """
+        analysis = self.analysis(psi)
+        rows = analysis / anp.sqrt(anp.sum(analysis**2, axis=1, keepdims=True))
+        return anp.dot(beta, anp.transpose(rows))
 
     def model(self, psi):
         """``BasisHadamard(A)``; raises ``ValueError`` if ``A`` is singular."""
@@ -266,7 +272,7 @@ class Mixing(_ProductCoefficients):
         if np.linalg.cond(analysis) > 1e12:
             raise ValueError("the analysis operator A = M^{-1} is singular (condition number above "
                              "1e12): the family has no member there")
-        return models.BasisHadamard(analysis)
+        return models.BasisHadamard(analysis / np.linalg.norm(analysis, axis=1, keepdims=True))
 
 
 class SparsityStrength(Family):
