@@ -65,8 +65,9 @@ class DesignResult:
     ----------
     psi : ndarray
         The fitted point of the family's manifold.
-    model : Model
-        The member of the family at ``psi``.
+    model : Model or None
+        The member of the family at ``psi``; ``None`` (with a :class:`DesignMismatchWarning`) when
+        the family has no member there (e.g. a singular mixing).
     family : Family
     solver : str
     cost : float
