@@ -100,9 +100,14 @@ class PairRescaling(TorusRescaling):
             raise ValueError("the coordinate groups of a PairRescaling must be disjoint")
         super().__init__((self._up - self._down).toarray(), name=name)
         self._touched = np.asarray((self._up + self._down).sum(axis=0)).ravel() > 0
+        # One coordinate per group (Hadamard-type products): plain indexing beats sparse products.
+        single = k > 0 and all(len(g) == 1 for g in up) and all(len(g) == 1 for g in down)
+        self._single = (_as_index(up), _as_index(down)) if single else None
 
     def _group_sums(self, values):
         """Sum ``values`` (..., D) over the up and down groups: two arrays of shape (..., k)."""
+        if self._single is not None:
+            return values[..., self._single[0]], values[..., self._single[1]]
         flat = values.reshape(-1, self.space_dim)
         up = (self._up @ flat.T).T.reshape(values.shape[:-1] + (self.dim,))
         down = (self._down @ flat.T).T.reshape(values.shape[:-1] + (self.dim,))
@@ -151,6 +156,11 @@ class PairRescaling(TorusRescaling):
     def _spread(self, up_values, down_values, fill):
         """Per-coordinate values ``(..., D)``: ``up_values[a]`` on ``up[a]``, and so on; else ``fill``."""
         shape = up_values.shape[:-1] + (self.space_dim,)
+        if self._single is not None:
+            spread = np.full(shape, fill, dtype=np.result_type(up_values, down_values, fill))
+            spread[..., self._single[0]] = up_values
+            spread[..., self._single[1]] = down_values
+            return spread
         flat_up = up_values.reshape(-1, self.dim)
         flat_down = down_values.reshape(-1, self.dim)
         spread = (self._up.T @ flat_up.T + self._down.T @ flat_down.T).T
@@ -177,6 +187,14 @@ class PairRescaling(TorusRescaling):
         up_factor = np.where(degenerate, 0.0, factor)
         down_factor = np.where(degenerate, 0.0, 1.0 / np.where(degenerate, 1.0, factor))
         return theta * self._spread(up_factor, down_factor, fill=1.0)
+
+
+def _as_index(groups):
+    """The single indices of one-coordinate groups: a slice when contiguous (a view), else an array."""
+    index = np.array([int(np.ravel(g)[0]) for g in groups])
+    if np.all(np.diff(index) == 1):
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
 
 def _indicator(groups, k, space_dim):
