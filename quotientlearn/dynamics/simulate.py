@@ -40,7 +40,8 @@ def _positive(value, name, integer=False, allow_zero=False):
 def _initial_state(model, init, n_particles, rng):
     if init is None:
         # Random parameters moved along their orbits onto the slice: the dynamics start balanced.
-        return model.gauge.project(model.sample((n_particles,), rng))
+        theta = model.sample((n_particles,), rng)
+        return model.gauge.project(theta) if model.action.dim else theta
     init = np.asarray(init, dtype=float)
     if init.shape not in ((model.dim,), (n_particles, model.dim)):
         raise ValueError(
@@ -129,6 +130,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
 
     rng = np.random.default_rng(seed)
     theta = _initial_state(model, init, n_particles, rng)
+    gauge_fixing = bool(gauge_fixing) and model.action.dim > 0  # no symmetry: nothing to fix
     if gauge_fixing:
         theta = model.gauge.project(theta)
     force = Force(model, loss, weight_decay, gauge_penalty)
@@ -143,6 +145,9 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
             "check the loss and init")
 
     step_fn = SCHEMES[scheme]
+    project = model.gauge.project
+    if model.gauge.is_moment_map and getattr(model.action, "balance", None) is not None:
+        project = model.action.balance  # what gauge.project calls, without re-validating theta
     scale = math.sqrt(2.0 * temperature * dt)
     alive = np.arange(n_particles)
     n_records = n_steps // record_every if observables else 0
@@ -164,7 +169,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
                 if len(alive) == 0:
                     raise DivergenceError(step, 1.0, dt, n_bad, n_bad)
             if gauge_fixing:
-                theta = model.gauge.project(theta)
+                theta = project(theta)
             if n_records and step % record_every == 0 and step // record_every <= n_records:
                 observed = _observe(observables, theta, model._predictor(theta))
                 for name, value in observed.items():
@@ -177,7 +182,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         bar.close()
     seconds = time.perf_counter() - start
     beta = model.predictor(theta)
-    chi = model.gauge.chi(theta)
+    chi = model.gauge.chi(theta) if model.action.dim else np.zeros((len(theta), 0))
     metadata = {
         "model": repr(model), "noise": noise_model.name, "temperature": temperature,
         "gauge_fixing": bool(gauge_fixing), "weight_decay": weight_decay,
