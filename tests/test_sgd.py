@@ -77,6 +77,21 @@ def test_gd_on_overdetermined_least_squares_reaches_the_lstsq_solution():
         np.testing.assert_allclose(result.theta[s], expected, atol=1e-9)
 
 
+def test_one_sgd_step_scales_the_hadamard_charge_by_one_minus_lr2_g2():
+    # The identity behind the hyperbola experiment: (u, v) -> (u - lr g v, v - lr g u) gives
+    # u'^2 - v'^2 = (1 - lr^2 g^2)(u^2 - v^2), with g = dL/dbeta = 2 (u v - y) here.
+    rng = np.random.default_rng(2)
+    theta = rng.standard_normal((5, 2))
+    targets = rng.standard_normal((5, 1))
+    objective = sgd.FeatureRegression(np.ones((5, 1, 1)), targets, ql.models.Hadamard(1))
+    lr = 0.05
+    after = sgd.train(objective, theta, lr, 1, np.random.default_rng(0)).theta
+    g = 2.0 * (theta[:, 0] * theta[:, 1] - targets[:, 0])
+    np.testing.assert_allclose(after[:, 0] ** 2 - after[:, 1] ** 2,
+                               (1 - lr**2 * g**2) * (theta[:, 0] ** 2 - theta[:, 1] ** 2),
+                               rtol=1e-12)
+
+
 def test_records_follow_the_schedule():
     problem = datasets.sparse_cosine_regression(2, 0, n_features=8, n_train=6)
     result = sgd.train(sgd.FeatureRegression(problem.features, problem.targets),
