@@ -12,6 +12,7 @@ Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_sgd.py [--steps 4000] [--batter
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -77,10 +78,12 @@ def battery():
     names = ["hyperbola", "relu-balance", "attention-balance", "matrix-completion",
              "spectral-sparsity", "tv-recovery"]
     total = 0.0
+    folder = tempfile.mkdtemp(prefix="ql-battery-")
+    print(f"battery outputs in {folder}")
     for name in names:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "quotientlearn.cli", "run", name, "--seeds", "8",
-                        "--out", f"bench-out/{name}"], check=True)
+                        "--out", f"{folder}/{name}"], check=True)
         seconds = time.perf_counter() - start
         total += seconds
         print(f"  {name:<20s} {seconds:8.1f} s")
