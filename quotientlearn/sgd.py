@@ -500,10 +500,11 @@ def train(objective, theta0, lr, n_steps, rng, *, temperature=0.0, record=None, 
                             **{f"record/{name}": value for name, value in records.items()})
 
     chunk = max(1, min(1000, n_steps // 100))
-    show = progress if progress is not None else None
+    # tqdm's disable=None hides the bar when stderr is not a terminal.
+    disable = None if progress is None else not progress
     with _InterruptGuard(checkpoint is not None) as guard, \
-            tqdm(total=n_steps, initial=step, desc=desc, disable=not show if show is not None
-                 else None, mininterval=1.0, leave=False) as bar:
+            tqdm(total=n_steps, initial=step, desc=desc, disable=disable,
+                 mininterval=1.0, leave=False) as bar:
         while step < n_steps:
             grad = objective.gradient(theta, objective.sample_batch(rng))
             if noise_scale:
