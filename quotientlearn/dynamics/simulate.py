@@ -188,7 +188,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         "gauge_fixing": bool(gauge_fixing), "weight_decay": weight_decay,
         "gauge_penalty": gauge_penalty, "dt": dt, "n_steps": n_steps, "time": dt * n_steps,
         "n_particles": n_particles, "scheme": scheme,
-        "seed": seed if isinstance(seed, int | None) else "generator",
+        "seed": "generator" if isinstance(seed, np.random.Generator) else seed,
         "seconds": seconds, "max_gauge_residual": float(np.max(np.abs(chi))) if chi.size else 0.0,
     }
     return Samples(theta=theta, beta=beta, traces=traces, trace_steps=trace_steps,

@@ -128,3 +128,16 @@ def test_hadamard_isotropic_gauge_fixed_fits_theorem1_and_horizontal_fits_sqrt(h
     assert stats.ks_test(iso, log_horizontal, window).pvalue < 1e-4  # power
     assert stats.ks_test(hor, log_horizontal, window).pvalue > 0.01
     assert stats.ks_test(hor, log_theorem1, window).pvalue < 1e-4  # power
+
+
+def test_soft_gauge_penalty_holds_particles_near_the_slice(hadamard):
+    # Isotropic noise without gauge fixing lets the balance chi = (u^2 - v^2)/2 diffuse; a penalty
+    # kappa |chi|^2 / 2 confines it (at T = 0.1, kappa = 50: |chi| ~ sqrt(T / (kappa |xi|^2)) ~ 0.03).
+    kwargs = dict(gauge_fixing=False, dt=2e-3, n_steps=2000, n_particles=500, seed=4,
+                  init=hadamard.balanced(np.ones(1)))
+    free = ql.simulate(hadamard, quadratic, 0.1, **kwargs)
+    held = ql.simulate(hadamard, quadratic, 0.1, gauge_penalty=50.0, **kwargs)
+    spread_free = np.std(hadamard.gauge.chi(free.theta))
+    spread_held = np.std(hadamard.gauge.chi(held.theta))
+    assert spread_held < 0.1 < spread_free
+    assert held.metadata["gauge_penalty"] == 50.0
