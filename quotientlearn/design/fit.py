@@ -227,25 +227,12 @@ def fit(family, target, reference, solver="trust-regions", *, held_out=None, ini
     solver_name, make_solver = _resolve_solver(solver)
     regulariser = _regulariser(target, family)
     rng = np.random.default_rng(seed)
-    reference = _points(reference, family, "reference")
-    if held_out is None:
-        order = rng.permutation(len(reference))
-        n_held = len(reference) // 4
-        held_out, reference = reference[order[:n_held]], reference[order[n_held:]]
-    held_out = _points(held_out, family, "held_out")
-    if len(reference) < 3 or len(held_out) < 2:
-        raise ValueError(f"need at least 3 fitting and 2 held-out points; got {len(reference)} and "
-                         f"{len(held_out)}")
-    if len(reference) <= family.manifold.dim:
-        warnings.warn(f"{len(reference)} fitting points for a {family.manifold.dim}-dimensional "
-                      "family: the objective is unlikely to identify psi", DesignMismatchWarning,
-                      stacklevel=2)
     smoothing = [float(s) for s in smoothing]
     if any(s <= 0 or not np.isfinite(s) for s in smoothing):
         raise ValueError(f"smoothing levels must be positive and finite; got {smoothing}")
-
-    target_fit = _target_values(regulariser, reference, "reference")
-    target_held = _target_values(regulariser, held_out, "held-out")
+    reference = _points(reference, family, "reference")
+    # Checked before any split, so the indices in the messages are the caller's.
+    target_values = _target_values(regulariser, reference, "reference")
     psi = np.array(family.random_point(rng) if initial_point is None else initial_point, float)
     start_log_det = _log_det(family, psi, reference)
     degenerate = np.flatnonzero(~np.isfinite(start_log_det))
@@ -254,6 +241,23 @@ def fit(family, target, reference, solver="trust-regions", *, held_out=None, ini
             f"the family's Gram is singular (degenerate orbits, bias undefined) at reference points "
             f"{_listed(degenerate)} for the starting psi; remove those points or start elsewhere"
         )
+    if held_out is None:
+        order = rng.permutation(len(reference))
+        n_held = len(reference) // 4
+        held_out, target_held = reference[order[:n_held]], target_values[order[:n_held]]
+        reference, target_fit = reference[order[n_held:]], target_values[order[n_held:]]
+        start_log_det = start_log_det[order[n_held:]]
+    else:
+        held_out = _points(held_out, family, "held_out")
+        target_held = _target_values(regulariser, held_out, "held-out")
+        target_fit = target_values
+    if len(reference) < 3 or len(held_out) < 2:
+        raise ValueError(f"need at least 3 fitting and 2 held-out points; got {len(reference)} and "
+                         f"{len(held_out)}")
+    if len(reference) <= family.manifold.dim:
+        warnings.warn(f"{len(reference)} fitting points for a {family.manifold.dim}-dimensional "
+                      "family: the objective is unlikely to identify psi", DesignMismatchWarning,
+                      stacklevel=2)
     # Smoothing is relative to the typical Gram eigenvalue, so the schedule is scale-free.
     gram_scale = float(np.exp(np.median(start_log_det) / family.action_dim))
 
