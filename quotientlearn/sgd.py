@@ -11,7 +11,8 @@ the two agree):
 - :class:`TeacherStudentAttention`: single-head attention scores ``W_Q W_K^T`` of a teacher.
 - :class:`MaskedFactorization`: ``M = P Q`` fitted on a random part of the observed entries.
 - :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised
-  ``w = T (u * v)`` (Hadamard, cosine-basis or cumulative-sum products) and with an l1 penalty.
+  ``w = T (u * v)`` (Hadamard, cosine-basis or cumulative-sum products), with an l1 penalty and
+  optional label noise.
 
 Losses are mean squared errors (``mean((f - y)^2)``, PyTorch's ``MSELoss``). With ``temperature > 0``
 each step adds Langevin noise ``sqrt(2 lr T) N(0, I)``, the Euler--Maruyama step of
