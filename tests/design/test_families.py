@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 from autograd import grad
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import quotientlearn as ql
 from quotientlearn.design import Family, Mixing, OrthogonalBasis, SparsityStrength
@@ -95,3 +97,29 @@ def test_bad_family_arguments(factory, message):
 def test_singular_mixing_has_no_model():
     with pytest.raises(ValueError, match="singular"):
         Mixing(3).model(np.zeros((3, 3)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dim=st.integers(1, 6))
+def test_orthogonal_basis_bias_is_blind_to_signed_permutations(seed, dim):
+    # Why basis recovery is judged up to a signed permutation: those members have the same bias.
+    rng = np.random.default_rng(seed)
+    family = OrthogonalBasis(dim)
+    psi = family.random_point(rng)
+    signed = rng.choice([-1.0, 1.0], dim)[:, None] * np.eye(dim)[rng.permutation(dim)]
+    beta = rng.standard_normal((10, dim))
+    np.testing.assert_allclose(family.log_det_gram(signed @ psi, beta),
+                               family.log_det_gram(psi, beta), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_power_rescaling_balance_keeps_the_predictor_and_reaches_the_slice(seed):
+    rng = np.random.default_rng(seed)
+    exponents = np.exp(rng.uniform(-1.5, 1.5, 3))
+    model = SparsityStrength(3).model(exponents)
+    theta = rng.standard_normal((5, 6)) * np.exp(rng.uniform(-2, 2, (5, 6)))
+    balanced = model.gauge.project(theta)
+    np.testing.assert_allclose(model.predictor(balanced), model.predictor(theta), rtol=1e-10,
+                               atol=1e-12)
+    assert np.all(model.gauge.contains(balanced, atol=1e-9))

@@ -1,6 +1,5 @@
 """fit: pymanopt recovers designs, reports mismatches, and rejects bad input."""
 
-import time
 import warnings
 
 import autograd.numpy as anp
@@ -45,16 +44,15 @@ def basis_problem():
 def test_basis_recovery_from_ten_random_starts(basis_problem):
     basis, target, reference, held_out = basis_problem
     family = OrthogonalBasis(8)
-    errors, seconds = [], []
+    errors = []
     for start in range(10):
         result = fit(family, target, reference, "trust-regions", held_out=held_out, seed=start)
         errors.append(signed_permutation_error(result.psi, basis))
-        seconds.append(result.seconds)
+        assert result.seconds > 0
         if errors[-1] < 1e-3:
             assert result.expressible and result.relative_residual < 1e-6
     # The issue's criterion: at least 8 of 10 starts within 1e-3 of a signed permutation.
     assert sum(e < 1e-3 for e in errors) >= 8, errors
-    assert np.median(seconds) < 5.0
 
 
 @pytest.mark.parametrize("solver", ["conjugate-gradient", "steepest-descent"])
@@ -218,9 +216,7 @@ def test_other_bad_input():
 def test_well_conditioned_reference_bounds_the_coefficients():
     basis = ortho_group.rvs(6, random_state=2)
     target = make_target(("sparse_in_basis", basis))
-    start = time.perf_counter()
     points = well_conditioned_reference(target, 300, rng=4, max_gradient_norm=10.0)
-    assert time.perf_counter() - start < 5.0
     assert points.shape == (300, 6)
     # |grad R|^2 = sum 1 / w_i^2 for an orthogonal basis, so every |w_i| >= 1 / 10.
     assert np.min(np.abs(points @ basis.T)) >= 0.1
