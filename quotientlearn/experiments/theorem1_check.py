@@ -28,7 +28,7 @@ from quotientlearn.stationary import Density, stationary_density
 DESCRIPTION = "Theorem 1 vs the Itô route vs simulation: KS table over models and noise models"
 CONFIG = {"seeds": 1, "n_particles": 4000, "time": 10.0, "dt": 2e-3, "mf_dt": 4e-3, "mf_time": 8.0,
           "mf_grid": 121, "alpha": 0.01, "cases": "all"}
-FAST = {"n_particles": 1500, "time": 5.0, "dt": 4e-3, "mf_time": 4.0, "mf_grid": 81}
+FAST = {"n_particles": 2500, "time": 5.0, "dt": 4e-3, "mf_time": 4.0, "mf_grid": 81}
 
 NOISES = ("isotropic", "horizontal", "label")
 #: The deliberately wrong law of every row: the exact log density times 1.5 (T off by a third).
@@ -172,7 +172,7 @@ def cases(mf_grid=121):
                          _singular_marginal(1, 0.1, 3.5, mf_grid))]),
         Case("ShallowReLU 2 neurons", models.ShallowReLU(2, 2), _neuron_norms, 0.1,
              np.eye(2),
-             [Observable("|beta_1|", lambda b: np.linalg.norm(b[:, 0], axis=-1), window,
+             [Observable("‖beta_1‖", lambda b: np.linalg.norm(b[:, 0], axis=-1), window,
                          _radial(np.array([[0.0, 0.0], [0.0, 1.0]]),
                                  np.array([[1.0, 0.0], [0.0, 0.0]]), 2))]),
         Case("ScaleInvariant D=2", models.ScaleInvariant(2), lambda b: -b[..., 0], 0.5,

@@ -58,10 +58,12 @@ def test_where_theorem1_holds_and_where_it_fails(report):
         assert pvalue(report, model, "isotropic", "theorem1") > 1e-3
     # Fails: horizontal and label noise on the sparsity models; the Gibbs law with weight decay;
     # and matrix factorisation even for isotropic noise (the residual O(2) is not gauge-fixed).
+    # At the fast size (2500 particles) the weakest of these, horizontal u v, has expected KS
+    # distance 0.077, i.e. p ~ 1e-12; 1e-3 leaves room for a 2-sigma low draw.
     for model in ("Hadamard d=1", "DiagonalNet depth 3"):
         for noise in ("horizontal", "label"):
-            assert pvalue(report, model, noise, "theorem1") < 1e-4
-    assert pvalue(report, "Hadamard d=1, weight decay 0.5, Gibbs", "isotropic", "theorem1") < 1e-4
+            assert pvalue(report, model, noise, "theorem1") < 1e-3
+    assert pvalue(report, "Hadamard d=1, weight decay 0.5, Gibbs", "isotropic", "theorem1") < 1e-3
     assert pvalue(report, "MatrixFactorization 2x2 r=2", "isotropic", "theorem1", "s_max") < 1e-3
 
 
