@@ -369,15 +369,28 @@ def _fibre(model, loss, temperature, weight_decay, coords, fibre_range, fibre_po
         info["fibre_quadrature"] = f"trapezoid, {n_axis}^{k} nodes on [-{fibre_range}, {fibre_range}]"
     else:
         n_nodes = fibre_points or 4096
-        scale = fibre_range / 3.0
-        nodes = scale * np.random.default_rng(0).standard_normal((n_nodes, k))
-        # importance weights 1 / q(c) for a Gaussian proposal q; common nodes for every beta keep
-        # the estimate smooth in beta
-        log_weights = (0.5 * np.sum((nodes / scale) ** 2, axis=-1) + k * np.log(
-            scale * np.sqrt(2 * np.pi)) - np.log(n_nodes))
-        info["fibre_quadrature"] = f"importance sampling, {n_nodes} Gaussian nodes, scale {scale}"
+        # Common standard normals for every beta keep the estimate smooth in beta. Each beta gets a
+        # Laplace proposal: the balanced point minimises |theta|^2 along its orbit, with Hessian
+        # ~ 2 Gram in the group coordinates, so c ~ N(0, (T / (2 lam)) Gram^{-1}), widened 1.5x.
+        nodes = np.random.default_rng(0).standard_normal((n_nodes, k))
+        log_weights = (0.5 * np.sum(nodes**2, axis=-1) + 0.5 * k * np.log(2 * np.pi)
+                       - np.log(n_nodes))
+        info["fibre_quadrature"] = (f"importance sampling, {n_nodes} nodes from a Laplace "
+                                    "(Gaussian) proposal around the balanced point")
 
     chunk = max(1, 200_000 // len(nodes))
+
+    def group_coordinates(base):
+        """Nodes ``(n, q, k)`` and log weights ``(n, q)`` for base points ``(n, D)``."""
+        if k <= 2:
+            return (np.broadcast_to(nodes, (len(base),) + nodes.shape),
+                    np.broadcast_to(log_weights, (len(base), len(nodes))))
+        xi = action.generators(base)
+        covariance = 1.5**2 * temperature / (2 * weight_decay) * np.linalg.inv(
+            xi @ np.swapaxes(xi, -1, -2))
+        factor = np.linalg.cholesky(covariance)  # (n, k, k)
+        log_det = np.sum(np.log(np.diagonal(factor, axis1=-2, axis2=-1)), axis=-1)
+        return (np.einsum("nab,qb->nqa", factor, nodes), log_weights + log_det[:, None])
 
     def log_density(c):
         c = c.reshape(len(c), -1)
@@ -385,7 +398,8 @@ def _fibre(model, loss, temperature, weight_decay, coords, fibre_range, fibre_po
         for start in range(0, len(c), chunk):
             base = coords.slice_point(c[start:start + chunk])  # (n, D)
             n = len(base)
-            algebra = np.broadcast_to(nodes, (n,) + nodes.shape).reshape(-1, k)
+            algebra, weights = group_coordinates(base)
+            algebra = algebra.reshape(-1, k)
             anchor = np.repeat(base, len(nodes), axis=0)
             theta = action.act_algebra(algebra, anchor)
             orbit_map = make_jvp(lambda a, anchor=anchor: action.act_algebra(a, anchor))(algebra)
@@ -394,7 +408,7 @@ def _fibre(model, loss, temperature, weight_decay, coords, fibre_range, fibre_po
             jac = _jacobian(coords.phi, theta, coords.size)
             _, log_cometric = np.linalg.slogdet(jac @ np.swapaxes(jac, -1, -2))
             terms = (-_potential(model, loss, weight_decay, theta) / temperature
-                     - 0.5 * log_cometric + 0.5 * log_volume + np.tile(log_weights, n))
+                     - 0.5 * log_cometric + 0.5 * log_volume + weights.reshape(-1))
             terms = terms.reshape(n, len(nodes))
             out[start:start + chunk] = logsumexp(terms, axis=-1)
             if k <= 2:
