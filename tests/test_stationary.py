@@ -230,4 +230,4 @@ def test_fibre_integral_in_several_group_dimensions(dim, tolerance):
     assert "trapezoid" in density.info["fibre_quadrature"] if dim == 2 else \
         "importance" in density.info["fibre_quadrature"]
     theorem1 = ql.stationary_density(model, quadratic, T, weight_decay=lam)
-    assert spread(theorem1.logpdf(points), exact) > 1.0
+    assert spread(theorem1.logpdf(points), exact) > 0.5  # power: 25x the tolerance
