@@ -10,6 +10,7 @@ from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
     implicit_bias_of_predictor,
+    log_residual_orbit_volume,
     log_slice_volume,
 )
 from quotientlearn.bundle import SymmetryBundle
@@ -36,6 +37,7 @@ __all__ = [
     "groups",
     "implicit_bias",
     "implicit_bias_of_predictor",
+    "log_residual_orbit_volume",
     "log_slice_volume",
     "models",
     "sgd",

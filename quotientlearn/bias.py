@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotientlearn.groups.base import _degenerate_to_minus_inf
+from quotientlearn.groups.base import _degenerate_to_minus_inf, log_det_psd
 
 __all__ = [
     "effective_loss",
     "implicit_bias",
     "implicit_bias_of_predictor",
+    "log_residual_orbit_volume",
     "log_slice_volume",
     "validate_temperature",
 ]
@@ -49,11 +50,44 @@ def implicit_bias(model, theta, temperature):
     return 0.5 * temperature * model.gauge.log_det_constraint_gram(theta)
 
 
-def log_slice_volume(model, beta):
-    """``(1/2) log det g_S`` of the slice in predictor coordinates, at ``balanced(beta)``.
+def log_residual_orbit_volume(model, theta):
+    """``(1/2) log det`` of the Gram of the residual symmetry directions at a slice point.
 
-    Equal to ``-(1/2) log pdet(dphi dphi^T)``, the pseudo-determinant over the ``predictor_rank``
-    largest eigenvalues (the predictor manifold may be a proper submanifold, e.g. rank-r matrices).
+    A gauge with fewer constraints than the group has dimensions (the balanced gauge of ``GL(r)``
+    fixes only its symmetric part) leaves a residual group acting *within* the slice (``O(r)``). Its
+    orbits are the fibres of the slice over predictor space, so pushing a slice density forward to the
+    predictor integrates over them and multiplies by their volume. The residual directions are the
+    Lie-algebra kernel of ``J_chi Xi^T`` (generators tangent to the slice); the result is zero when
+    the gauge fixes the whole group.
+
+    Parameters
+    ----------
+    model : Model
+    theta : array_like, shape (..., D)
+
+    Returns
+    -------
+    log_volume : ndarray, shape (...,)
+    """
+    theta = model.space.validate(theta)
+    generators = model.action.generators(theta)
+    constraint_jacobian = model.gauge.chi_jacobian(theta)
+    n_constraints = constraint_jacobian.shape[-2]
+    if n_constraints >= generators.shape[-2]:
+        return np.zeros(theta.shape[:-1])
+    tangency = constraint_jacobian @ np.swapaxes(generators, -1, -2)  # (..., c, k)
+    _, _, right = np.linalg.svd(tangency, full_matrices=True)
+    residual = right[..., n_constraints:, :] @ generators  # orthonormal algebra directions
+    return 0.5 * log_det_psd(residual @ np.swapaxes(residual, -1, -2))
+
+
+def log_slice_volume(model, beta):
+    """Log volume of the slice per unit predictor volume, at ``balanced(beta)``.
+
+    ``-(1/2) log pdet(dphi dphi^T)`` (the pseudo-determinant over the ``predictor_rank`` largest
+    eigenvalues: the predictor manifold may be a proper submanifold, e.g. rank-r matrices) plus the
+    residual orbit volume of :func:`log_residual_orbit_volume`. Without residual symmetry this is
+    ``(1/2) log det g_S`` of THEORY.md section 2.
 
     Parameters
     ----------
@@ -64,11 +98,12 @@ def log_slice_volume(model, beta):
     -------
     log_volume : ndarray, shape (...,)
     """
-    cometric = model.bundle.quotient_cometric(model.balanced(beta))
+    theta = model.balanced(beta)
+    cometric = model.bundle.quotient_cometric(theta)
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_pdet = np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1)
-    return -0.5 * _degenerate_to_minus_inf(log_pdet)
+    return -0.5 * _degenerate_to_minus_inf(log_pdet) + log_residual_orbit_volume(model, theta)
 
 
 def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):
@@ -81,8 +116,9 @@ def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):
     temperature : float
     coordinates : {"slice", "predictor"}
         ``"slice"``: ``(T/2) log det G_C`` (density w.r.t. the slice's surface measure).
-        ``"predictor"``: additionally ``-T log sqrt det g_S``, so that
-        ``exp(-(L + bias) / T)`` is the density w.r.t. Lebesgue ``d beta``.
+        ``"predictor"``: additionally ``-T`` times :func:`log_slice_volume`, so that
+        ``exp(-(L + bias) / T)`` is the density w.r.t. Lebesgue ``d beta`` (Hausdorff measure on
+        the predictor manifold), residual orbits integrated out.
 
     Returns
     -------

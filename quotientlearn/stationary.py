@@ -1,9 +1,11 @@
 """Stationary laws of the noisy dynamics in predictor coordinates, three independent ways.
 
 - ``theorem1``: the closed form of THEORY.md section 2,
-  ``p(beta) ∝ exp(-U/T) det G_C^{-1/2} det(J J^T)^{-1/2}`` at the slice point ``balanced(beta)``
-  (``U = L + lam |theta|^2 / 2``; ``J`` the Jacobian of the coordinates in use). It is derived for
-  isotropic noise with gauge fixing; for other dynamics it is the hypothesis under test.
+  ``p(beta) ∝ exp(-U/T) det G_C^{-1/2} det(J J^T)^{-1/2} vol(residual orbit)`` at the slice point
+  ``balanced(beta)`` (``U = L + lam |theta|^2 / 2``; ``J`` the Jacobian of the coordinates in use; the
+  residual orbit, e.g. of ``O(r)`` for a factorisation, is the slice's fibre over ``beta``: see
+  :func:`quotientlearn.bias.log_residual_orbit_volume`). It is derived for isotropic noise with gauge
+  fixing; for other dynamics it is the hypothesis under test.
 - ``ito``: the exact route of THEORY.md section 3, generic by autograd. On the slice, ``c = phi(theta)``
   (or chart coordinates ``c = psi(phi(theta))``) obeys ``dc = a dt + sqrt(2 D) dW`` with
   ``a = J b + T tr(C hess phi)``, ``D = T J C J^T`` (noise covariance ``2 T C``); the zero-flux
@@ -33,7 +35,11 @@ import numpy as np
 from autograd import elementwise_grad, make_jvp
 from scipy.special import logsumexp
 
-from quotientlearn.bias import implicit_bias_of_predictor, validate_temperature
+from quotientlearn.bias import (
+    implicit_bias_of_predictor,
+    log_residual_orbit_volume,
+    validate_temperature,
+)
 from quotientlearn.dynamics.integrators import Force
 from quotientlearn.dynamics.noise import get_noise
 from quotientlearn.stats import window_cdf
@@ -234,7 +240,8 @@ def _theorem1(model, loss, temperature, weight_decay, coords):
             return log_p - bias / temperature
         jac = _jacobian(coords.phi, theta, coords.size)
         _, log_cometric = np.linalg.slogdet(jac @ np.swapaxes(jac, -1, -2))
-        return (log_p - 0.5 * model.gauge.log_det_constraint_gram(theta) - 0.5 * log_cometric)
+        return (log_p - 0.5 * model.gauge.log_det_constraint_gram(theta) - 0.5 * log_cometric
+                + log_residual_orbit_volume(model, theta))
 
     return log_density
 
