@@ -10,7 +10,8 @@ import numpy as np
 from quotientlearn.checkpoint import Checkpoint
 from quotientlearn.io import atomic_write_bytes
 
-__all__ = ["data_rng", "new_figure", "run_checkpoint", "save_figure", "spread", "train_rng"]
+__all__ = ["ablation_variants", "data_rng", "new_figure", "run_checkpoint", "save_figure", "spread",
+           "train_rng"]
 
 
 def data_rng(config):
@@ -68,3 +69,16 @@ def save_figure(figure, path, dpi=100):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def ablation_variants(config):
+    """The noise ablation's training variants: GD, minibatch SGD, label noise, Langevin at each T.
+
+    Returns
+    -------
+    variants : list of (label, batch_size, temperature, label_noise)
+    """
+    variants = [("gd", None, 0.0, 0.0), ("sgd", config["ablation_batch_size"], 0.0, 0.0),
+                ("label_noise", None, 0.0, config["ablation_label_noise"])]
+    variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
+    return variants

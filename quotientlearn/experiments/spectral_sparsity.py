@@ -15,6 +15,7 @@ import numpy as np
 
 from quotientlearn import datasets, models
 from quotientlearn.experiments._shared import (
+    ablation_variants,
     data_rng,
     new_figure,
     run_checkpoint,
@@ -91,9 +92,7 @@ def run(config, out_dir, resume=False):
 
 def _ablation(config, problem, designed, inits, out_dir, resume):
     """Vanilla and designed models under GD, minibatch SGD and Langevin noise; large designed init."""
-    variants = [("gd", None, 0.0, 0.0), ("sgd", config["ablation_batch_size"], 0.0, 0.0),
-                ("label_noise", None, 0.0, config["ablation_label_noise"])]
-    variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
+    variants = ablation_variants(config)
     rows, arrays = [], {}
     stream = 10
     for model_name, model, theta0 in (("vanilla", None, inits["vanilla"]),

@@ -13,6 +13,7 @@ import numpy as np
 
 from quotientlearn import datasets, models
 from quotientlearn.experiments._shared import (
+    ablation_variants,
     data_rng,
     new_figure,
     run_checkpoint,
@@ -85,9 +86,7 @@ def run(config, out_dir, resume=False):
 
 def _ablation(config, problem, designed, setups, out_dir, resume):
     """Both models under GD, minibatch SGD and Langevin noise, from the paper's initialisations."""
-    variants = [("gd", None, 0.0, 0.0), ("sgd", config["ablation_batch_size"], 0.0, 0.0),
-                ("label_noise", None, 0.0, config["ablation_label_noise"])]
-    variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
+    variants = ablation_variants(config)
     rows, arrays = [], {}
     stream = 10
     for model_name, (model, lr, theta0) in setups.items():
