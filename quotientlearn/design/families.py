@@ -167,7 +167,9 @@ class OrthogonalBasis(_ProductCoefficients):
     """``beta = B^T (u * v)`` with ``B`` orthogonal: sparsity in a learnable orthonormal basis.
 
     Members are :class:`~quotientlearn.models.BasisHadamard` models; the bias is
-    ``sum_i log(2 |(B beta)_i|)``.
+    ``sum_i log(2 |(B beta)_i|)``. ``psi`` *is* ``B``: its rows are the basis vectors and
+    ``psi @ beta`` the coefficients, so a fit recovers a hidden basis ``B*`` when ``psi @ B*.T`` is a
+    signed permutation.
 
     Parameters
     ----------
