@@ -10,8 +10,8 @@ import numpy as np
 from quotientlearn.checkpoint import Checkpoint
 from quotientlearn.io import atomic_write_bytes
 
-__all__ = ["ablation_variants", "data_rng", "new_figure", "run_checkpoint", "save_figure", "spread",
-           "train_rng"]
+__all__ = ["ablation_variants", "data_rng", "new_figure", "run_checkpoint", "plot_balance", "save_figure",
+           "spread", "train_rng"]
 
 
 def data_rng(config):
@@ -82,3 +82,36 @@ def ablation_variants(config):
                 ("label_noise", None, 0.0, config["ablation_label_noise"])]
     variants += [(f"langevin_T{t:g}", None, float(t), 0.0) for t in config["ablation_temperatures"]]
     return variants
+
+
+def plot_balance(left, right, steps, ratios, spread_curve, color, labels):
+    """The two panels of a balance figure: per-unit ratios before/after, and a curve over steps.
+
+    Parameters
+    ----------
+    left, right : matplotlib axes
+    steps : ndarray, shape (R,)
+    ratios : ndarray, shape (R, S, units)
+        Ratios at each recorded step, for every seed.
+    spread_curve : ndarray, shape (R, S)
+        The quantity drawn on the right (median and min-max band over seeds).
+    color : str
+    labels : dict
+        ``unit`` (x label on the left), ``ratio`` (its y label), ``title``; ``curve``, ``curve_title``
+        and ``log_curve`` (bool) for the right panel.
+    """
+    units = np.arange(ratios.shape[-1])
+    for seed in range(ratios.shape[1]):
+        left.semilogy(units, ratios[0, seed], "o", color="tab:gray", ms=3, alpha=0.5)
+        left.semilogy(units, ratios[-1, seed], "o", color=color, ms=3, alpha=0.7)
+    left.axhline(1.0, color="k", lw=1, label="balanced")
+    left.plot([], [], "o", color="tab:gray", label="initial")
+    left.plot([], [], "o", color=color, label=f"step {steps[-1]}")
+    left.set(xlabel=labels["unit"], ylabel=labels["ratio"], title=labels["title"])
+    left.legend(fontsize=8)
+    draw = right.semilogy if labels.get("log_curve") else right.plot
+    draw(steps, np.median(spread_curve, axis=1), color=color, label="median")
+    right.fill_between(steps, spread_curve.min(axis=1), spread_curve.max(axis=1), alpha=0.3,
+                       label="min-max over seeds")
+    right.set(xlabel="step", ylabel=labels["curve"], title=labels["curve_title"])
+    right.legend(fontsize=8)

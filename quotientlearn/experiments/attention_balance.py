@@ -13,6 +13,7 @@ from quotientlearn import datasets, models
 from quotientlearn.experiments._shared import (
     data_rng,
     new_figure,
+    plot_balance,
     run_checkpoint,
     save_figure,
     spread,
@@ -93,19 +94,8 @@ def run(config, out_dir, resume=False):
 
 def _figure(steps, ratios, frob, path):
     figure, (left, right) = new_figure(2)
-    columns = np.arange(ratios.shape[-1])
-    for seed in range(ratios.shape[1]):
-        left.semilogy(columns, ratios[0, seed], "o", color="tab:gray", ms=3, alpha=0.5)
-        left.semilogy(columns, ratios[-1, seed], "o", color="tab:orange", ms=3, alpha=0.7)
-    left.axhline(1.0, color="k", lw=1, label="balanced")
-    left.plot([], [], "o", color="tab:gray", label="initial")
-    left.plot([], [], "o", color="tab:orange", label=f"step {steps[-1]}")
-    left.set(xlabel="column j", ylabel="|q_j| / |k_j|", title="column ratios, all seeds")
-    left.legend(fontsize=8)
-    right.plot(steps, np.median(frob, axis=1), color="tab:orange", label="median")
-    right.fill_between(steps, frob.min(axis=1), frob.max(axis=1), alpha=0.3,
-                       label="min-max over seeds")
+    plot_balance(left, right, steps, ratios, frob, "tab:orange", {
+        "unit": "column j", "ratio": "|q_j| / |k_j|", "title": "column ratios, all seeds",
+        "curve": "|W_Q|_F / |W_K|_F", "curve_title": "Frobenius ratio"})
     right.axhline(1.0, color="k", lw=1)
-    right.set(xlabel="step", ylabel="|W_Q|_F / |W_K|_F", title="Frobenius ratio")
-    right.legend(fontsize=8)
     save_figure(figure, path)

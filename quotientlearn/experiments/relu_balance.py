@@ -13,6 +13,7 @@ from quotientlearn import datasets, models
 from quotientlearn.experiments._shared import (
     data_rng,
     new_figure,
+    plot_balance,
     run_checkpoint,
     save_figure,
     spread,
@@ -93,18 +94,7 @@ def run(config, out_dir, resume=False):
 
 def _figure(steps, ratios, log_max, path):
     figure, (left, right) = new_figure(2)
-    units = np.arange(ratios.shape[-1])
-    for seed in range(ratios.shape[1]):
-        left.semilogy(units, ratios[0, seed], "o", color="tab:gray", ms=3, alpha=0.5)
-        left.semilogy(units, ratios[-1, seed], "o", color="tab:blue", ms=3, alpha=0.7)
-    left.axhline(1.0, color="k", lw=1, label="balanced")
-    left.plot([], [], "o", color="tab:gray", label="initial")
-    left.plot([], [], "o", color="tab:blue", label=f"step {steps[-1]}")
-    left.set(xlabel="unit j", ylabel="|v_j| / |w_j|", title="ratios, all seeds")
-    left.legend(fontsize=8)
-    right.semilogy(steps, np.median(log_max, axis=1), color="tab:blue", label="median")
-    right.fill_between(steps, log_max.min(axis=1), log_max.max(axis=1), alpha=0.3,
-                       label="min-max over seeds")
-    right.set(xlabel="step", ylabel="max_j |log ratio_j|", title="distance from balance")
-    right.legend(fontsize=8)
+    plot_balance(left, right, steps, ratios, log_max, "tab:blue", {
+        "unit": "unit j", "ratio": "|v_j| / |w_j|", "title": "ratios, all seeds",
+        "curve": "max_j |log ratio_j|", "curve_title": "distance from balance", "log_curve": True})
     save_figure(figure, path)
