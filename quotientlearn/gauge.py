@@ -117,10 +117,9 @@ class Gauge:
         -------
         projected : ndarray, shape (..., D)
         """
-        theta = self._validate(theta)
         balance = getattr(self.action, "balance", None)
         if self.is_moment_map and balance is not None:
-            return balance(theta)
+            return balance(theta)  # validates theta itself: once per call in the simulation loop
         return self.newton_project(theta)
 
     def newton_project(self, theta):
