@@ -33,9 +33,24 @@ class DiagonalNet(Model):
         space = ParameterSpace({f"u{layer + 1}": (self.width,) for layer in range(self.depth)})
         super().__init__(space, LayerRescaling(self.width, self.depth), (self.width,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``u_1 * ... * u_L``, shape ``(..., d)``."""
         layers = anp.reshape(theta, anp.shape(theta)[:-1] + (self.depth, self.width))
         return anp.prod(layers, axis=-2)
+
+    def predictor_and_pullback(self, theta):
+        """``prod_l u_l`` and ``g -> (g prod_{l' != l} u_l')_l``: products before and after each layer."""
+        layers = theta.reshape(theta.shape[:-1] + (self.depth, self.width))
+        before = np.cumprod(np.concatenate([np.ones_like(layers[..., :1, :]), layers[..., :-1, :]],
+                                           axis=-2), axis=-2)
+        after = np.cumprod(np.concatenate([np.ones_like(layers[..., :1, :]), layers[..., :0:-1, :]],
+                                          axis=-2), axis=-2)[..., ::-1, :]
+        others = before * after  # prod over every layer but l, without dividing (zeros are fine)
+
+        def pullback(cotangent):
+            return (cotangent[..., None, :] * others).reshape(theta.shape)
+
+        return others[..., 0, :] * layers[..., 0, :], pullback
 
     def balanced(self, beta):
         """``u_1 = sign(beta) |beta|^{1/L}``, ``u_l = |beta|^{1/L}`` for ``l > 1``; shape ``(..., L d)``."""

@@ -28,8 +28,19 @@ class ScaleInvariant(Model):
         space = ParameterSpace({"theta": (int(dim),)})
         super().__init__(space, Scaling(space.dim), (space.dim,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``theta / |theta|``, shape ``(..., D)``."""
         return theta / anp.sqrt(anp.sum(theta**2, axis=-1, keepdims=True))
+
+    def predictor_and_pullback(self, theta):
+        """``theta / |theta|`` and ``g -> (g - beta (beta . g)) / |theta|``."""
+        norm = np.linalg.norm(theta, axis=-1, keepdims=True)
+        beta = theta / norm
+
+        def pullback(cotangent):
+            return (cotangent - beta * np.sum(beta * cotangent, axis=-1, keepdims=True)) / norm
+
+        return beta, pullback
 
     def balanced(self, beta):
         """``beta / |beta|``."""
@@ -56,10 +67,20 @@ class Translation(Model):
         space = ParameterSpace({"logits": (int(dim),)})
         super().__init__(space, TranslationAction(space.dim), (space.dim,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``softmax(theta)``, shape ``(..., D)``."""
         shifted = theta - anp.max(theta, axis=-1, keepdims=True)
         weights = anp.exp(shifted)
         return weights / anp.sum(weights, axis=-1, keepdims=True)
+
+    def predictor_and_pullback(self, theta):
+        """``softmax(theta)`` and ``g -> beta * (g - beta . g)``."""
+        beta = self.traceable_predictor(theta)
+
+        def pullback(cotangent):
+            return beta * (cotangent - np.sum(beta * cotangent, axis=-1, keepdims=True))
+
+        return beta, pullback
 
     def balanced(self, beta):
         """Mean-zero logits ``log beta - mean(log beta)``; ``beta`` must be positive."""
