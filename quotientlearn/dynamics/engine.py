@@ -230,17 +230,19 @@ class Engine:
         next_record = recorder.next_step if recorder is not None else -1
         chunk = max(1, min(200, n_steps // 100))
         start = time.perf_counter()
+        # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
         with _InterruptGuard(checkpoint is not None) as guard, \
+                np.errstate(over="ignore", invalid="ignore"), \
                 tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
                      disable=None if progress is None else not progress, leave=False) as bar:
             while step < n_steps:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    theta = scheme.step(theta, drift, noise, model, dt, scale, rng)
+                theta = scheme.step(theta, drift, noise, model, dt, scale, rng)
                 step += 1
                 # A non-finite sum flags any non-finite coordinate (and overflow) in one pass.
-                bad = ~np.isfinite(np.sum(theta, axis=-1))
-                if bad.any():
-                    theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
+                if not math.isfinite(theta.sum()):
+                    bad = ~np.isfinite(np.sum(theta, axis=-1))
+                    if bad.any():
+                        theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
                 if project is not None:
                     theta = project(theta)
                 if step == next_record:
