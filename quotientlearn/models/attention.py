@@ -43,9 +43,21 @@ class Attention(Model):
         rank = space.dim - min(self.d_head, self.d_emb) ** 2
         super().__init__(space, action, (self.d_emb, self.d_emb), predictor_rank=rank)
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``W_Q W_K^T``, shape ``(..., d_emb, d_emb)``."""
         blocks = self.space.split(theta)
         return anp.matmul(blocks["W_Q"], anp.swapaxes(blocks["W_K"], -1, -2))
+
+    def predictor_and_pullback(self, theta):
+        """``W_Q W_K^T`` and ``G -> (G W_K, G^T W_Q)``."""
+        blocks = self.space.split(theta)
+        queries, keys = blocks["W_Q"], blocks["W_K"]
+
+        def pullback(cotangent):
+            return self.space.join(W_Q=cotangent @ keys,
+                                   W_K=np.swapaxes(cotangent, -1, -2) @ queries)
+
+        return queries @ np.swapaxes(keys, -1, -2), pullback
 
     def balanced(self, beta):
         """``W_Q = U S^{1/2}``, ``W_K = V S^{1/2}``: balanced for both groups."""

@@ -56,9 +56,20 @@ class MatrixFactorization(Model):
         space = ParameterSpace({"P": (self.m, self.rank), "Q": (self.rank, self.n)})
         super().__init__(space, FactorPairGL(space, "P", "Q"), (self.m, self.n))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``M = P Q``, shape ``(..., m, n)``."""
         first, second = self.action.factors(theta)
         return anp.matmul(first, second)
+
+    def predictor_and_pullback(self, theta):
+        """``M = P Q`` and ``G -> (G Q^T, P^T G)``."""
+        first, second = self.action.factors(theta)
+
+        def pullback(cotangent):
+            return self.space.join(P=cotangent @ np.swapaxes(second, -1, -2),
+                                   Q=np.swapaxes(first, -1, -2) @ cotangent)
+
+        return first @ second, pullback
 
     def balanced(self, beta):
         """``P = U S^{1/2}``, ``Q = S^{1/2} V^T`` from the top ``r`` singular triplets of ``M``."""

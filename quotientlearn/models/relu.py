@@ -35,9 +35,21 @@ class ShallowReLU(Model):
         action = PairRescaling(space.dim, up, down, name="NeuronRescaling")
         super().__init__(space, action, (self.width, self.d_in))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """Per-neuron products ``beta_j = v_j w_j``, shape ``(..., width, d_in)``."""
         blocks = self.space.split(theta)
         return blocks["v"][..., :, None] * blocks["W"]
+
+    def predictor_and_pullback(self, theta):
+        """``beta_j = v_j w_j`` and ``G -> (v_j G_j, G_j . w_j)``."""
+        blocks = self.space.split(theta)
+        rows, scales = blocks["W"], blocks["v"]
+
+        def pullback(cotangent):
+            return self.space.join(W=cotangent * scales[..., :, None],
+                                   v=np.sum(cotangent * rows, axis=-1))
+
+        return scales[..., :, None] * rows, pullback
 
     def output(self, theta, inputs):
         """Network output.
