@@ -6,7 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.general_linear import FactorPairGL, _svd_balanced
+from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.groups.torus import ColumnRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.models.factorization import factor_pair_log_det_on_slice
@@ -61,12 +61,12 @@ class Attention(Model):
 
     def balanced(self, beta):
         """``W_Q = U S^{1/2}``, ``W_K = V S^{1/2}``: balanced for both groups."""
-        first, second = _svd_balanced(self.validate_beta(beta), self.d_head)
+        first, second = svd_balanced(self.validate_beta(beta), self.d_head)
         return self.space.join(W_Q=first, W_K=np.swapaxes(second, -1, -2))
 
     def log_det_gram_on_slice(self, beta):
         """Closed form from the top ``d_head`` singular values ``s`` of ``beta``; shape ``(...,)``."""
-        values = np.linalg.svd(self.validate_beta(beta), compute_uv=False)[..., : self.d_head]
+        values = singular_values(self.validate_beta(beta))[..., : self.d_head]
         if self.group == "columns":
             return sum_log(2.0 * values)
         return factor_pair_log_det_on_slice(values)

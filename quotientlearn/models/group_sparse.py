@@ -55,8 +55,12 @@ class GroupSparse(Model):
         return vectors * spread, pullback
 
     def group_norms(self, beta):
-        """``|beta_g|`` for every group, shape ``(..., G)``."""
-        return np.sqrt(np.add.reduceat(np.asarray(beta) ** 2, self._starts, axis=-1))
+        """``|beta_g|`` for every group, shape ``(..., G)`` (squares taken after scaling by the largest)."""
+        beta = np.asarray(beta, dtype=float)
+        largest = np.maximum.reduceat(np.abs(beta), self._starts, axis=-1)
+        safe = np.where(largest > 0, largest, 1.0)
+        scaled = beta / safe[..., self._group_of]
+        return np.sqrt(np.add.reduceat(scaled**2, self._starts, axis=-1)) * largest
 
     def balanced(self, beta):
         """``s_g = sqrt|beta_g|``, ``v_g = beta_g / sqrt|beta_g|``; shape ``(..., D)``."""

@@ -6,6 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
@@ -72,11 +73,11 @@ class ShallowReLU(Model):
     def balanced(self, beta):
         """``w_j = beta_j / sqrt|beta_j|``, ``v_j = sqrt|beta_j|`` (``v_j >= 0``); shape ``(..., D)``."""
         beta = self.validate_beta(beta)
-        root = np.sqrt(np.linalg.norm(beta, axis=-1))
+        root = np.sqrt(scaled_norm(beta))
         with np.errstate(divide="ignore", invalid="ignore"):
             rows = np.where(root[..., None] > 0, beta / root[..., None], 0.0)
         return self.space.join(W=rows, v=root)
 
     def log_det_gram_on_slice(self, beta):
         """``sum_j log(2 |beta_j|)``, shape ``(...,)``."""
-        return sum_log(2.0 * np.linalg.norm(self.validate_beta(beta), axis=-1))
+        return sum_log(2.0 * scaled_norm(self.validate_beta(beta)))
