@@ -1,0 +1,282 @@
+"""Matrix manifolds in closed form: ``SO(n)`` (bi-invariant), Stiefel (canonical), SPD (affine-invariant).
+
+Every method is batched over leading axes with ``numpy.linalg`` / ``scipy.linalg`` on ``(N, n, n)``
+stacks; the ones the Itô route differentiates (``raise_index``, hence ``cometric``) are written with
+``autograd.numpy``.
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+import scipy.linalg
+from geomstats.geometry.spd_matrices import SPDAffineMetric, SPDMatrices
+from geomstats.geometry.special_orthogonal import _SpecialOrthogonalMatrices
+from geomstats.geometry.stiefel import Stiefel, StiefelCanonicalMetric
+
+from quotientlearn.spaces.base import ManifoldSpace
+
+__all__ = ["RotationSpace", "SPDSpace", "StiefelSpace"]
+
+
+def _t(matrix):
+    return anp.swapaxes(matrix, -1, -2)
+
+
+def _sym(matrix):
+    return 0.5 * (matrix + _t(matrix))
+
+
+def _skew(matrix):
+    return 0.5 * (matrix - _t(matrix))
+
+
+def _frobenius(a, b):
+    return anp.sum(a * b, axis=(-2, -1))
+
+
+def _polar(matrix):
+    """The orthogonal factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns."""
+    left, _, right = np.linalg.svd(matrix, full_matrices=False)
+    return left @ right
+
+
+def _random_skew(shape, k, rng):
+    """Skew-symmetric ``k x k`` matrices with i.i.d. ``N(0, 1)`` entries above the diagonal."""
+    gaussian = rng.standard_normal(tuple(shape) + (k, k))
+    return (gaussian - np.swapaxes(gaussian, -1, -2)) / np.sqrt(2.0)
+
+
+class RotationSpace(ManifoldSpace):
+    """``SO(n)`` as ``n x n`` matrices with geomstats' bi-invariant metric ``g(A, B) = tr(A^T B) / 2``.
+
+    Tangent vectors at ``R`` are ``R Omega`` (``Omega`` skew). The polar projection is a second-order
+    retraction (the metric is induced by ``R^{n x n}``, up to the factor 1/2); ``exp(R Omega) =
+    R expm(Omega)``; ``gamma''(0) = R Omega^2``, and Brownian motion drifts by ``-(n - 1) R`` per unit ``T``.
+    """
+
+    membership_check = "max |R^T R - I| (and |det R - 1|)"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``SpecialOrthogonal(n)`` in matrix form with its bi-invariant metric."""
+        return (isinstance(manifold, _SpecialOrthogonalMatrices)
+                and type(manifold.metric).__name__ == "BiInvariantMetric")
+
+    @property
+    def n(self):
+        """The matrix size."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max(max |R^T R - I|, |det R - 1|)``, shape ``(...,)``."""
+        gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.n)
+        return np.maximum(np.max(np.abs(gram), axis=(-2, -1)), np.abs(np.linalg.det(point) - 1.0))
+
+    def to_tangent(self, vector, base_point):
+        """``R skew(R^T v)``."""
+        return base_point @ _skew(_t(base_point) @ vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(a^T b) / 2``, shape ``(...,)``."""
+        return 0.5 * _frobenius(tangent_vec_a, tangent_vec_b)
+
+    def lower_index(self, tangent_vec, base_point):
+        """``v / 2``."""
+        return 0.5 * tangent_vec
+
+    def raise_index(self, covector, base_point):
+        """``2 R skew(R^T w)``."""
+        return 2.0 * anp.matmul(base_point, _skew(anp.matmul(_t(base_point), covector)))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``R Omega`` with ``Omega`` skew, i.i.d. ``N(0, 1)`` above the diagonal."""
+        return base_point @ _random_skew(np.shape(base_point)[:-2], self.n, rng)
+
+    def retraction(self, tangent_vec, base_point):
+        """The polar projection of ``R + v`` onto ``SO(n)`` (second order)."""
+        return _polar(base_point + tangent_vec)
+
+    def exp(self, tangent_vec, base_point):
+        """``R expm(R^T v)``."""
+        return base_point @ scipy.linalg.expm(_skew(np.swapaxes(base_point, -1, -2) @ tangent_vec))
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``R (Omega_a Omega_b + Omega_b Omega_a) / 2`` with ``Omega = R^T v``."""
+        left = _t(base_point) @ tangent_vec_a
+        right = _t(base_point) @ tangent_vec_b
+        return base_point @ _sym(left @ right)
+
+    def laplacian_drift(self, base_point):
+        """``-(n - 1) R``."""
+        return -(self.n - 1.0) * base_point
+
+    def sample(self, size=(), rng=None):
+        """Haar-distributed rotations (QR of Gaussians, signs fixed), shape ``(*size, n, n)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        gaussian = np.random.default_rng(rng).standard_normal(size + (self.n, self.n))
+        q, r = np.linalg.qr(gaussian)
+        q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+        flip = np.linalg.det(q) < 0
+        q[..., 0] = np.where(flip[..., None], -q[..., 0], q[..., 0])
+        return q
+
+
+class StiefelSpace(ManifoldSpace):
+    """The Stiefel manifold ``St(n, k)`` (``n x k``, ``U^T U = I``) with geomstats' canonical metric.
+
+    ``g_U(A, B) = tr(A^T (I - U U^T / 2) B)``: vertical directions ``U Omega`` weigh half, normal-space
+    directions ``(I - U U^T) B`` fully. The Riemannian gradient of a Euclidean gradient ``w`` is
+    ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic in closed form
+    (the exponential of a ``2k x 2k`` matrix), whose second derivative is
+    ``-(v v^T U + U ((U^T v)^2 + v^T v))``.
+    """
+
+    membership_check = "max |U^T U - I|"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``Stiefel(n, k)`` with its canonical metric."""
+        return isinstance(manifold, Stiefel) and type(manifold.metric) is StiefelCanonicalMetric
+
+    @property
+    def k(self):
+        """The number of columns."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max |U^T U - I|``, shape ``(...,)``."""
+        gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.k)
+        return np.max(np.abs(gram), axis=(-2, -1))
+
+    def to_tangent(self, vector, base_point):
+        """``v - U sym(U^T v)``."""
+        return vector - base_point @ _sym(_t(base_point) @ vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(a^T b) - tr((U^T a)^T (U^T b)) / 2``, shape ``(...,)``."""
+        return (_frobenius(tangent_vec_a, tangent_vec_b)
+                - 0.5 * _frobenius(_t(base_point) @ tangent_vec_a, _t(base_point) @ tangent_vec_b))
+
+    def lower_index(self, tangent_vec, base_point):
+        """``(I - U U^T / 2) v``."""
+        return tangent_vec - 0.5 * base_point @ (_t(base_point) @ tangent_vec)
+
+    def raise_index(self, covector, base_point):
+        """``w - U w^T U``, the canonical-metric gradient (tangent: its normal part is dropped)."""
+        return covector - anp.matmul(base_point, anp.matmul(_t(covector), base_point))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``."""
+        batch = np.shape(base_point)[:-2]
+        normal = rng.standard_normal(np.shape(base_point))
+        normal -= base_point @ (np.swapaxes(base_point, -1, -2) @ normal)
+        return base_point @ _random_skew(batch, self.k, rng) + normal
+
+    def exp(self, tangent_vec, base_point):
+        """The canonical geodesic ``[U Q] expm([[A, -R^T], [R, 0]])[:, :k]``, ``A = U^T v``, ``QR = (I - U U^T) v``."""
+        k = self.k
+        inner = np.swapaxes(base_point, -1, -2) @ tangent_vec
+        q, r = np.linalg.qr(tangent_vec - base_point @ inner)
+        block = np.concatenate([
+            np.concatenate([_skew(inner), -np.swapaxes(r, -1, -2)], axis=-1),
+            np.concatenate([r, np.zeros_like(r)], axis=-1)], axis=-2)
+        moved = np.concatenate([base_point, q], axis=-1) @ scipy.linalg.expm(block)[..., :k]
+        # expm is orthogonal to ~1e-15 per step; the polar factor keeps a long run on the manifold
+        return _polar(moved)
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """The polarisation of ``-(v v^T U + U ((U^T v)^2 + v^T v))``."""
+        a, b, u = tangent_vec_a, tangent_vec_b, base_point
+        outer = _sym(a @ _t(b)) @ u
+        ua, ub = _t(u) @ a, _t(u) @ b
+        return -(outer + u @ (_sym(ua @ ub) + _sym(_t(a) @ b)))
+
+    def sample(self, size=(), rng=None):
+        """Uniform points (QR of Gaussians, signs fixed), shape ``(*size, n, k)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        gaussian = np.random.default_rng(rng).standard_normal(size + self.shape)
+        q, r = np.linalg.qr(gaussian)
+        return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+class SPDSpace(ManifoldSpace):
+    """Symmetric positive-definite matrices with the affine-invariant metric ``tr(P^-1 A P^-1 B)``.
+
+    Tangent vectors are symmetric matrices. The Riemannian gradient of a Euclidean gradient ``w`` is
+    ``P sym(w) P``; noise ``L sym(G) L^T`` (``P = L L^T``, ``G`` i.i.d. ``N(0, 1)``) is orthonormal in
+    the metric; ``P + V + V P^{-1} V / 2`` is a second-order retraction that stays positive definite;
+    ``gamma''(0) = V P^{-1} V`` and Brownian motion drifts by ``(n + 1) P / 2`` per unit ``T``.
+    """
+
+    membership_check = "max(max |P - P^T|, -smallest eigenvalue)"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``SPDMatrices(n)`` with ``SPDAffineMetric`` (power 1)."""
+        return (isinstance(manifold, SPDMatrices) and type(manifold.metric) is SPDAffineMetric
+                and getattr(manifold.metric, "power_affine", 1) == 1)
+
+    @property
+    def n(self):
+        """The matrix size."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max(max |P - P^T|, -lambda_min)``, shape ``(...,)``."""
+        asymmetry = np.max(np.abs(point - np.swapaxes(point, -1, -2)), axis=(-2, -1))
+        smallest = np.linalg.eigvalsh(_sym(point))[..., 0]
+        return np.maximum(asymmetry, np.maximum(-smallest, 0.0))
+
+    def to_tangent(self, vector, base_point):
+        """``sym(v)``."""
+        return _sym(vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(P^-1 a P^-1 b)``, shape ``(...,)``."""
+        inverse = np.linalg.inv(base_point)
+        return _frobenius(_t(inverse @ tangent_vec_a @ inverse), tangent_vec_b)
+
+    def lower_index(self, tangent_vec, base_point):
+        """``P^-1 v P^-1``."""
+        inverse = np.linalg.inv(base_point)
+        return inverse @ tangent_vec @ inverse
+
+    def raise_index(self, covector, base_point):
+        """``P sym(w) P``."""
+        return anp.matmul(base_point, anp.matmul(_sym(covector), base_point))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``L sym(G) L^T`` with ``P = L L^T``."""
+        factor = np.linalg.cholesky(base_point)
+        return factor @ _sym(rng.standard_normal(np.shape(base_point))) @ np.swapaxes(factor, -1, -2)
+
+    def retraction(self, tangent_vec, base_point):
+        """``P + V + V P^{-1} V / 2``, symmetrised: second order, and positive definite for every ``V``."""
+        moved = base_point + tangent_vec + 0.5 * tangent_vec @ np.linalg.solve(base_point, tangent_vec)
+        return _sym(moved)
+
+    def exp(self, tangent_vec, base_point):
+        """``P^{1/2} expm(P^{-1/2} V P^{-1/2}) P^{1/2}``."""
+        values, vectors = np.linalg.eigh(base_point)
+        root = (vectors * np.sqrt(values)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+        inverse_root = (vectors / np.sqrt(values)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+        inner_values, inner_vectors = np.linalg.eigh(_sym(inverse_root @ tangent_vec @ inverse_root))
+        inner = (inner_vectors * np.exp(inner_values)[..., None, :]) @ np.swapaxes(inner_vectors, -1, -2)
+        return _sym(root @ inner @ root)
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``sym(a P^{-1} b)``."""
+        return _sym(tangent_vec_a @ np.linalg.solve(base_point, tangent_vec_b))
+
+    def laplacian_drift(self, base_point):
+        """``(n + 1) P / 2``."""
+        return 0.5 * (self.n + 1.0) * base_point
+
+    def sample(self, size=(), rng=None):
+        """``Q diag(exp(z)) Q^T`` with Haar ``Q`` and ``z ~ N(0, 1/4)``, shape ``(*size, n, n)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        rng = np.random.default_rng(rng)
+        q, _ = np.linalg.qr(rng.standard_normal(size + (self.n, self.n)))
+        values = np.exp(0.5 * rng.standard_normal(size + (self.n,)))
+        return _sym((q * values[..., None, :]) @ np.swapaxes(q, -1, -2))

@@ -1,0 +1,209 @@
+"""``R^D`` with a user's Riemannian metric: ``metric_matrix(base_point)`` is all a user writes.
+
+The points are coordinates, so the dynamics step in them (``x + v``) and add the Itô drift that
+coordinates need: for tangent noise of covariance ``C`` it is ``-Gamma^k_ij C^ij`` per unit ``T``
+(for Brownian motion, ``C = g^{-1}``, that is ``|g|^{-1/2} d_j(|g|^{1/2} g^{jk})``). Noise defined in the
+coordinates themselves (``"preconditioned"``, ``sqrt(2 T g^{-1}) dW`` without that drift) is the shape of
+adaptive optimisers' noise.
+
+Derivatives of the metric come from autograd when ``metric_matrix`` is written with ``autograd.numpy``,
+and from central differences otherwise (written with ``geomstats.backend``/numpy: relative error
+~1e-10 on the Christoffel symbols).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import make_vjp
+from autograd.extend import defvjp, primitive
+from autograd.tracer import getval
+from geomstats.geometry.euclidean import Euclidean, EuclideanMetric
+
+from quotientlearn.numerics import jacobian
+from quotientlearn.spaces.base import ManifoldSpace
+
+__all__ = ["MetricEuclidean"]
+
+
+class MetricEuclidean(ManifoldSpace):
+    """``R^D`` (geomstats ``Euclidean(D)``) equipped with a user's metric.
+
+    Parameters
+    ----------
+    manifold : Euclidean
+        Equipped with a ``RiemannianMetric`` whose ``metric_matrix(base_point)`` maps ``(..., D)`` to
+        symmetric positive-definite ``(..., D, D)``.
+    atol : float
+        Unused (every finite vector is a point); kept for a uniform constructor.
+    symmetry_tol : float
+        Largest relative asymmetry ``max |G - G^T| / max |G|`` accepted.
+
+    Raises
+    ------
+    ValueError
+        When ``metric_matrix`` has the wrong shape, or is not symmetric positive definite at random probe
+        points (the check and the size of the violation are named).
+    """
+
+    is_chart = True
+    membership_check = "0 (every finite vector)"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``Euclidean(D)`` with any metric but geomstats' Euclidean one."""
+        return isinstance(manifold, Euclidean) and not isinstance(manifold.metric, EuclideanMetric)
+
+    def __init__(self, manifold, atol=1e-8, symmetry_tol=1e-10):
+        super().__init__(manifold, atol)
+        self.symmetry_tol = float(symmetry_tol)
+        self._metric_fn = self._traceable_metric(manifold.metric.metric_matrix)
+        probes = np.random.default_rng(0).standard_normal((8, self.dim))
+        self.metric_matrix(probes)
+
+    def _traceable_metric(self, fn):
+        """``fn`` itself if autograd can trace it, else an autograd primitive with a central-difference vjp."""
+        probe = np.random.default_rng(1).standard_normal((2, self.dim))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                vjp, value = make_vjp(fn)(probe)
+                vjp(np.ones(np.shape(value)))
+                if not any("independent of input" in str(w.message) for w in caught):
+                    self.derivatives = "autograd"
+                    return fn
+            except (TypeError, ValueError, AttributeError):
+                pass
+        self.derivatives = "central differences"
+        dim = self.dim
+
+        @primitive
+        def metric(point):
+            return np.asarray(fn(point), dtype=float)
+
+        def metric_vjp(value, point):
+            def back(cotangent):
+                out = np.empty(np.shape(point))
+                for j in range(dim):
+                    step = 1e-5 * (1.0 + np.abs(point[..., j]))
+                    shifted_up, shifted_down = np.array(point), np.array(point)
+                    shifted_up[..., j] += step
+                    shifted_down[..., j] -= step
+                    derivative = (metric(shifted_up) - metric(shifted_down)) / (2 * step[..., None, None])
+                    out[..., j] = np.sum(cotangent * derivative, axis=(-2, -1))
+                return out
+            return back
+
+        defvjp(metric, metric_vjp)
+        return metric
+
+    def name(self):
+        """``Euclidean(D) with <Metric>``."""
+        return f"Euclidean({self.dim}) with {type(self.metric).__name__}"
+
+    # ------------------------------------------------------------------------------- metric
+    def metric_matrix(self, base_point):
+        """``G(x)``, shape ``(..., D, D)``, after checking symmetry (traceable by autograd).
+
+        Raises
+        ------
+        ValueError
+            Wrong shape or asymmetry beyond ``symmetry_tol``.
+        """
+        matrix = self._metric_fn(base_point)
+        raw = np.asarray(getval(matrix))
+        expected = np.shape(getval(base_point)) + (self.dim,)
+        if raw.shape != expected:
+            raise ValueError(f"metric_matrix must return shape {expected} for points of shape "
+                             f"{np.shape(getval(base_point))}; got {raw.shape}")
+        scale = np.max(np.abs(raw)) if raw.size else 0.0
+        asymmetry = np.max(np.abs(raw - np.swapaxes(raw, -1, -2))) if raw.size else 0.0
+        if not asymmetry <= self.symmetry_tol * max(scale, 1e-300):
+            raise ValueError(f"metric_matrix is not symmetric: max |G - G^T| = {asymmetry:.3e} "
+                             f"({asymmetry / max(scale, 1e-300):.1e} of max |G|; check: metric symmetric)")
+        return matrix
+
+    def _cholesky(self, base_point):
+        """``L`` with ``G = L L^T``, shape ``(..., D, D)``; a clear error where ``G`` is not positive definite."""
+        matrix = np.asarray(getval(self.metric_matrix(base_point)))
+        try:
+            return np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            smallest = np.linalg.eigvalsh(matrix)[..., 0]
+            worst = np.unravel_index(int(np.argmin(smallest)), smallest.shape)
+            raise ValueError(
+                f"metric_matrix is not positive definite at {int(np.sum(smallest <= 0))} point(s): "
+                f"smallest eigenvalue {smallest[worst]:.3e} at x = "
+                f"{np.array2string(np.asarray(base_point)[worst], precision=4)} "
+                "(check: metric positive definite)") from None
+
+    def membership_residual(self, point):
+        """0: every finite vector is a point."""
+        return np.zeros(np.shape(point)[:-1])
+
+    def to_tangent(self, vector, base_point):
+        """``vector`` itself."""
+        return vector + 0.0 * base_point
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``a^T G b``, shape ``(...,)``."""
+        return anp.einsum("...i,...ij,...j->...", tangent_vec_a, self.metric_matrix(base_point),
+                          tangent_vec_b)
+
+    def lower_index(self, tangent_vec, base_point):
+        """``G v``."""
+        return anp.einsum("...ij,...j->...i", self.metric_matrix(base_point), tangent_vec)
+
+    def raise_index(self, covector, base_point):
+        """``G^{-1} w``."""
+        return anp.linalg.solve(self.metric_matrix(base_point), covector[..., None])[..., 0]
+
+    def cometric(self, base_point):
+        """``G^{-1}``, shape ``(..., D, D)``, traceable."""
+        return anp.linalg.inv(self.metric_matrix(base_point))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``L^{-T} xi`` with ``G = L L^T``: covariance ``G^{-1}``."""
+        factor = self._cholesky(base_point)
+        noise = rng.standard_normal(np.shape(base_point))
+        return np.linalg.solve(np.swapaxes(factor, -1, -2), noise[..., None])[..., 0]
+
+    def retraction(self, tangent_vec, base_point):
+        """The coordinate step ``x + v`` (:meth:`retraction_correction` supplies the Itô drift)."""
+        return base_point + tangent_vec
+
+    # ------------------------------------------------------------------ second-order geometry
+    def christoffels(self, base_point):
+        """``Gamma^k_ij``, shape ``(..., D, D, D)`` (upper index first), from the metric's derivatives."""
+        base_point = np.asarray(base_point, dtype=float)
+        batch = base_point.shape[:-1]
+        dim = self.dim
+        derivative = jacobian(lambda x: anp.reshape(self.metric_matrix(x), np.shape(getval(x))[:-1]
+                                                    + (dim * dim,)), base_point)
+        derivative = np.asarray(derivative).reshape(batch + (dim, dim, dim))  # d_l g_ij as [i, j, l]
+        lowered = 0.5 * (np.einsum("...kil->...kil", derivative).transpose(
+            tuple(range(len(batch))) + (len(batch), len(batch) + 2, len(batch) + 1))
+            + derivative - np.moveaxis(derivative, -1, -3))
+        # lowered[l, i, j] = (d_i g_lj + d_j g_li - d_l g_ij) / 2
+        inverse = np.linalg.inv(np.asarray(getval(self.metric_matrix(base_point))))
+        return np.einsum("...kl,...lij->...kij", inverse, lowered)
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``-Gamma^k_ij a^i b^j``."""
+        return -np.einsum("...kij,...i,...j->...k", self.christoffels(base_point), tangent_vec_a,
+                          tangent_vec_b)
+
+    def acceleration_trace(self, covariance, base_point):
+        """``-Gamma^k_ij C^ij``."""
+        return -np.einsum("...kij,...ij->...k", self.christoffels(base_point), covariance)
+
+    def retraction_correction(self, covariance, base_point):
+        """``-Gamma^k_ij C^ij``: the coordinate step has no second-order term."""
+        return self.acceleration_trace(covariance, base_point)
+
+    def sample(self, size=(), rng=None):
+        """Standard normal points, shape ``(*size, D)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        return np.random.default_rng(rng).standard_normal(size + self.shape)
