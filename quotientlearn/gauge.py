@@ -3,10 +3,14 @@
 The default slice is the zero set of the action's moment map (the Noether charges gradient flow
 conserves): the *balanced* gauge. A user may pass any other ``chi``; its Jacobian is then taken with
 autograd and points are projected onto the slice by damped Newton steps in the Lie algebra.
+
+On a space with a metric ``g`` the constraint Gram is ``J_chi g^{-1} J_chi^T`` (``J_chi K J_chi^T`` with
+the space's cometric ``K``); on ``R^D`` with the identity metric it is ``J_chi J_chi^T``.
 """
 
 from __future__ import annotations
 
+import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import GaugeConvergenceWarning, newton_onto_level_set
@@ -29,13 +33,17 @@ class Gauge:
         Newton tolerance on ``|chi| / (1 + |theta|^2)``.
     max_iter : int
         Newton iteration cap.
+    space : Space, optional
+        The parameter space, whose metric enters the constraint Gram; ``None`` for ``R^D`` with the
+        identity metric. A model binds a gauge built without one to its own space.
     """
 
-    def __init__(self, action, chi=None, tol=1e-13, max_iter=200):
+    def __init__(self, action, chi=None, tol=1e-13, max_iter=200, space=None):
         self.action = action
         self._chi = chi
         self.tol = tol
         self.max_iter = max_iter
+        self.space = space
 
     @property
     def is_moment_map(self):
@@ -46,15 +54,20 @@ class Gauge:
         kind = "moment map" if self.is_moment_map else "user chi"
         return f"Gauge({self.action!r}, {kind})"
 
+    @property
+    def is_flat(self):
+        """Whether the metric is the identity of ``R^D`` (closed forms of the action apply)."""
+        return self.space is None or self.space.is_flat
+
     def _validate(self, theta):
-        return as_batch(theta, (self.action.space_dim,))
+        return as_batch(theta, self.action.shape)
 
     def chi(self, theta):
         """Gauge function.
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
@@ -67,16 +80,23 @@ class Gauge:
         return self.action.moment_map(theta) if self.is_moment_map else self._chi(theta)
 
     def chi_jacobian(self, theta):
-        """Jacobian ``J_chi`` of shape ``(..., c, D)``."""
+        """Jacobian ``J_chi`` on the flattened entries, shape ``(..., c, D)``."""
         theta = self._validate(theta)
         if self.is_moment_map:
             return self.action.moment_map_jacobian(theta)
-        return jacobian(self._chi, theta)
+        shape = self.action.shape
+        return jacobian(lambda flat: self._chi(anp.reshape(flat, anp.shape(flat)[:-1] + shape)),
+                        self.action._flat(theta))
 
     def constraint_gram(self, theta):
-        """``G_C = J_chi J_chi^T``, shape ``(..., c, c)``; equals the Gram for the moment map."""
+        """``G_C = J_chi K J_chi^T`` (``K`` the cometric; the identity on flat space), ``(..., c, c)``.
+
+        For the moment map on flat space it equals the Gram of the generators.
+        """
         jac = self.chi_jacobian(theta)
-        return jac @ np.swapaxes(jac, -1, -2)
+        if self.is_flat:
+            return jac @ np.swapaxes(jac, -1, -2)
+        return jac @ self.space.cometric(self._validate(theta)) @ np.swapaxes(jac, -1, -2)
 
     def log_det_constraint_gram(self, theta):
         """``log det G_C``, shape ``(...,)``; ``-inf`` with a warning on degenerate orbits.
@@ -85,14 +105,14 @@ class Gauge:
         (a closed form where the action has one).
         """
         theta = self._validate(theta)
-        if self.is_moment_map:
+        if self.is_moment_map and self.is_flat:
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
 
     def contains(self, theta, atol=1e-10):
         """Whether ``theta`` lies on the slice: ``|chi| <= atol (1 + |theta|^2)``, shape ``(...,)``."""
         theta = self._validate(theta)
-        scale = 1.0 + np.sum(theta**2, axis=-1)
+        scale = 1.0 + np.sum(self.action._flat(theta) ** 2, axis=-1)
         return np.max(np.abs(self._chi_raw(theta)), axis=-1) <= atol * scale
 
     def project(self, theta):
@@ -103,11 +123,11 @@ class Gauge:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        projected : ndarray, shape (..., D)
+        projected : ndarray, shape (..., *shape)
         """
         if self.is_moment_map:
             return self.action.balance(theta)  # validates theta itself: once per simulation step
@@ -122,11 +142,11 @@ class Gauge:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        projected : ndarray, shape (..., D)
+        projected : ndarray, shape (..., *shape)
         """
         return newton_onto_level_set(self.action, self._validate(theta), self._chi_raw,
                                      self.chi_jacobian, self.tol, self.max_iter)

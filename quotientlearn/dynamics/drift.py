@@ -108,8 +108,8 @@ class Potential(Drift):
             drift = drift - self.weight_decay * theta
         if self.gauge_penalty:
             gauge = self.model.gauge
-            drift = drift - self.gauge_penalty * np.einsum(
-                "...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
+            penalty = np.einsum("...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
+            drift = drift - self.gauge_penalty * np.reshape(penalty, np.shape(theta))
         return values, drift, pullback
 
     def checked_values(self, theta):

@@ -240,7 +240,7 @@ class Engine:
                 step += 1
                 # A non-finite sum flags any non-finite coordinate (and overflow) in one pass.
                 if not math.isfinite(theta.sum()):
-                    bad = ~np.isfinite(np.sum(theta, axis=-1))
+                    bad = ~np.isfinite(np.sum(theta.reshape(len(theta), -1), axis=-1))
                     if bad.any():
                         theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
                 if project is not None:

@@ -1,6 +1,11 @@
-"""Lie group actions on the flat parameter vector, with generic autograd defaults.
+"""Lie group actions on a parameter space, with generic autograd defaults.
 
-A :class:`GroupAction` needs only ``act(group_elem, theta)`` (and ``exp`` when group elements are not
+The points acted on have shape ``(..., *shape)``: ``(..., D)`` for the flat parameter vector of the zoo,
+a manifold's own geomstats shape otherwise (``(..., n, n)`` for SPD matrices). Fundamental vector fields
+are tangent vectors of that shape; the Gram, projections and moment map here use the Euclidean inner
+product of the flattened entries (the metric of a curved space is put back in by
+:class:`~quotientlearn.bundle.SymmetryBundle`). A :class:`GroupAction` needs only
+``act(group_elem, theta)`` (and ``exp`` when group elements are not
 given by Lie-algebra coordinates). Everything else — fundamental vector fields, their Gram matrix, the
 vertical projection, the affine structure of a linear action, its moment map with the log-determinant
 of its constraint Gram, and the balancing move onto the moment map's zero set — is derived here with
@@ -10,6 +15,7 @@ against the defaults; callers simply call the methods.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -44,6 +50,7 @@ class AffineStructure:
     ----------
     matrices : ndarray, shape (k, D, D)
     offsets : ndarray, shape (k, D)
+        On the flattened entries (``D = prod(shape)``).
     """
 
     matrices: np.ndarray
@@ -56,28 +63,31 @@ def autograd_generators(action, theta):
     Parameters
     ----------
     action : GroupAction
-    theta : ndarray, shape (..., D)
+    theta : ndarray, shape (..., *shape)
 
     Returns
     -------
-    generators : ndarray, shape (..., k, D)
+    generators : ndarray, shape (..., k, *shape)
     """
-    identity = np.zeros(np.shape(getval(theta))[:-1] + (action.dim,))
-    fields = jacobian(lambda coords: action.act_algebra(coords, theta), identity, mode="forward")
-    return anp.swapaxes(fields, -1, -2)
+    batch = np.shape(getval(theta))[: np.ndim(getval(theta)) - len(action.shape)]
+    identity = np.zeros(batch + (action.dim,))
+    fields = jacobian(lambda coords: anp.reshape(action.act_algebra(coords, theta),
+                                                 batch + (action.space_dim,)), identity, mode="forward")
+    return anp.reshape(anp.swapaxes(fields, -1, -2), batch + (action.dim,) + action.shape)
 
 
 class GroupAction:
-    """A Lie group G of dimension ``k`` acting on ``R^D`` and leaving the predictor invariant.
+    """A Lie group G of dimension ``k`` acting on a parameter space and leaving the predictor invariant.
 
-    Give ``act`` (and optionally ``exp``) as callables, or subclass and override the methods.
+    Give ``act`` (and optionally ``exp``) as callables, or subclass and override the methods. It is
+    also a geomstats group action: ``action(group_elem, point)`` acts.
 
     Parameters
     ----------
     dim : int
-        ``k``, the dimension of the group.
-    space_dim : int
-        ``D``, the length of the flat parameter vector.
+        ``k``, the dimension of the group (0: no continuous symmetry).
+    space_dim : int, optional
+        ``D``, the length of the flat parameter vector (points of shape ``(..., D)``).
     act : callable, optional
         ``act(group_elem, theta) -> theta'``; must broadcast over leading axes and be written with
         ``autograd.numpy`` so that generators can be differentiated.
@@ -85,11 +95,19 @@ class GroupAction:
         Maps Lie-algebra coordinates of shape ``(..., k)`` to group elements. Without it, group
         elements *are* algebra coordinates and ``act(zeros(k), theta)`` must equal ``theta``.
     name : str, optional
+    shape : tuple of int, optional
+        The shape of the points acted on, for a manifold (``space.shape``, e.g. ``(3, 3)``); instead
+        of ``space_dim``.
     """
 
-    def __init__(self, dim, space_dim, act=None, exp=None, name=None):
+    def __init__(self, dim, space_dim=None, act=None, exp=None, name=None, shape=None):
+        if shape is None:
+            if space_dim is None:
+                raise ValueError("give space_dim (points of R^D) or shape (points of a manifold)")
+            shape = (int(space_dim),)
         self.dim = int(dim)
-        self.space_dim = int(space_dim)
+        self.shape = tuple(int(s) for s in shape)
+        self.space_dim = math.prod(self.shape)
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -98,6 +116,20 @@ class GroupAction:
 
     def __repr__(self):
         return f"{self.name}(k={self.dim}, D={self.space_dim})"
+
+    def __call__(self, group_elem, point):
+        """Geomstats' group-action protocol: :meth:`act`."""
+        return self.act(group_elem, point)
+
+    def _flat(self, points):
+        """``(..., *shape) -> (..., D)`` (the identity for flat points)."""
+        shape = np.shape(getval(points))
+        return anp.reshape(points, shape[: len(shape) - len(self.shape)] + (self.space_dim,))
+
+    def _flat_fields(self, fields):
+        """Generators ``(..., k, *shape) -> (..., k, D)``."""
+        shape = np.shape(getval(fields))
+        return anp.reshape(fields, shape[: len(shape) - len(self.shape)] + (self.space_dim,))
 
     # ----------------------------------------------------------------- group elements and action
     def exp(self, algebra_coords):
@@ -125,18 +157,18 @@ class GroupAction:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        generators : ndarray, shape (..., k, D)
+        generators : ndarray, shape (..., k, *shape)
         """
-        theta = as_batch(theta, (self.space_dim,))
+        theta = as_batch(theta, self.shape)
         return autograd_generators(self, theta)
 
     def gram(self, theta):
-        """Gram matrix ``<xi_a, xi_b>`` of the generators, shape ``(..., k, k)``."""
-        xi = self.generators(theta)
+        """Euclidean Gram matrix ``<xi_a, xi_b>`` of the generators, shape ``(..., k, k)``."""
+        xi = self._flat_fields(self.generators(theta))
         return xi @ np.swapaxes(xi, -1, -2)
 
     def vertical_projection(self, tangent_vec, base_point):
@@ -147,20 +179,21 @@ class GroupAction:
 
         Parameters
         ----------
-        tangent_vec, base_point : ndarray, shape (..., D)
+        tangent_vec, base_point : ndarray, shape (..., *shape)
 
         Returns
         -------
-        vertical : ndarray, shape (..., D)
+        vertical : ndarray, shape (..., *shape)
         """
-        generators = self.generators(base_point)
+        generators = self._flat_fields(self.generators(base_point))
         gram = generators @ np.swapaxes(generators, -1, -2)
-        rhs = np.einsum("...ad,...d->...a", generators, tangent_vec)
+        rhs = np.einsum("...ad,...d->...a", generators, self._flat(tangent_vec))
         try:
             coefficients = np.linalg.solve(gram, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:  # a degenerate orbit in the batch
             coefficients = np.einsum("...ab,...b->...a", np.linalg.pinv(gram, hermitian=True), rhs)
-        return np.einsum("...a,...ad->...d", coefficients, generators)
+        return np.reshape(np.einsum("...a,...ad->...d", coefficients, generators),
+                          np.shape(tangent_vec))
 
     # ----------------------------------------------------------------------- affine structure
     def affine_structure(self, rng=0, rtol=1e-9):
@@ -179,11 +212,15 @@ class GroupAction:
     def _probe_affine(self, rng, rtol):
         rng = np.random.default_rng(rng)
         base, check = rng.standard_normal((2, self.space_dim))
-        # The autograd route, not a closed-form override (which need not be traceable).
-        columns = jacobian(lambda point: autograd_generators(self, point), base, mode="forward")
-        offsets = autograd_generators(self, base) - columns @ base
+
+        def fields(point):
+            # The autograd route, not a closed-form override (which need not be traceable).
+            return self._flat_fields(autograd_generators(self, anp.reshape(point, self.shape)))
+
+        columns = jacobian(fields, base, mode="forward")
+        offsets = fields(base) - columns @ base
         predicted = columns @ check + offsets
-        actual = autograd_generators(self, check)
+        actual = fields(check)
         scale = 1.0 + np.max(np.abs(actual))
         if np.max(np.abs(predicted - actual)) > rtol * scale:
             return None
@@ -216,7 +253,7 @@ class GroupAction:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
@@ -224,13 +261,15 @@ class GroupAction:
         """
         structure = self.affine_structure()
         basis = self._moment_basis()
+        theta = self._flat(theta)
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
         return anp.einsum("ca,...a->...c", basis, 0.5 * quadratic + linear)
 
     def moment_map_jacobian(self, theta):
-        """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
+        """Jacobian of :meth:`moment_map` on the flattened entries, shape ``(..., c, D)``."""
         structure = self.affine_structure()
+        theta = self._flat(theta)
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
         return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
@@ -240,13 +279,13 @@ class GroupAction:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
         log_det : ndarray, shape (...,)
         """
-        jacobian = self.moment_map_jacobian(as_batch(theta, (self.space_dim,)))
+        jacobian = self.moment_map_jacobian(as_batch(theta, self.shape))
         return log_det_psd(jacobian @ np.swapaxes(jacobian, -1, -2))
 
     def balance(self, theta):
@@ -257,11 +296,11 @@ class GroupAction:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        balanced : ndarray, shape (..., D)
+        balanced : ndarray, shape (..., *shape)
         """
         return newton_onto_level_set(self, theta, self.moment_map, self.moment_map_jacobian)
 
@@ -276,33 +315,37 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     Parameters
     ----------
     action : GroupAction
-    theta : array_like, shape (..., D)
+    theta : array_like, shape (..., *shape)
     chi : callable
-        ``theta (..., D) -> (..., c)``, zero on the target set.
+        ``theta (..., *shape) -> (..., c)``, zero on the target set.
     chi_jacobian : callable
-        ``theta (..., D) -> (..., c, D)``.
+        ``theta (..., *shape) -> (..., c, D)`` on the flattened entries.
     tol : float
         Tolerance on ``|chi| / (1 + |theta|^2)``.
     max_iter : int
 
     Returns
     -------
-    projected : ndarray, shape (..., D)
+    projected : ndarray, shape (..., *shape)
         With a :class:`GaugeConvergenceWarning` when ``max_iter`` steps did not reach ``tol``.
     """
-    theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
+    theta = np.array(as_batch(theta, action.shape), dtype=float)
+
+    def relative(values):
+        return np.max(np.abs(values), axis=-1) / (1.0 + np.sum(action._flat(theta) ** 2, axis=-1))
+
     for _ in range(max_iter):
         values = chi(theta)
-        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
-        active = residual > tol
+        active = relative(values) > tol
         if not np.any(active):
             return theta
-        newton = chi_jacobian(theta) @ np.swapaxes(action.generators(theta), -1, -2)
+        generators = action._flat_fields(action.generators(theta))
+        newton = chi_jacobian(theta) @ np.swapaxes(generators, -1, -2)
         step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)
-    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    residual = relative(chi(theta))
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",

@@ -86,8 +86,13 @@ class Space:
     is_flat : bool
         ``R^D`` with the identity metric: the dynamics take their flat fast path.
     is_chart : bool
-        Points are coordinates of an open subset of ``R^n`` and ``x + v`` is a coordinate step, so noise
-        defined in coordinates (``"preconditioned"``) makes sense.
+        Points are coordinates of an open subset of ``R^n`` and :meth:`retraction` is the coordinate step
+        ``x + v``, so noise defined in coordinates (``"preconditioned"``) makes sense.
+    has_exp : bool
+        :meth:`exp` is available in closed form (the ``"geodesic"`` scheme).
+    retraction_is_second_order : bool
+        :meth:`retraction` agrees with :meth:`exp` to second order, so :meth:`retraction_correction`
+        is ``None``.
     atol : float
         Tolerance of :meth:`validate` on :meth:`membership_residual`.
     membership_check : str
@@ -96,6 +101,8 @@ class Space:
 
     is_flat = False
     is_chart = False
+    has_exp = True
+    retraction_is_second_order = True
     atol = 1e-8
     membership_check = "distance to the manifold"
 
@@ -249,7 +256,7 @@ class Space:
 
     # ------------------------------------------------------------------ second-order geometry
     def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
-        """The symmetric bilinear form ``a(u, v)`` with ``gamma''(0) = a(v, v)`` for the geodesic ``exp(t v)``.
+        """The symmetric bilinear ``a(u, v)`` with ``gamma''(0) = a(v, v)`` for the geodesic ``exp(t v)``.
 
         In ambient coordinates the Levi-Civita connection is ``nabla_u Z = D_u Z - a(u, Z)``.
         """
@@ -340,19 +347,19 @@ class ManifoldSpace(Space, Manifold):
 
     # geomstats' API, delegated
     def belongs(self, point, atol=1e-12):
-        """geomstats' ``belongs`` of the wrapped manifold."""
+        """Geomstats' ``belongs`` of the wrapped manifold."""
         return self.manifold.belongs(point, atol)
 
     def is_tangent(self, vector, base_point=None, atol=1e-12):
-        """geomstats' ``is_tangent`` of the wrapped manifold."""
+        """Geomstats' ``is_tangent`` of the wrapped manifold."""
         return self.manifold.is_tangent(vector, base_point, atol)
 
     def projection(self, point):
-        """geomstats' ``projection`` of the wrapped manifold."""
+        """Geomstats' ``projection`` of the wrapped manifold."""
         return self.manifold.projection(point)
 
     def random_point(self, n_samples=1, bound=1.0):
-        """geomstats' ``random_point`` of the wrapped manifold."""
+        """Geomstats' ``random_point`` of the wrapped manifold."""
         return self.manifold.random_point(n_samples, bound)
 
 
@@ -382,7 +389,7 @@ class GeomstatsSpace(ManifoldSpace):
         return np.max(np.abs(self.flatten(projected - point)), axis=-1)
 
     def to_tangent(self, vector, base_point):
-        """geomstats' ``to_tangent``."""
+        """Geomstats' ``to_tangent``."""
         vector, base_point = np.broadcast_arrays(np.asarray(vector, float), np.asarray(base_point, float))
         return self._rowwise(self.manifold.to_tangent, vector, base_point)
 
@@ -438,7 +445,7 @@ class GeomstatsSpace(ManifoldSpace):
         return self.unflatten(np.einsum("...nd,...de,...e->...n", basis, root, noise))
 
     def exp(self, tangent_vec, base_point):
-        """geomstats' ``metric.exp``."""
+        """Geomstats' ``metric.exp``."""
         return self._rowwise(self.metric.exp, *np.broadcast_arrays(
             np.asarray(tangent_vec, float), np.asarray(base_point, float)))
 
@@ -459,7 +466,7 @@ class GeomstatsSpace(ManifoldSpace):
         return 0.25 * (second(tangent_vec_a + tangent_vec_b) - second(tangent_vec_a - tangent_vec_b))
 
     def sample(self, size=(), rng=None):
-        """geomstats' ``projection`` of Gaussian points (shape ``(*size, *shape)``)."""
+        """Geomstats' ``projection`` of Gaussian points (shape ``(*size, *shape)``)."""
         size = (size,) if np.isscalar(size) else tuple(size)
         gaussian = np.random.default_rng(rng).standard_normal(size + self.shape)
         return self._rowwise(self.manifold.projection, gaussian)

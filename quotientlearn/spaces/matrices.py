@@ -36,7 +36,7 @@ def _frobenius(a, b):
 
 
 def _polar(matrix):
-    """The orthogonal factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns."""
+    """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns."""
     left, _, right = np.linalg.svd(matrix, full_matrices=False)
     return left @ right
 
@@ -174,7 +174,10 @@ class StiefelSpace(ManifoldSpace):
         return base_point @ _random_skew(batch, self.k, rng) + normal
 
     def exp(self, tangent_vec, base_point):
-        """The canonical geodesic ``[U Q] expm([[A, -R^T], [R, 0]])[:, :k]``, ``A = U^T v``, ``QR = (I - U U^T) v``."""
+        """The canonical geodesic ``[U Q] expm([[A, -R^T], [R, 0]])[:, :k]``.
+
+        ``A = U^T v`` and ``QR = (I - U U^T) v`` (Edelman, Arias, Smith 1998, section 2.4.2).
+        """
         k = self.k
         inner = np.swapaxes(base_point, -1, -2) @ tangent_vec
         q, r = np.linalg.qr(tangent_vec - base_point @ inner)

@@ -18,7 +18,7 @@ import warnings
 import autograd.numpy as anp
 import numpy as np
 from autograd import make_vjp
-from autograd.extend import defvjp, primitive
+from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval
 from geomstats.geometry.euclidean import Euclidean, EuclideanMetric
 
@@ -49,6 +49,8 @@ class MetricEuclidean(ManifoldSpace):
     """
 
     is_chart = True
+    has_exp = False
+    retraction_is_second_order = False
     membership_check = "0 (every finite vector)"
 
     @classmethod
@@ -59,12 +61,17 @@ class MetricEuclidean(ManifoldSpace):
     def __init__(self, manifold, atol=1e-8, symmetry_tol=1e-10):
         super().__init__(manifold, atol)
         self.symmetry_tol = float(symmetry_tol)
+        self._cache = None
         self._metric_fn = self._traceable_metric(manifold.metric.metric_matrix)
         probes = np.random.default_rng(0).standard_normal((8, self.dim))
-        self.metric_matrix(probes)
+        matrix = np.asarray(self.metric_matrix(probes))
+        # a metric diagonal at random points is diagonal (off-diagonal entries of an analytic metric
+        # vanish identically or almost nowhere): its factors are elementwise
+        self.diagonal = bool(np.all(matrix * (1.0 - np.eye(self.dim)) == 0.0))
+        self._factors(probes)
 
     def _traceable_metric(self, fn):
-        """``fn`` itself if autograd can trace it, else an autograd primitive with a central-difference vjp."""
+        """``fn`` if autograd can trace it, else an autograd primitive with central-difference derivatives."""
         probe = np.random.default_rng(1).standard_normal((2, self.dim))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -96,7 +103,15 @@ class MetricEuclidean(ManifoldSpace):
                 return out
             return back
 
+        def metric_jvp(tangent, value, point):
+            norm = np.sqrt(np.sum(tangent**2, axis=-1, keepdims=True))
+            step = 1e-5 * (1.0 + np.sqrt(np.sum(point**2, axis=-1, keepdims=True))) / np.where(
+                norm > 0, norm, 1.0)
+            difference = metric(point + step * tangent) - metric(point - step * tangent)
+            return difference / (2 * step[..., None])
+
         defvjp(metric, metric_vjp)
+        defjvp(metric, metric_jvp)
         return metric
 
     def name(self):
@@ -125,19 +140,46 @@ class MetricEuclidean(ManifoldSpace):
                              f"({asymmetry / max(scale, 1e-300):.1e} of max |G|; check: metric symmetric)")
         return matrix
 
-    def _cholesky(self, base_point):
-        """``L`` with ``G = L L^T``, shape ``(..., D, D)``; a clear error where ``G`` is not positive definite."""
-        matrix = np.asarray(getval(self.metric_matrix(base_point)))
+    def _factors(self, base_point):
+        """``(K, M)`` at plain-array points: ``K = G^{-1}`` and ``M = L^{-T}`` (``G = L L^T``, ``M M^T = K``).
+
+        The last evaluation is kept (with a copy of its points) because one step of the dynamics asks for
+        the gradient, the noise and the Itô drift at the same points.
+
+        Raises
+        ------
+        ValueError
+            Where ``G`` is not positive definite (the check and the smallest eigenvalue are named).
+        """
+        base_point = np.asarray(base_point, dtype=float)
+        cached = self._cache
+        if cached is not None and cached[0].shape == base_point.shape and np.array_equal(
+                cached[0], base_point):
+            return cached[1]
+        matrix = np.asarray(self.metric_matrix(base_point))
         try:
-            return np.linalg.cholesky(matrix)
+            if self.diagonal:
+                entries = np.diagonal(matrix, axis1=-2, axis2=-1)
+                if not np.all(entries > 0):
+                    raise np.linalg.LinAlgError
+                eye = np.eye(self.dim)
+                pieces = ((1.0 / entries)[..., None] * eye, (1.0 / np.sqrt(entries))[..., None] * eye,
+                          matrix)
+                self._cache = (base_point.copy(), pieces)
+                return pieces
+            factor = np.linalg.cholesky(matrix)
         except np.linalg.LinAlgError:
             smallest = np.linalg.eigvalsh(matrix)[..., 0]
             worst = np.unravel_index(int(np.argmin(smallest)), smallest.shape)
             raise ValueError(
                 f"metric_matrix is not positive definite at {int(np.sum(smallest <= 0))} point(s): "
                 f"smallest eigenvalue {smallest[worst]:.3e} at x = "
-                f"{np.array2string(np.asarray(base_point)[worst], precision=4)} "
+                f"{np.array2string(base_point[worst], precision=4)} "
                 "(check: metric positive definite)") from None
+        root = np.swapaxes(np.linalg.inv(factor), -1, -2)
+        pieces = (root @ np.swapaxes(root, -1, -2), root, matrix)
+        self._cache = (base_point.copy(), pieces)
+        return pieces
 
     def membership_residual(self, point):
         """0: every finite vector is a point."""
@@ -158,17 +200,20 @@ class MetricEuclidean(ManifoldSpace):
 
     def raise_index(self, covector, base_point):
         """``G^{-1} w``."""
-        return anp.linalg.solve(self.metric_matrix(base_point), covector[..., None])[..., 0]
+        if getval(base_point) is not base_point:  # traced by autograd
+            return anp.linalg.solve(self.metric_matrix(base_point), covector[..., None])[..., 0]
+        return anp.einsum("...ij,...j->...i", self._factors(base_point)[0], covector)
 
     def cometric(self, base_point):
         """``G^{-1}``, shape ``(..., D, D)``, traceable."""
-        return anp.linalg.inv(self.metric_matrix(base_point))
+        if getval(base_point) is not base_point:
+            return anp.linalg.inv(self.metric_matrix(base_point))
+        return self._factors(base_point)[0]
 
     def random_normal_tangent(self, base_point, rng):
         """``L^{-T} xi`` with ``G = L L^T``: covariance ``G^{-1}``."""
-        factor = self._cholesky(base_point)
         noise = rng.standard_normal(np.shape(base_point))
-        return np.linalg.solve(np.swapaxes(factor, -1, -2), noise[..., None])[..., 0]
+        return np.einsum("...ij,...j->...i", self._factors(base_point)[1], noise)
 
     def retraction(self, tangent_vec, base_point):
         """The coordinate step ``x + v`` (:meth:`retraction_correction` supplies the Itô drift)."""
@@ -181,14 +226,12 @@ class MetricEuclidean(ManifoldSpace):
         batch = base_point.shape[:-1]
         dim = self.dim
         derivative = jacobian(lambda x: anp.reshape(self.metric_matrix(x), np.shape(getval(x))[:-1]
-                                                    + (dim * dim,)), base_point)
-        derivative = np.asarray(derivative).reshape(batch + (dim, dim, dim))  # d_l g_ij as [i, j, l]
-        lowered = 0.5 * (np.einsum("...kil->...kil", derivative).transpose(
-            tuple(range(len(batch))) + (len(batch), len(batch) + 2, len(batch) + 1))
-            + derivative - np.moveaxis(derivative, -1, -3))
+                                                    + (dim * dim,)), base_point, mode="forward")
+        derivative = np.asarray(derivative).reshape(batch + (dim, dim, dim))  # [i, j, l] = d_l g_ij
         # lowered[l, i, j] = (d_i g_lj + d_j g_li - d_l g_ij) / 2
-        inverse = np.linalg.inv(np.asarray(getval(self.metric_matrix(base_point))))
-        return np.einsum("...kl,...lij->...kij", inverse, lowered)
+        lowered = 0.5 * (np.einsum("...lji->...lij", derivative) + derivative
+                         - np.einsum("...ijl->...lij", derivative))
+        return np.einsum("...kl,...lij->...kij", self._factors(base_point)[0], lowered)
 
     def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
         """``-Gamma^k_ij a^i b^j``."""

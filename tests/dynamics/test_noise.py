@@ -113,5 +113,5 @@ def test_flags_replace_name_tests():
 
 
 def test_unknown_noise_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="isotropic, horizontal, label, or a quotientlearn"):
+    with pytest.raises(ValueError, match="isotropic, horizontal, label, preconditioned, or a quotientlearn"):
         get_noise(object())
