@@ -75,6 +75,7 @@ class SymmetryBundle(FiberBundle):
         self._submersion = submersion
         self._lift = lift
         self._base_space = base_space
+        self._isometric = None
         self.base_shape = (model.beta_shape if submersion is None else
                            tuple(np.shape(submersion(model.sample((), 0)))))
 
@@ -316,6 +317,46 @@ class SymmetryBundle(FiberBundle):
             aligned = np.asarray(self.action.act_algebra(step, aligned), dtype=float).reshape(
                 batch + self.space.shape)
         return aligned
+
+    # ------------------------------------------------------------------------------- isometry
+    def isometry_defect(self, n_points=4, rng=0, scale=0.5):
+        """Largest relative change of ``g(u, v)`` under the differential of random group elements.
+
+        ``|g_{h x}(dh u, dh v) - g_x(u, v)| / (|u|_g |v|_g)`` over random points, tangent vectors and
+        group elements ``h = exp(c)``; 0 for an isometric action. The differential ``dh`` is taken by
+        forward-mode autograd of ``act``.
+
+        Returns
+        -------
+        defect : float
+        """
+        space, action = self.space, self.action
+        if action.dim == 0:
+            return 0.0
+        rng = np.random.default_rng(rng)
+        points = self.model.sample((n_points,), rng)
+        tangents = space.to_tangent(rng.standard_normal((2, n_points) + space.shape), points)
+        elements = action.exp(action.random_algebra((n_points,), rng, scale))
+        moved = np.asarray(action.act(elements, points), dtype=float)
+
+        def flat_act(flat_point):
+            return space.flatten(action.act(elements, space.unflatten(flat_point)))
+
+        differential = jacobian(flat_act, space.flatten(points), mode="forward")  # (N, D, D)
+        pushed = [space.unflatten(np.einsum("nij,nj->ni", differential, space.flatten(t)))
+                  for t in tangents]
+        before = space.inner_product(tangents[0], tangents[1], points)
+        after = space.inner_product(pushed[0], pushed[1], moved)
+        norms = np.sqrt(space.inner_product(tangents[0], tangents[0], points)
+                        * space.inner_product(tangents[1], tangents[1], points))
+        return float(np.max(np.abs(after - before) / norms))
+
+    @property
+    def is_isometric(self):
+        """Whether the action is an isometry of the metric (:meth:`isometry_defect` below 1e-8)."""
+        if self._isometric is None:
+            self._isometric = self.isometry_defect() <= 1e-8
+        return self._isometric
 
     # --------------------------------------------------------------------- integrability tensor
     def integrability_tensor(self, tangent_vec_a, tangent_vec_b, base_point, step=1e-5):

@@ -109,6 +109,32 @@ class Gauge:
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
 
+    def slice_tangents(self, theta, coordinate_jacobian):
+        """Tangents ``V`` of the slice along coordinates ``c`` of the base: ``J_c V = I``, ``J_chi V = 0``.
+
+        The minimum-norm solution within the tangent space of the parameter manifold (orthogonal to
+        residual symmetries, which leave both ``c`` and ``chi`` unchanged).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n, *shape)
+            Slice points.
+        coordinate_jacobian : ndarray, shape (n, m, D)
+            ``J_c`` on the flattened entries.
+
+        Returns
+        -------
+        tangents : ndarray, shape (n, D, m)
+        """
+        m = coordinate_jacobian.shape[-2]
+        constraint = np.concatenate([coordinate_jacobian, self.chi_jacobian(theta)], axis=-2)
+        rhs = np.zeros(constraint.shape[-2:-1] + (m,))
+        rhs[:m] = np.eye(m)
+        if self.is_flat:
+            return np.linalg.pinv(constraint) @ rhs
+        basis = self.space.tangent_basis(theta)  # (n, D, dim)
+        return basis @ (np.linalg.pinv(constraint @ basis) @ rhs)
+
     def contains(self, theta, atol=1e-10):
         """Whether ``theta`` lies on the slice: ``|chi| <= atol (1 + |theta|^2)``, shape ``(...,)``."""
         theta = self._validate(theta)

@@ -310,7 +310,8 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
 
     Each step is ``theta <- act(exp(delta), theta)`` with ``delta`` the minimum-norm solution of
     ``J_chi Xi^T delta = -chi``, clipped to unit norm so that the exponential of a large step cannot
-    overshoot. Vectorised over the batch; converged points stop moving.
+    overshoot, and halved until the residual decreases. Vectorised over the batch; converged points
+    stop moving.
 
     Parameters
     ----------
@@ -331,12 +332,12 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     """
     theta = np.array(as_batch(theta, action.shape), dtype=float)
 
-    def relative(values):
-        return np.max(np.abs(values), axis=-1) / (1.0 + np.sum(action._flat(theta) ** 2, axis=-1))
+    def relative(values, points):
+        return np.max(np.abs(values), axis=-1) / (1.0 + np.sum(action._flat(points) ** 2, axis=-1))
 
+    values = chi(theta)
     for _ in range(max_iter):
-        values = chi(theta)
-        active = relative(values) > tol
+        active = relative(values, theta) > tol
         if not np.any(active):
             return theta
         generators = action._flat_fields(action.generators(theta))
@@ -344,8 +345,18 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
-        theta = action.act_algebra(step, theta)
-    residual = relative(chi(theta))
+        # backtracking on |chi| (the Newton step is a descent direction of |chi|^2): far from the slice
+        # a full step can overshoot, e.g. when diagonalising by rotations
+        merit = np.sum(values**2, axis=-1)
+        for _ in range(30):
+            candidate = action.act_algebra(step, theta)
+            candidate_values = chi(candidate)
+            worse = active & (np.sum(candidate_values**2, axis=-1) > merit)
+            if not np.any(worse):
+                break
+            step = np.where(worse[..., None], 0.5 * step, step)
+        theta, values = candidate, candidate_values
+    residual = relative(values, theta)
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",

@@ -8,7 +8,10 @@ from quotientlearn.models.factorization import MatrixFactorization
 from quotientlearn.models.group_sparse import GroupSparse
 from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard
 from quotientlearn.models.invariances import ScaleInvariant, Translation
+from quotientlearn.models.preconditioned import PreconditionedHadamard
 from quotientlearn.models.relu import ShallowReLU
+from quotientlearn.models.spd import SPDSpectrum
+from quotientlearn.models.stiefel import StiefelProjector
 
 __all__ = [
     "Attention",
@@ -20,8 +23,11 @@ __all__ = [
     "Hadamard",
     "MatrixFactorization",
     "Model",
+    "PreconditionedHadamard",
+    "SPDSpectrum",
     "ScaleInvariant",
     "ShallowReLU",
+    "StiefelProjector",
     "Translation",
     "zoo",
 ]
@@ -56,4 +62,7 @@ def zoo(size="small"):
         "GroupSparse": GroupSparse([2, 3, 1] if big else [2, 1]),
         "ScaleInvariant": ScaleInvariant(d),
         "Translation": Translation(d),
+        "SPDSpectrum": SPDSpectrum(4 if big else 3),
+        "StiefelProjector": StiefelProjector(5, 3) if big else StiefelProjector(3, 2),
+        "PreconditionedHadamard": PreconditionedHadamard(d),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
+from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.groups.torus import ColumnRescaling
@@ -24,6 +25,12 @@ class Attention(Model):
     divided by ``a_j``), bias ``(T/2) sum_j log(2 |q_j| |k_j|)``. ``group="gl"``: the full
     ``W_Q -> W_Q A``, ``W_K -> W_K A^{-T}``, with the matrix-factorisation bias of ``W_Q W_K^T``.
 
+    The scores are invariant under all of ``GL(d_head)``, so with ``group="columns"`` their fibres are
+    larger than the orbits of the column torus. The bundle of that model is therefore the quotient by
+    the torus: its submersion is :meth:`column_outer_products` (``q_j k_j^T``, one per head dimension),
+    whose fibres are the torus orbits, so that vertical (tangent to an orbit) is its kernel; the scores
+    are a further map of that quotient (``sum_j q_j k_j^T``).
+
     Parameters
     ----------
     d_emb, d_head : int
@@ -35,13 +42,40 @@ class Attention(Model):
             raise ValueError(f"unknown group {group!r}; choose one of {_GROUPS}")
         self.d_emb, self.d_head, self.group = int(d_emb), int(d_head), group
         space = ParameterSpace({"W_Q": (self.d_emb, self.d_head), "W_K": (self.d_emb, self.d_head)})
+        bundle = None
         if group == "columns":
             action = ColumnRescaling(space, "W_Q", "W_K")
+            bundle = lambda model: SymmetryBundle(  # noqa: E731
+                model, submersion=model.column_outer_products, lift=model.lift_outer_products)
         else:
             action = FactorPairGL(space, "W_Q", "W_K", second_transposed=True)
         # The scores are invariant under all of GL(d_head), whichever subgroup is gauged.
         rank = space.dim - min(self.d_head, self.d_emb) ** 2
-        super().__init__(space, action, (self.d_emb, self.d_emb), predictor_rank=rank)
+        super().__init__(space, action, (self.d_emb, self.d_emb), predictor_rank=rank, bundle=bundle)
+
+    def column_outer_products(self, theta):
+        """``q_j k_j^T`` for every head dimension ``j``: the quotient map by the column torus.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        products : ndarray, shape (..., d_head, d_emb, d_emb)
+        """
+        blocks = self.space.split(theta)
+        queries = anp.swapaxes(blocks["W_Q"], -1, -2)[..., :, :, None]
+        keys = anp.swapaxes(blocks["W_K"], -1, -2)[..., :, None, :]
+        return queries * keys
+
+    def lift_outer_products(self, products):
+        """Balanced columns ``|q_j| = |k_j|`` from rank-one products ``q_j k_j^T``, shape ``(..., D)``."""
+        products = np.asarray(products, dtype=float)
+        left, values, right = np.linalg.svd(products)
+        root = np.sqrt(values[..., 0])[..., None]
+        queries, keys = root * left[..., :, 0], root * right[..., 0, :]
+        return self.space.join(W_Q=np.swapaxes(queries, -1, -2), W_K=np.swapaxes(keys, -1, -2))
 
     def traceable_predictor(self, theta):
         """``W_Q W_K^T``, shape ``(..., d_emb, d_emb)``."""

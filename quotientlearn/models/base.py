@@ -10,7 +10,7 @@ A model composes a parameter space (the flat :class:`~quotientlearn.spaces.Param
 - :meth:`Model.predictor` validates ``theta`` and calls the hook;
 - :meth:`Model.predictor_and_pullback` (the value and ``w -> J^T w``, used by every step of the
   dynamics) defaults to autograd's reverse mode;
-- :meth:`Model.predictor_jacobian` defaults to autograd's forward mode.
+- :meth:`Model.predictor_jacobian` defaults to autograd (forward or reverse mode, the cheaper).
 """
 
 from __future__ import annotations
@@ -146,9 +146,15 @@ class Model:
         return beta, pullback
 
     def predictor_jacobian(self, theta):
-        """``dphi`` by forward-mode autograd on the flattened entries, shape ``(..., beta_size, D)``."""
+        """``dphi`` by autograd on the flattened entries, shape ``(..., beta_size, D)``.
+
+        Forward mode (one pass per entry of ``theta``), or reverse mode when the predictor has fewer
+        entries (one pass per entry of ``beta``; also the mode of primitives without a forward rule,
+        such as ``eigh``).
+        """
         theta = self.space.validate(theta)
-        return jacobian(self.flat_predictor, self.space.flatten(theta), mode="forward")
+        mode = "reverse" if self.beta_size < self.dim else "forward"
+        return jacobian(self.flat_predictor, self.space.flatten(theta), mode=mode)
 
     def flat_predictor(self, flat_theta):
         """The predictor of flattened points, ``(..., D) -> (..., beta_size)``, traceable by autograd."""

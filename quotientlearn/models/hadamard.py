@@ -19,14 +19,17 @@ __all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily"]
 
 
 class ProductFamily(Model):
-    """``beta = T (u * v)`` for an invertible linear map ``T``; subclasses define ``T``."""
+    """``beta = T (u * v)`` for an invertible linear map ``T``; subclasses define ``T``.
 
-    def __init__(self, dim):
+    ``space`` (optional) replaces the flat ``R^{2d}``, e.g. by ``R^{2d}`` with a metric.
+    """
+
+    def __init__(self, dim, space=None):
         dim = int(dim)
         if dim < 1:
             raise ValueError(f"dim must be a positive integer; got {dim}")
         self.width = dim
-        space = ParameterSpace({"u": (dim,), "v": (dim,)})
+        space = ParameterSpace({"u": (dim,), "v": (dim,)}) if space is None else space
         action = PairRescaling(
             2 * dim, [[i] for i in range(dim)], [[dim + i] for i in range(dim)], name="Rescaling"
         )

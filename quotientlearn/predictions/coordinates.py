@@ -39,17 +39,16 @@ class Coordinates:
         """Whether these are chart coordinates rather than the predictor itself."""
         return self.to_chart is not None
 
-    def of_theta(self, theta):
-        """``c(theta)`` flattened to ``(..., m)``, traceable by autograd."""
-        beta = self.model.traceable_predictor(theta)
+    def of_theta(self, flat_theta):
+        """``c(theta)`` of flattened points ``(..., D)``, flattened to ``(..., m)``; traceable by autograd."""
+        beta = self.model.traceable_predictor(self.model.space.unflatten(flat_theta))
         if self.to_chart is not None:
             beta = self.to_chart(beta)
-        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.size,))
+        return anp.reshape(beta, anp.shape(flat_theta)[:-1] + (self.size,))
 
-    def beta_of_theta(self, theta):
-        """The predictor flattened to ``(..., P)``, traceable by autograd."""
-        beta = self.model.traceable_predictor(theta)
-        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.model.beta_size,))
+    def beta_of_theta(self, flat_theta):
+        """The predictor of flattened points ``(..., D)``, flattened to ``(..., P)``; traceable."""
+        return self.model.flat_predictor(flat_theta)
 
     def beta(self, c):
         """Predictor values of coordinates ``c`` (n, m), shape ``(n, *beta_shape)``."""
@@ -57,5 +56,5 @@ class Coordinates:
         return c if self.from_chart is None else np.asarray(self.from_chart(c), dtype=float)
 
     def slice_point(self, c):
-        """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, D)``."""
+        """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, *space.shape)``."""
         return self.model.balanced(self.beta(c))

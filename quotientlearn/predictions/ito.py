@@ -1,10 +1,16 @@
 """The Itô route: the exact stationary law of the coordinates' SDE on the slice, generic by autograd.
 
 On the slice, ``c = phi(theta)`` (or chart coordinates ``c = psi(phi(theta))``) obeys
-``dc = a dt + sqrt(2 D) dW`` with ``a = J b + T tr(C hess c)``, ``D = T J C J^T`` (noise covariance
-``2 T C``, from the noise model); the zero-flux Fokker–Planck solution has
+``dc = a dt + sqrt(2 D) dW`` with ``a = J b + T tr(C hess c) + T J a(C)``, ``D = T J C J^T`` (noise
+covariance ``2 T C``, from the noise model); the zero-flux Fokker–Planck solution has
 ``grad log p = D^{-1} (a - div D)``. ``div D`` is the derivative of ``D`` along the slice, whose tangent
-``V`` solves ``J V = I``, ``J_chi V = 0``. The field is checked to be curl-free (finite differences)
+``V`` solves ``J V = I``, ``J_chi V = 0`` within the tangent space of the parameter manifold.
+
+On a curved parameter space (or with a metric) the drift ``b = -g^{-1} grad U`` is the Riemannian
+gradient, ``C`` carries the metric and ``a(C)`` is the Itô drift of geodesic steps (the space's geodesic
+acceleration traced against ``C``; it makes ``tr(K hess) + J a(K)`` the Laplace–Beltrami operator).
+Everything is in the ambient coordinates of the flattened points, so the extension of the predictor
+off the manifold does not matter. The field is checked to be curl-free (finite differences)
 and integrated along straight segments from a reference point with Gauss–Legendre quadrature.
 """
 
@@ -73,20 +79,19 @@ class ItoField:
         coords, model, noise, temperature = (problem.coordinates, problem.model, problem.noise,
                                              problem.temperature)
         theta = coords.slice_point(c)
-        jac, hess = jacobian_and_hessian(coords.of_theta, theta)
+        space = model.space
+        flat = space.flatten(theta)
+        jac, hess = jacobian_and_hessian(coords.of_theta, flat)
         if coords.is_chart:
-            beta_jac, beta_hess = jacobian_and_hessian(coords.beta_of_theta, theta)
+            beta_jac, beta_hess = jacobian_and_hessian(coords.beta_of_theta, flat)
         else:
             beta_jac, beta_hess = jac, hess
-        # slice tangent: J V = I, J_chi V = 0 (minimum norm: orthogonal to residual symmetries)
-        constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
-        rhs = np.zeros(constraint.shape[-2:-1] + (coords.size,))
-        rhs[: coords.size] = np.eye(coords.size)
-        tangent = np.linalg.pinv(constraint) @ rhs  # (n, D, m)
+        tangent = model.gauge.slice_tangents(theta, jac)  # (n, D, m)
         derivatives = CoordinateDerivatives(theta, jac, hess, tangent, beta_jac, beta_hess)
         drift, _ = self.potential.evaluate(theta)
-        a = np.einsum("...pd,...d->...p", jac, drift) + temperature * noise.trace_hessian(
-            model, derivatives)
+        drift = space.flatten(space.raise_index(drift, theta))  # the Riemannian gradient
+        a = np.einsum("...pd,...d->...p", jac, drift) + temperature * (
+            noise.trace_hessian(model, derivatives) + noise.curvature_drift(model, derivatives))
         cometric = noise.cometric(model, derivatives)
         rhs = (a / temperature - noise.cometric_divergence(model, derivatives))[..., None]
         with np.errstate(invalid="ignore", divide="ignore"):

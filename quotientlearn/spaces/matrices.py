@@ -12,6 +12,7 @@ from geomstats.geometry.spd_matrices import SPDAffineMetric, SPDMatrices
 from geomstats.geometry.special_orthogonal import _SpecialOrthogonalMatrices
 from geomstats.geometry.stiefel import Stiefel, StiefelCanonicalMetric
 
+from quotientlearn.numerics import expm
 from quotientlearn.spaces.base import ManifoldSpace
 
 __all__ = ["RotationSpace", "SPDSpace", "StiefelSpace"]
@@ -37,16 +38,6 @@ def _polar(matrix):
     """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns."""
     left, _, right = np.linalg.svd(matrix, full_matrices=False)
     return left @ right
-
-
-def _expm_skew(matrix):
-    """``expm`` of a stack of skew-symmetric matrices in one batched ``eigh``.
-
-    ``i Omega`` is Hermitian, so ``expm(Omega) = V exp(-i Lambda) V^H`` (scipy's ``expm`` loops over a
-    batch in Python).
-    """
-    values, vectors = np.linalg.eigh(1j * matrix)
-    return ((vectors * np.exp(-1j * values)[..., None, :]) @ np.conj(np.swapaxes(vectors, -1, -2))).real
 
 
 def _random_skew(shape, k, rng):
@@ -107,7 +98,7 @@ class RotationSpace(ManifoldSpace):
 
     def exp(self, tangent_vec, base_point):
         """``R expm(R^T v)``."""
-        return base_point @ _expm_skew(_skew(np.swapaxes(base_point, -1, -2) @ tangent_vec))
+        return base_point @ expm(_skew(np.swapaxes(base_point, -1, -2) @ tangent_vec))
 
     def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
         """``R (Omega_a Omega_b + Omega_b Omega_a) / 2`` with ``Omega = R^T v``."""
@@ -192,7 +183,7 @@ class StiefelSpace(ManifoldSpace):
         block = np.concatenate([
             np.concatenate([_skew(inner), -np.swapaxes(r, -1, -2)], axis=-1),
             np.concatenate([r, np.zeros_like(r)], axis=-1)], axis=-2)
-        moved = np.concatenate([base_point, q], axis=-1) @ _expm_skew(block)[..., :k]
+        moved = np.concatenate([base_point, q], axis=-1) @ expm(block)[..., :k]
         # expm is orthogonal to ~1e-15 per step; the polar factor keeps a long run on the manifold
         return _polar(moved)
 
