@@ -252,7 +252,10 @@ class SymmetryBundle(FiberBundle):
         flat = np.reshape(tangent_vec, np.shape(tangent_vec)[: np.ndim(tangent_vec) - len(
             self.base_shape)] + (-1,))
         cometric = jac @ np.swapaxes(raised, -1, -2)
-        coefficients = np.einsum("...pq,...q->...p", np.linalg.pinv(cometric, hermitian=True), flat)
+        # rcond 1e-10: a predictor on a proper submanifold has a rank-deficient cometric whose null
+        # eigenvalues come out at ~1e-15, which the default cut-off could invert
+        coefficients = np.einsum("...pq,...q->...p",
+                                 np.linalg.pinv(cometric, rcond=1e-10, hermitian=True), flat)
         return self.space.unflatten(np.einsum("...p,...pd->...d", coefficients, raised))
 
     def _raised_rows(self, rows, base_point):
@@ -275,7 +278,7 @@ class SymmetryBundle(FiberBundle):
 
     def quotient_metric_matrix(self, base_point):
         """Quotient metric in the base's coordinates: the pseudo-inverse of the cometric."""
-        return np.linalg.pinv(self.quotient_cometric(base_point), hermitian=True)
+        return np.linalg.pinv(self.quotient_cometric(base_point), rcond=1e-10, hermitian=True)
 
     def align(self, point, base_point, tol=1e-12, max_iter=100):
         """The point of the fibre of ``point`` closest to ``base_point``.
@@ -366,7 +369,9 @@ class SymmetryBundle(FiberBundle):
         difference along the retraction curve (relative error ~1e-10), and the Levi-Civita connection in
         ambient coordinates is ``nabla_u Z = D_u Z - a(u, Z)`` with the space's geodesic acceleration
         ``a``. Defined wherever the space has a retraction and a geodesic acceleration (every space
-        here). For horizontal ``X, Y`` it is ``[X, Y]^ver / 2``, skew in ``X, Y``.
+        here). Where the action is an isometry (a Riemannian submersion) it is, for horizontal ``X, Y``,
+        ``[X, Y]^ver / 2``, skew in ``X, Y`` (tested against geomstats' Kendall shape bundle); for a
+        non-isometric action (rescalings) it is not skew: ``A_X X`` need not vanish.
 
         Parameters
         ----------

@@ -98,7 +98,15 @@ class GroupAction:
     shape : tuple of int, optional
         The shape of the points acted on, for a manifold (``space.shape``, e.g. ``(3, 3)``); instead
         of ``space_dim``.
+
+    Attributes
+    ----------
+    compact : bool
+        The group is compact and :meth:`haar_sample` draws its Haar measure (the fibre integral then
+        averages over the orbit instead of integrating group coordinates).
     """
+
+    compact = False
 
     def __init__(self, dim, space_dim=None, act=None, exp=None, name=None, shape=None):
         if shape is None:
@@ -145,6 +153,10 @@ class GroupAction:
     def act_algebra(self, algebra_coords, theta):
         """``act(exp(algebra_coords), theta)``; coordinates have shape ``(..., k)``."""
         return self.act(self.exp(algebra_coords), theta)
+
+    def haar_sample(self, size=(), rng=None):
+        """Group elements drawn from the Haar measure, for a compact group (``compact = True``)."""
+        raise NotImplementedError(f"{self.name} is not a compact group with a Haar sampler")
 
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
@@ -210,6 +222,9 @@ class GroupAction:
         return self._affine_cache[0]
 
     def _probe_affine(self, rng, rtol):
+        if self.dim == 0:  # no symmetry: the empty (trivially affine) structure
+            return AffineStructure(np.zeros((0, self.space_dim, self.space_dim)),
+                                   np.zeros((0, self.space_dim)))
         rng = np.random.default_rng(rng)
         base, check = rng.standard_normal((2, self.space_dim))
 
@@ -236,6 +251,9 @@ class GroupAction:
                     f"{self.name} is not an affine action, so it has no default moment map; "
                     "pass a gauge function chi to Gauge(action, chi=...)"
                 )
+            if self.dim == 0:
+                self._moment_basis_cache = np.zeros((0, 0))
+                return self._moment_basis_cache
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
             flat = np.concatenate(
                 [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1

@@ -1,7 +1,9 @@
 """``StiefelProjector(n, k)``: ``U`` on the Stiefel manifold, ``O(k)`` on the right, predictor ``U U^T``.
 
-The quotient is geomstats' ``Grassmannian(n, k)`` (projection matrices), and the canonical metric of
-the Stiefel manifold makes it a Riemannian submersion onto the Grassmannian's canonical metric. The
+The quotient is geomstats' ``Grassmannian(n, k)`` (projection matrices): with the canonical metric of
+the Stiefel manifold the predictor is a Riemannian submersion onto half geomstats'
+``GrassmannianCanonicalMetric`` (a horizontal ``A`` has norm ``|A|^2``, its image ``A U^T + U A^T`` has
+``|.|_F^2 = 2 |A|^2``, and that metric is ``tr(X^T Y)``). The
 action is an isometry with orbits of constant volume (the Gram ``g(U A_a, U A_b)`` is ``delta_ab / 2``):
 no orbit-volume bias. The gauge slice: the top ``k x k`` block of ``U`` symmetric (a local slice, where
 that block is invertible), reached by its polar decomposition. The quotient metric's ``log`` and

@@ -24,6 +24,7 @@ from quotientlearn.dynamics.noise import CoordinateDerivatives
 from quotientlearn.numerics import jacobian_and_hessian
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
+from quotientlearn.predictions.fibre import _weight_decay_invariant
 from quotientlearn.validation import positive, positive_int
 
 __all__ = ["ItoField", "ItoRoute", "NonConservativeWarning", "relative_curl"]
@@ -157,7 +158,9 @@ class ItoRoute(Prediction):
     def check(self, problem):
         """Refuse dynamics that leave the slice, and predictors of lower rank without a chart."""
         model, coords, noise = problem.model, problem.coordinates, problem.noise
-        if not problem.gauge_fixing and not noise.horizontal:
+        isometric = (not problem.gauge_fixing and noise.intrinsic and model.action.dim > 0
+                     and model.bundle.is_isometric and _weight_decay_invariant(problem))
+        if model.action.dim and not problem.gauge_fixing and not noise.horizontal and not isometric:
             raise ValueError(
                 f"{noise.name} noise without gauge fixing leaves the slice (its increments are not "
                 "horizontal) and, without weight decay, has no stationary law; use gauge_fixing=True, "
@@ -167,6 +170,12 @@ class ItoRoute(Prediction):
                 f"the predictor of {model!r} moves on a {model.predictor_rank}-dimensional manifold "
                 f"inside R^{coords.size}: the Itô route needs full-rank coordinates; pass "
                 "coordinates=(to_chart, from_chart) with a chart of that manifold")
+        if not model.action.dim:
+            return {"assumption": "no continuous symmetry: the slice is the whole parameter space"}
+        if isometric:
+            return {"assumption": "the action is an isometry of the metric and of U: the predictor's "
+                                  "law does not depend on the slice (for noise models equivariant under "
+                                  "the action, as the built-in ones are)"}
         return {"assumption": "theta on the gauge slice" + (
             " (gauge fixing)" if problem.gauge_fixing else
             ": the slice must be invariant under these dynamics; check "
