@@ -68,8 +68,8 @@ def test_generic_alignment_finds_the_closest_point_of_the_fibre():
     np.testing.assert_allclose(model.predictor(aligned), model.predictor(point), rtol=1e-12)
     for i in range(2):
         u, v, u0, v0 = point[i], point[2 + i], base[i], base[2 + i]
-        best = minimize_scalar(lambda c: (np.exp(c) * u - u0) ** 2 + (v * np.exp(-c) - v0) ** 2,
-                               bracket=(-2, 2), tol=1e-14)
+        best = minimize_scalar(lambda c, u=u, v=v, u0=u0, v0=v0: (np.exp(c) * u - u0) ** 2
+                               + (v * np.exp(-c) - v0) ** 2, bracket=(-2, 2), tol=1e-14)
         np.testing.assert_allclose(aligned[i], np.exp(best.x) * u, rtol=1e-7)
 
 

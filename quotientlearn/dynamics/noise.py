@@ -206,25 +206,33 @@ class NoiseModel:
         per entry of the ``m x m`` diffusion); numpy functions that autograd cannot trace would
         silently count as constant, so write the covariance with ``autograd.numpy``.
         """
-        theta, jac, space = derivatives.theta, derivatives.jacobian, model.space
-        m = jac.shape[-2]
-        product = derivatives.along_tangents(derivatives.hessians) @ (
-            self.covariance(model, theta) @ _transpose(jac))[:, None]
-        divergence = np.einsum("nkpk->np", product + _transpose(product))
+        return _cometric_divergence(model, derivatives, self.covariance, type(self).__name__)
 
-        # d/dV_k of J C(theta) J^T with J held fixed: the gradient of entry (p, k), dotted with V_k
-        def diffusion(point):
-            value = anp.matmul(jac, anp.matmul(self.covariance(model, space.unflatten(point)),
-                                               _transpose(jac)))
-            return anp.reshape(value, anp.shape(value)[:-2] + (m * m,))
 
-        try:
-            gradients = jacobian(diffusion, space.flatten(theta)).reshape(jac.shape[:-2] + (m, m, -1))
-        except TypeError as error:
-            raise TypeError(
-                f"{type(self).__name__}.covariance is not traceable by autograd ({error}); write it "
-                "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
-        return divergence + np.einsum("npkd,ndk->np", gradients, derivatives.tangents)
+def _space_cometric(model, theta):
+    return model.space.cometric(theta)
+
+
+def _cometric_divergence(model, derivatives, covariance, owner):
+    """``sum_k d/dV_k (J C J^T)[:, k]`` by autograd of ``covariance(model, theta)``, shape ``(n, m)``."""
+    theta, jac, space = derivatives.theta, derivatives.jacobian, model.space
+    m = jac.shape[-2]
+    product = derivatives.along_tangents(derivatives.hessians) @ (
+        covariance(model, theta) @ _transpose(jac))[:, None]
+    divergence = np.einsum("nkpk->np", product + _transpose(product))
+
+    # d/dV_k of J C(theta) J^T with J held fixed: the gradient of entry (p, k), dotted with V_k
+    def diffusion(point):
+        value = anp.matmul(jac, anp.matmul(covariance(model, space.unflatten(point)), _transpose(jac)))
+        return anp.reshape(value, anp.shape(value)[:-2] + (m * m,))
+
+    try:
+        gradients = jacobian(diffusion, space.flatten(theta)).reshape(jac.shape[:-2] + (m, m, -1))
+    except TypeError as error:
+        raise TypeError(
+            f"{owner}.covariance is not traceable by autograd ({error}); write it "
+            "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
+    return divergence + np.einsum("npkd,ndk->np", gradients, derivatives.tangents)
 
 
 class Isotropic(NoiseModel):
@@ -262,17 +270,19 @@ class Isotropic(NoiseModel):
 
     def cometric(self, model, derivatives):
         """``J_c J_c^T`` on flat space (``J_c K J_c^T`` otherwise), shape ``(n, m, m)``."""
+        jac = derivatives.jacobian
         if not model.space.is_flat:
-            return super().cometric(model, derivatives)
-        return derivatives.jacobian @ _transpose(derivatives.jacobian)
+            return jac @ model.space.cometric(derivatives.theta) @ _transpose(jac)
+        return jac @ _transpose(jac)
 
     def cometric_divergence(self, model, derivatives):
         """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k`` on flat space, shape ``(n, m)``.
 
-        On a curved space ``K`` varies too: the generic default.
+        On a curved space ``K`` varies too: autograd of the space's cometric (horizontal noise has the
+        same diffusion ``J K J^T``, since ``J Xi^T = 0``).
         """
         if not model.space.is_flat:
-            return super().cometric_divergence(model, derivatives)
+            return _cometric_divergence(model, derivatives, _space_cometric, type(self).__name__)
         jac = derivatives.jacobian
         product = derivatives.along_tangents(derivatives.hessians) @ _transpose(jac)[:, None]
         return np.einsum("nkpk->np", product + _transpose(product))
@@ -335,11 +345,13 @@ class Label(NoiseModel):
 
     def covariance(self, model, theta):
         """``J_beta^T J_beta`` (``K J_beta^T J_beta K`` with a metric), shape ``(n, D, D)``."""
-        jac = model.predictor_jacobian(theta)
         if model.space.is_flat:
+            jac = model.predictor_jacobian(theta)
             return _transpose(jac) @ jac
-        raised = jac @ model.space.cometric(theta)  # rows: the Riemannian gradients of the predictor
-        return _transpose(raised) @ raised
+        # by autograd (traceable: the Itô route differentiates this covariance along the slice)
+        jac = jacobian(model.flat_predictor, model.space.flatten(theta))
+        raised = anp.matmul(jac, model.space.cometric(theta))  # rows: Riemannian gradients of phi
+        return anp.matmul(_transpose(raised), raised)
 
     def increment(self, model, theta, pullback, rng):
         """``J^T xi'`` by one reverse-mode pass through the predictor, shape ``(N, D)``."""

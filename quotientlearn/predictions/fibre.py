@@ -57,8 +57,8 @@ class FibreIntegral(Prediction):
         """
         model = problem.model
         if not problem.noise.isotropic:
-            raise ValueError("method 'fibre' describes isotropic noise (the Gibbs law); set "
-                             "noise='isotropic'")
+            raise ValueError("method 'fibre' describes isotropic noise without gauge fixing (the "
+                             "full Gibbs law); set noise='isotropic', gauge_fixing=False")
         notes = {}
         if problem.gauge_fixing:
             if not (model.bundle.is_isometric and _weight_decay_invariant(problem)):

@@ -48,7 +48,9 @@ def relative_curl(field, points, step=1e-6):
     Returns
     -------
     curl : ndarray, shape (n,)
-        ``|A - A^T| / (2 |A|)`` per point (0 for a gradient field, up to ~1e-6 of rounding).
+        ``|A - A^T| / (2 max(|A|, |F| / (1 + |c|)))`` per point (0 for a gradient field, up to ~1e-6
+        of rounding). The field's own size enters the scale so that a (nearly) constant field, whose
+        Jacobian is all rounding, does not read as a curl.
     """
     points = np.asarray(points, dtype=float).reshape(len(points), -1)
     h = step * (1.0 + np.abs(points))
@@ -59,7 +61,9 @@ def relative_curl(field, points, step=1e-6):
         columns.append((field(points + shift) - field(points - shift)) / (2 * h[:, j:j + 1]))
     jac = np.stack(columns, axis=-1)
     anti = jac - np.swapaxes(jac, -1, -2)
-    return np.linalg.norm(anti, axis=(-2, -1)) / (2 * np.linalg.norm(jac, axis=(-2, -1)))
+    scale = np.maximum(np.linalg.norm(jac, axis=(-2, -1)),
+                       np.linalg.norm(field(points), axis=-1) / (1.0 + np.linalg.norm(points, axis=-1)))
+    return np.linalg.norm(anti, axis=(-2, -1)) / (2 * scale)
 
 
 class ItoField:
