@@ -360,7 +360,12 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
             return theta
         generators = action._flat_fields(action.generators(theta))
         newton = chi_jacobian(theta) @ np.swapaxes(generators, -1, -2)
-        step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
+        try:  # a square, regular system (a gauge fixing the whole group) is solved directly
+            if newton.shape[-1] != newton.shape[-2]:
+                raise np.linalg.LinAlgError
+            step = -np.linalg.solve(newton, values[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # the minimum-norm solution otherwise
+            step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         # backtracking on |chi| (the Newton step is a descent direction of |chi|^2): far from the slice

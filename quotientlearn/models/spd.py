@@ -40,10 +40,11 @@ class DiagonalGauge(Gauge):
     Parameters
     ----------
     action : Congruence
-    space : Space
+    space : Space, optional
+        Bound by the model when not given.
     """
 
-    def __init__(self, action, space):
+    def __init__(self, action, space=None):
         self._rows, self._cols = np.triu_indices(action.n, 1)
         super().__init__(action, chi=self._off_diagonal, space=space)
 

@@ -41,10 +41,11 @@ class PolarGauge(Gauge):
     Parameters
     ----------
     action : RightOrthogonal
-    space : Space
+    space : Space, optional
+        Bound by the model when not given.
     """
 
-    def __init__(self, action, space):
+    def __init__(self, action, space=None):
         self.k = action.n
         self._rows, self._cols = np.triu_indices(self.k, 1)
         super().__init__(action, chi=self._skew_entries, space=space)
