@@ -1,8 +1,9 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
-The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+The public API (see README.md and docs/extending.md): models from :mod:`quotientlearn.models`, the
+bias functions below, simulation and training on one engine (:func:`simulate`, :mod:`quotientlearn.sgd`,
+:mod:`quotientlearn.dynamics`), predictions (:func:`stationary_density`, :mod:`quotientlearn.predictions`),
+statistics, inverse design and the experiment list.
 """
 
 from quotientlearn import (

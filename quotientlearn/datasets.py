@@ -1,4 +1,4 @@
-"""Data generators of the paper's experiments (THEORY.md section 6), vectorised over seeds.
+"""Data generators of the paper's experiments (docs/theory.md section 6), vectorised over seeds.
 
 Every generator draws ``n_seeds`` independent problems at once from one ``numpy.random.Generator``:
 arrays carry a leading seed axis ``(S, ...)``. A run is therefore reproducible from ``(seed, S)``.

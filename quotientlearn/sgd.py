@@ -13,7 +13,7 @@ the two agree):
 - :class:`TeacherStudentAttention`: single-head attention scores ``W_Q W_K^T`` of a teacher.
 - :class:`MaskedFactorization`: ``M = P Q`` fitted on a random part of the observed entries.
 - :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised by a model
-  ``w = phi(theta)`` (e.g. the products ``T (u * v)`` of the zoo), with an l1 penalty and optional
+  ``w = phi(theta)`` (e.g. the products ``A (u * v)`` of the zoo), with an l1 penalty and optional
   label noise.
 
 Losses are mean squared errors (``mean((f - y)^2)``, PyTorch's ``MSELoss``). With ``temperature > 0``
@@ -61,6 +61,14 @@ def _seeded(array, name, trailing_ndim):
     return array
 
 
+def _teacher(teacher, model):
+    """A teacher's parameters, one row per seed, checked against ``model``: shape ``(S, D)``."""
+    teacher = _seeded(teacher, "teacher", 1)
+    if teacher.shape[1] != model.dim:
+        raise ValueError(f"teacher must have shape (S, {model.dim}); got {teacher.shape}")
+    return teacher
+
+
 # ------------------------------------------------------------------------------------ objectives
 class Objective:
     """A training objective for :func:`train`: a data stream and a loss, vectorised over seeds.
@@ -104,9 +112,7 @@ class TeacherStudentReLU(Objective):
 
     def __init__(self, model, teacher, batch_size, label_noise):
         self.model = model
-        self.teacher = _seeded(teacher, "teacher", 1)
-        if self.teacher.shape[1] != model.dim:
-            raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
+        self.teacher = _teacher(teacher, model)
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
         self.batch_size = _count(batch_size, "batch_size")
         self.label_noise = float(label_noise)
@@ -153,9 +159,7 @@ class TeacherStudentAttention:
 
     def __init__(self, model, teacher, batch_size, seq_len, noise):
         self.model = model
-        self.teacher = _seeded(teacher, "teacher", 1)
-        if self.teacher.shape[1] != model.dim:
-            raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
+        self.teacher = _teacher(teacher, model)
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
         self.batch_size = _count(batch_size, "batch_size")
         self.seq_len = _count(seq_len, "seq_len")
@@ -281,7 +285,7 @@ class FeatureRegression(Objective):
     """Least squares on fixed features, ``mean((X w - y)^2) + l1 |w|_1``, with an optional model.
 
     ``model=None`` trains ``w`` itself (``theta = w``). A model with ``beta_shape == (K,)`` trains its
-    parameters instead, with ``w = model.predictor(theta)`` (e.g. the products ``T (u * v)`` of
+    parameters instead, with ``w = model.predictor(theta)`` (e.g. the products ``A (u * v)`` of
     ``Hadamard``, ``BasisHadamard``, ``CumsumHadamard``); the gradient pulls ``dL/dw`` back with the
     model's closed-form :meth:`~quotientlearn.models.Model.predictor_and_pullback`. ``batch_size``
     below the number of samples gives minibatch SGD (a fresh random subset each step); by default it
