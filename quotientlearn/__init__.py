@@ -1,11 +1,11 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
+the experiment list and the paper authors' saved runs (:mod:`quotientlearn.data`).
 """
 
-from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, testing
+from quotientlearn import data, datasets, design, experiments, groups, models, sgd, stats, testing
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -30,6 +30,7 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
     "effective_loss",
