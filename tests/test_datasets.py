@@ -61,7 +61,7 @@ def test_teachers_have_the_stated_scales():
     assert teacher.shape == (200, relu.dim) and 1.45 < teacher.std() < 1.55
     attention = models.Attention(16, 8)
     blocks = attention.space.split(datasets.attention_teacher(attention, 200, 0))
-    assert 0.72 < blocks["W_K"].std() < 0.78
+    assert 0.72 < blocks["W_K"].std() < 0.78 and 0.72 < blocks["W_V"].std() < 0.78
     assert blocks["W_Q"].std() > 4 * 0.75
 
 

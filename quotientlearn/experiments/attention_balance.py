@@ -85,6 +85,10 @@ def _paper_run(lr):
 
 def run(config, out_dir, resume=False):
     """Train ``seeds`` students at once; report ratio spreads and the verdict against the paper."""
+    initial_step = config["initial_step"]
+    if initial_step % config["record_every"] or not 0 <= initial_step <= config["n_steps"]:
+        raise ValueError(f"initial_step ({initial_step}) must be a recorded step: a multiple of "
+                         f"record_every ({config['record_every']}) up to n_steps")
     model = models.Attention(config["d_emb"], config["d_head"], group="columns")
     rng = data_rng(config)
     teacher = datasets.attention_teacher(
@@ -100,11 +104,7 @@ def run(config, out_dir, resume=False):
                    checkpoint=run_checkpoint(out_dir, "student", config), resume=resume,
                    desc="attention-balance")
     steps = result.record_steps
-    matches = np.flatnonzero(steps == config["initial_step"])
-    if matches.size == 0:
-        raise ValueError(f"initial_step {config['initial_step']} is not a recorded step; choose a "
-                         f"multiple of record_every ({config['record_every']}) up to n_steps")
-    first = int(matches[0])
+    first = int(np.flatnonzero(steps == initial_step)[0])
     ratios, frob = result.records["ratio"], result.records["frobenius"]
     log_max = np.max(np.abs(np.log(ratios)), axis=-1)                  # (n_records, S)
     paper = _paper_run(config["lr"])
