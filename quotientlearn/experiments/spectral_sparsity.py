@@ -34,9 +34,8 @@ from quotientlearn.sgd import FeatureRegression, train
 DESCRIPTION = "Fig 5: designed w = p*q recovers a 3-sparse cosine spectrum (vs vanilla, l1); ablation"
 CONFIG = {
     "seeds": 8, "seed": 0, "instance": "random", "n_features": 64, "n_nonzero": 3, "n_train": 32,
-    "noise": 0.1,
-    "lr": 1e-3, "n_steps": 50_000, "vanilla_init_std": 1e-4, "l1": 0.1, "designed_init_std": 1e-2,
-    "support_threshold": 0.1, "ablation": False, "ablation_init_std": 0.5,
+    "noise": 0.1, "lr": 1e-3, "n_steps": 50_000, "vanilla_init_std": 1e-4, "l1": 0.1,
+    "designed_init_std": 1e-2, "support_threshold": 0.1, "ablation": False, "ablation_init_std": 0.5,
     "ablation_batch_size": 8, "ablation_label_noise": 0.5, "ablation_temperatures": [1e-4, 1e-3, 1e-2],
     "ablation_n_steps": 50_000, "checkpoint_seconds": 60.0,
 }
