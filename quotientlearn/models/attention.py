@@ -12,7 +12,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.general_linear import FactorPairGL, _svd_balanced
+from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.groups.torus import ColumnRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.models.factorization import factor_pair_log_det_on_slice
@@ -55,10 +55,24 @@ class Attention(Model):
         super().__init__(space, action, (self.d_emb, self.d_emb + self.d_head),
                          predictor_rank=predictor_rank)
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``[W_Q W_K^T | W_V]``, shape ``(..., d_emb, d_emb + d_head)``."""
         blocks = self.space.split(theta)
         scores = anp.matmul(blocks["W_Q"], anp.swapaxes(blocks["W_K"], -1, -2))
         return anp.concatenate([scores, blocks["W_V"]], axis=-1)
+
+    def predictor_and_pullback(self, theta):
+        """``[W_Q W_K^T | W_V]`` and ``[G_S | G_V] -> (G_S W_K, G_S^T W_Q, G_V)``."""
+        blocks = self.space.split(theta)
+        queries, keys, values = blocks["W_Q"], blocks["W_K"], blocks["W_V"]
+
+        def pullback(cotangent):
+            scores = cotangent[..., : self.d_emb]
+            return self.space.join(W_Q=scores @ keys, W_K=np.swapaxes(scores, -1, -2) @ queries,
+                                   W_V=cotangent[..., self.d_emb:])
+
+        beta = np.concatenate([queries @ np.swapaxes(keys, -1, -2), values], axis=-1)
+        return beta, pullback
 
     def scores(self, beta):
         """The score matrix ``W_Q W_K^T`` of a predictor value; shape ``(..., d_emb, d_emb)``."""
@@ -67,13 +81,13 @@ class Attention(Model):
     def balanced(self, beta):
         """``W_Q = U S^{1/2}``, ``W_K = V S^{1/2}`` from the scores, ``W_V`` as given."""
         beta = self.validate_beta(beta)
-        first, second = _svd_balanced(beta[..., : self.d_emb], self.d_head)
+        first, second = svd_balanced(beta[..., : self.d_emb], self.d_head)
         return self.space.join(W_Q=first, W_K=np.swapaxes(second, -1, -2),
                                W_V=beta[..., self.d_emb:])
 
     def log_det_gram_on_slice(self, beta):
         """Closed form from the top ``d_head`` singular values ``s`` of the scores; shape ``(...,)``."""
-        values = np.linalg.svd(self.scores(beta), compute_uv=False)[..., : self.d_head]
+        values = singular_values(self.scores(beta))[..., : self.d_head]
         if self.group == "columns":
             return sum_log(2.0 * values)
         return factor_pair_log_det_on_slice(values)
