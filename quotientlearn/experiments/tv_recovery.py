@@ -187,7 +187,7 @@ def _figure(weights, truth, paper_signals, instance, ablation, path):
     axis.plot(index, truth, "k-", lw=1.2, label="truth")
     where = "the paper's instance" if instance == "paper" else "random instances"
     axis.set(xlabel="i", ylabel="signal", title=f"reconstructions, {where}")
-    axis.legend(fontsize=7, ncol=2)
+    axis.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     if ablation:
         axis = axes[1]
         for model_name, color in (("vanilla", "tab:gray"), ("designed", "tab:blue")):
