@@ -74,6 +74,27 @@ class Attention(Model):
         beta = np.concatenate([queries @ np.swapaxes(keys, -1, -2), values], axis=-1)
         return beta, pullback
 
+    def output(self, theta, inputs):
+        """The head's output ``softmax(X W_Q (X W_K)^T / sqrt(d_head)) X W_V``, traceable by autograd.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+        inputs : array_like, shape (..., n, L, d_emb)
+            ``n`` sequences of length ``L`` per ``theta``, broadcast against its batch axes.
+
+        Returns
+        -------
+        outputs : ndarray, shape (..., n, L, d_head)
+        """
+        blocks = {name: block[..., None, :, :] for name, block in self.space.split(theta).items()}
+        queries = anp.matmul(inputs, blocks["W_Q"])
+        keys = anp.matmul(inputs, blocks["W_K"])
+        scores = anp.matmul(queries, anp.swapaxes(keys, -1, -2)) / np.sqrt(self.d_head)
+        weights = anp.exp(scores - anp.max(scores, axis=-1, keepdims=True))
+        weights = weights / anp.sum(weights, axis=-1, keepdims=True)
+        return anp.matmul(weights, anp.matmul(inputs, blocks["W_V"]))
+
     def scores(self, beta):
         """The score matrix ``W_Q W_K^T`` of a predictor value; shape ``(..., d_emb, d_emb)``."""
         return self.validate_beta(beta)[..., : self.d_emb]
