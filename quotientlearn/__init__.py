@@ -5,7 +5,19 @@ simulation and predictions (:func:`simulate`, :func:`stationary_density`), stati
 the experiment list and the paper authors' saved runs (:mod:`quotientlearn.data`).
 """
 
-from quotientlearn import data, datasets, design, experiments, groups, models, sgd, stats, testing
+from quotientlearn import (
+    data,
+    datasets,
+    design,
+    dynamics,
+    experiments,
+    groups,
+    models,
+    predictions,
+    sgd,
+    stats,
+    testing,
+)
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -34,6 +46,7 @@ __all__ = [
     "data",
     "datasets",
     "design",
+    "dynamics",
     "effective_loss",
     "experiments",
     "groups",
@@ -42,6 +55,7 @@ __all__ = [
     "log_residual_orbit_volume",
     "log_slice_volume",
     "models",
+    "predictions",
     "sgd",
     "simulate",
     "stationary_density",
