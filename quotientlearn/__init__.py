@@ -3,10 +3,12 @@
 The public API (see README.md and docs/extending.md): models from :mod:`quotientlearn.models`, the
 bias functions below, simulation and training on one engine (:func:`simulate`, :mod:`quotientlearn.sgd`,
 :mod:`quotientlearn.dynamics`), predictions (:func:`stationary_density`, :mod:`quotientlearn.predictions`),
-statistics, inverse design and the experiment list.
+statistics, inverse design, the experiment list and the paper authors' saved runs
+(:mod:`quotientlearn.data`).
 """
 
 from quotientlearn import (
+    data,
     datasets,
     design,
     dynamics,
@@ -43,6 +45,7 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
     "dynamics",
