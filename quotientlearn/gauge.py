@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 from autograd import make_vjp
+from autograd.tracer import getval
 
-from quotientlearn.groups.base import GaugeConvergenceWarning, log_det_psd, newton_onto_level_set
+from quotientlearn.groups.base import (
+    GaugeConvergenceWarning,
+    GroupAction,
+    log_det_psd,
+    newton_onto_level_set,
+)
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, real
 
 __all__ = ["Gauge", "GaugeConvergenceWarning"]
 
@@ -32,10 +39,14 @@ class Gauge:
     """
 
     def __init__(self, action, chi=None, tol=1e-13, max_iter=200):
+        if not isinstance(action, GroupAction):
+            raise TypeError(f"action must be a GroupAction; got {type(action).__name__}")
+        if chi is not None and not callable(chi):
+            raise TypeError(f"chi must be a callable theta -> (..., c) or None; got {type(chi).__name__}")
         self.action = action
         self._chi = chi
-        self.tol = tol
-        self.max_iter = max_iter
+        self.tol = real(tol, "tol", minimum=0.0, exclusive_minimum=True)
+        self.max_iter = integer(max_iter, "max_iter", minimum=1)
 
     @property
     def is_moment_map(self):
@@ -64,7 +75,21 @@ class Gauge:
         return self._chi_raw(theta)
 
     def _chi_raw(self, theta):
-        return self.action.moment_map(theta) if self.is_moment_map else self._chi(theta)
+        if self.is_moment_map:
+            return self.action.moment_map(theta)
+        return self._checked_chi_value(self._chi(theta), theta)
+
+    def _checked_chi_value(self, value, theta):
+        """A user chi's value after checking its shape ``(..., c)`` and finiteness."""
+        batch = np.shape(getval(theta))[:-1]
+        shape = np.shape(getval(value))
+        if len(shape) != len(batch) + 1 or shape[:-1] != batch or shape[-1] < 1:
+            raise ValueError(f"chi must return shape (..., c) with c >= 1 for theta of shape "
+                             f"{batch + (self.action.space_dim,)}; got shape {shape}")
+        if not np.all(np.isfinite(getval(value))):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(getval(value)), axis=-1)))
+            raise ValueError(f"chi is not finite (NaN or inf) at {bad} point(s); check chi's domain")
+        return value
 
     def chi_jacobian(self, theta):
         """Jacobian ``J_chi`` of shape ``(..., c, D)``."""
@@ -72,6 +97,7 @@ class Gauge:
         if self.is_moment_map:
             return self.action.moment_map_jacobian(theta)
         vjp, value = make_vjp(self._chi)(theta)
+        self._checked_chi_value(value, theta)
         rows = []
         for c in range(value.shape[-1]):
             direction = np.zeros_like(value)

@@ -29,7 +29,8 @@ import autograd.numpy as anp
 import numpy as np
 from tqdm.auto import tqdm
 
-from quotientlearn.bias import validate_temperature
+from quotientlearn.validation import integer, real
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "FeatureRegression",
@@ -39,19 +40,6 @@ __all__ = [
     "TrainResult",
     "train",
 ]
-
-
-def _positive(value, name):
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
-    return value
-
-
-def _count(value, name):
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _seeded(array, name, trailing_ndim):
@@ -86,7 +74,7 @@ class TeacherStudentReLU:
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.label_noise = float(label_noise)
         self._teacher = model.space.split(self.teacher)
 
@@ -142,8 +130,8 @@ class TeacherStudentAttention:
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
-        self.seq_len = _count(seq_len, "seq_len")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
+        self.seq_len = integer(seq_len, "seq_len", minimum=1)
         self.noise = float(noise)
         self.scale = 1.0 / np.sqrt(model.d_head)
 
@@ -228,7 +216,7 @@ class MaskedFactorization:
         self.observed = observed
         self.n_seeds, self.dim = self.target.shape[0], model.dim
         n_observed = observed.shape[1]
-        self.per_step = n_observed if per_step is None else _count(per_step, "per_step")
+        self.per_step = n_observed if per_step is None else integer(per_step, "per_step", minimum=1)
         if self.per_step > n_observed:
             raise ValueError(f"per_step must be at most n_observed = {n_observed}")
         self._full_mask = self._mask(observed)
@@ -299,7 +287,7 @@ class FeatureRegression:
         self.label_noise = float(label_noise)
         if not np.isfinite(self.label_noise) or self.label_noise < 0:
             raise ValueError(f"label_noise must be finite and non-negative; got {label_noise!r}")
-        self.batch_size = n_samples if batch_size is None else _count(batch_size, "batch_size")
+        self.batch_size = n_samples if batch_size is None else integer(batch_size, "batch_size", minimum=1)
         if self.batch_size > n_samples:
             raise ValueError(f"batch_size must be at most the number of samples {n_samples}")
         self.transform = None
@@ -421,7 +409,7 @@ class _InterruptGuard:
 def _record_schedule(n_steps, record_every):
     if record_every is None:
         return np.array([0, n_steps])
-    every = _count(record_every, "record_every")
+    every = integer(record_every, "record_every", minimum=1)
     return np.unique(np.append(np.arange(0, n_steps + 1, every), n_steps))
 
 
@@ -468,11 +456,11 @@ def train(objective, theta0, lr, n_steps, rng, *, temperature=0.0, record=None, 
     if theta.shape != (objective.n_seeds, objective.dim):
         raise ValueError(f"theta0 must have shape ({objective.n_seeds}, {objective.dim}); "
                          f"got {theta.shape}")
-    lr = _positive(lr, "lr")
-    n_steps = _count(n_steps, "n_steps")
+    lr = real(lr, "lr", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=1)
     temperature = validate_temperature(temperature)
     if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
+        raise TypeError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
     noise_scale = np.sqrt(2.0 * lr * temperature)
     schedule = _record_schedule(n_steps, record_every)
     record = record if record is not None else (lambda theta: {})

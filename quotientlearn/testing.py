@@ -18,6 +18,7 @@ from quotientlearn.bundle import generic_vertical_projection
 from quotientlearn.groups.base import GroupAction, autograd_generators, log_det_psd
 from quotientlearn.models.base import Model
 from quotientlearn.models.custom import invariance_violation
+from quotientlearn.validation import rng_from_seed
 
 __all__ = ["ModelReport", "check_model"]
 
@@ -93,7 +94,7 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
     -------
     report : ModelReport
     """
-    rng = np.random.default_rng(seed)
+    rng = rng_from_seed(seed)
     report = ModelReport(model=repr(model), tol=tol)
     res = report.residuals
     action, bundle, gauge = model.action, model.bundle, model.gauge

@@ -13,28 +13,16 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from quotientlearn.bias import validate_temperature
 from quotientlearn.dynamics.errors import DivergenceError
 from quotientlearn.dynamics.integrators import SCHEMES, Force
 from quotientlearn.dynamics.noise import get_noise
 from quotientlearn.dynamics.samples import Samples
+from quotientlearn.validation import integer, real, real_array, rng_from_seed
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = ["simulate"]
 
 _PROGRESS_CHUNK = 200
-
-
-def _positive(value, name, integer=False, allow_zero=False):
-    try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
-    if integer and number != value:
-        raise ValueError(f"{name} must be an integer; got {value!r}")
-    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise ValueError(f"{name} must be finite and {bound}; got {value!r}")
-    return number
 
 
 def _initial_state(model, init, n_particles, rng):
@@ -42,7 +30,7 @@ def _initial_state(model, init, n_particles, rng):
         # Random parameters moved along their orbits onto the slice: the dynamics start balanced.
         theta = model.sample((n_particles,), rng)
         return model.gauge.project(theta) if model.action.dim else theta
-    init = np.asarray(init, dtype=float)
+    init = real_array(init, "init")
     if init.shape not in ((model.dim,), (n_particles, model.dim)):
         raise ValueError(
             f"init must have shape ({model.dim},) or (n_particles, D) = ({n_particles}, {model.dim}); "
@@ -116,19 +104,19 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         raise ValueError(f"scheme 'heun' needs additive noise ('isotropic'); got {noise_model.name!r}")
     if not callable(loss):
         raise ValueError(f"loss must be a callable beta -> (N,); got {type(loss).__name__}")
-    dt = _positive(dt, "dt")
-    n_steps = int(_positive(n_steps, "n_steps", integer=True, allow_zero=True))
-    n_particles = int(_positive(n_particles, "n_particles", integer=True))
-    weight_decay = _positive(weight_decay, "weight_decay", allow_zero=True)
-    gauge_penalty = _positive(gauge_penalty, "gauge_penalty", allow_zero=True)
+    dt = real(dt, "dt", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=0)
+    n_particles = integer(n_particles, "n_particles", minimum=1)
+    weight_decay = real(weight_decay, "weight_decay", minimum=0.0)
+    gauge_penalty = real(gauge_penalty, "gauge_penalty", minimum=0.0)
     observables = dict(observables or {})
     for name, fn in observables.items():
         if not callable(fn):
             raise ValueError(f"observable {name!r} must be a callable (theta, beta) -> (N, ...)")
-    record_every = max(1, n_steps // 100) if record_every is None else int(
-        _positive(record_every, "record_every", integer=True))
+    record_every = (max(1, n_steps // 100) if record_every is None
+                    else integer(record_every, "record_every", minimum=1))
 
-    rng = np.random.default_rng(seed)
+    rng = rng_from_seed(seed)
     theta = _initial_state(model, init, n_particles, rng)
     gauge_fixing = bool(gauge_fixing) and model.action.dim > 0  # no symmetry: nothing to fix
     if gauge_fixing:

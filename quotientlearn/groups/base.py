@@ -19,6 +19,7 @@ from autograd import make_jvp
 from autograd.tracer import getval
 
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = [
     "AffineStructure",
@@ -137,8 +138,12 @@ class GroupAction:
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
-        self.dim = int(dim)
-        self.space_dim = int(space_dim)
+        # A group of dimension 0 has no orbits to gauge: refuse it rather than fail later.
+        self.dim = integer(dim, "dim", minimum=1)
+        self.space_dim = integer(space_dim, "space_dim", minimum=1)
+        for label, fn in (("act", act), ("exp", exp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be a callable; got {type(fn).__name__}")
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -166,7 +171,7 @@ class GroupAction:
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
     def generators(self, theta):
@@ -242,21 +247,32 @@ class GroupAction:
         return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
+    def _affine_or_raise(self):
+        structure = self.affine_structure()
+        if structure is None:
+            raise ValueError(
+                f"{self.name} is not an affine action, so it has no default moment map (and no "
+                "balanced gauge or implicit bias without one); pass a gauge function chi to "
+                "Gauge(action, chi=...)"
+            )
+        return structure
+
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
         if self._moment_basis_cache is None:
-            structure = self.affine_structure()
-            if structure is None:
-                raise ValueError(
-                    f"{self.name} is not an affine action, so it has no default moment map; "
-                    "pass a gauge function chi to Gauge(action, chi=...)"
-                )
+            structure = self._affine_or_raise()
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
             flat = np.concatenate(
                 [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
             )
             left, singular, _ = np.linalg.svd(flat, full_matrices=False)
             rank = int(np.sum(singular > 1e-10 * max(singular.max(), 1e-300)))
+            if rank == 0:
+                raise ValueError(
+                    f"the moment map of {self.name} vanishes identically (an action by isometries, "
+                    "e.g. rotations): the balanced gauge fixes nothing; pass a gauge function chi "
+                    "to Gauge(action, chi=...)"
+                )
             self._moment_basis_cache = left[:, :rank].T
         return self._moment_basis_cache
 
@@ -274,7 +290,7 @@ class GroupAction:
         -------
         chi : ndarray, shape (..., c)
         """
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         basis = self._moment_basis()
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
@@ -282,7 +298,7 @@ class GroupAction:
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
         return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
@@ -345,6 +361,10 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
     for _ in range(max_iter):
         values = chi(theta)
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
+            raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
+                             "the slice; check chi's domain")
         residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
         active = residual > tol
         if not np.any(active):
