@@ -85,7 +85,8 @@ def classify(case):
     if case.expect == "error":
         return "garbage", f"no error; returned {_short(result)}"
     try:
-        ok = case.check(result, [w.category for w in caught])
+        with np.errstate(all="ignore"):
+            ok = case.check(result, [w.category for w in caught])
     except Exception as exc:  # noqa: BLE001
         return "unclear", f"check failed: {type(exc).__name__}: {exc}"
     return ("clear" if ok else "garbage"), _short(result)
@@ -291,7 +292,15 @@ def _python_api_cases():
     error(area, "predictor(None)", lambda: hadamard.predictor(None), "theta", kind=TypeError)
     error(area, "predictor(ragged theta)", lambda: hadamard.predictor([[1, 2, 3, 4], [1]]), "theta",
           kind=TypeError)
-    error(area, "GroupAction(0, 2): zero-dimensional group", lambda: GroupAction(0, 2), "dim")
+    error(area, "GroupAction(-1, 2)", lambda: GroupAction(-1, 2), "dim")
+    trivial = lambda: models.Custom(lambda t: t, GroupAction(0, 2, act=lambda g, t: t))  # noqa: E731
+    works(area, "GroupAction(0, 2) (trivial group): implicit_bias is 0",
+          lambda: ql.implicit_bias(trivial(), np.ones((3, 2)), 0.1), lambda r, _: np.all(r == 0))
+    works(area, "GroupAction(0, 2) (trivial group): gauge.project is the identity",
+          lambda: trivial().gauge.project(np.arange(4.0).reshape(2, 2)),
+          lambda r, _: np.array_equal(r, np.arange(4.0).reshape(2, 2)))
+    works(area, "GroupAction(0, 2) (trivial group): check_model passes",
+          lambda: ql.testing.check_model(trivial()), lambda r, _: r.passed)
     error(area, "GroupAction(1, 0)", lambda: GroupAction(1, 0), "space_dim")
     error(area, "GroupAction(1, 2, act=5)", lambda: GroupAction(1, 2, act=5), "act")
     error(area, "TorusRescaling(dependent rows)", lambda: TorusRescaling([[1, 1], [2, 2]]), "weights")

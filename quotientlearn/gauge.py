@@ -47,6 +47,7 @@ class Gauge:
         self._chi = chi
         self.tol = real(tol, "tol", minimum=0.0, exclusive_minimum=True)
         self.max_iter = integer(max_iter, "max_iter", minimum=1)
+        self._moment_checked = chi is not None
 
     @property
     def is_moment_map(self):
@@ -76,8 +77,25 @@ class Gauge:
 
     def _chi_raw(self, theta):
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.moment_map(theta)
         return self._checked_chi_value(self._chi(theta), theta)
+
+    def _require_moment_constraints(self):
+        """Refuse a moment map that vanishes identically on a nontrivial group (checked once).
+
+        Isometric actions (rotations) have a zero moment map: its zero set is the whole space, so the
+        balanced "gauge" would fix nothing and the bias would silently be ``0``.
+        """
+        if self._moment_checked:
+            return
+        probe = np.linspace(0.5, 1.5, self.action.space_dim)
+        if self.action.dim > 0 and self.action.moment_map_jacobian(probe).shape[-2] == 0:
+            raise ValueError(
+                f"the moment map of {self.action.name} vanishes identically (an action by "
+                "isometries, e.g. rotations): the balanced gauge fixes nothing; pass a gauge "
+                "function chi to Gauge(action, chi=...)")
+        self._moment_checked = True
 
     def _checked_chi_value(self, value, theta):
         """A user chi's value after checking its shape ``(..., c)`` and finiteness."""
@@ -95,6 +113,7 @@ class Gauge:
         """Jacobian ``J_chi`` of shape ``(..., c, D)``."""
         theta = self._validate(theta)
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.moment_map_jacobian(theta)
         vjp, value = make_vjp(self._chi)(theta)
         self._checked_chi_value(value, theta)
@@ -118,6 +137,7 @@ class Gauge:
         """
         theta = self._validate(theta)
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
 
@@ -142,6 +162,7 @@ class Gauge:
         projected : ndarray, shape (..., D)
         """
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.balance(theta)  # validates theta itself: once per simulation step
         return self.newton_project(theta)
 

@@ -120,7 +120,7 @@ def rng_from_seed(seed, name="seed"):
 
     Parameters
     ----------
-    seed : None, int >= 0, numpy.random.Generator or numpy.random.SeedSequence
+    seed : None, int >= 0, sequence of int >= 0, numpy.random.Generator or SeedSequence
         A generator is returned as it is (its state is shared, not copied).
     name : str
 
@@ -140,9 +140,13 @@ def rng_from_seed(seed, name="seed"):
     if seed is None or isinstance(seed, np.random.SeedSequence | np.random.BitGenerator):
         return np.random.default_rng(seed)
     raw = _scalar(seed)
+    if isinstance(raw, list | tuple | np.ndarray) and len(raw) and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool | np.bool_) for s in raw):
+        # A sequence of entropy words, e.g. [seed, stream]: numpy's way to spawn independent streams.
+        return np.random.default_rng([integer(s, f"{name}[{i}]", minimum=0) for i, s in enumerate(raw)])
     if isinstance(raw, bool | np.bool_) or not isinstance(raw, numbers.Integral):
-        raise TypeError(f"{name} must be a non-negative integer, a numpy Generator or None; "
-                        f"got {_describe(seed)}")
+        raise TypeError(f"{name} must be a non-negative integer (or a sequence of them), a numpy "
+                        f"Generator or None; got {_describe(seed)}")
     return np.random.default_rng(integer(raw, name, minimum=0))
 
 

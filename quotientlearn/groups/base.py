@@ -106,6 +106,8 @@ def autograd_generators(action, theta):
     """
     shape = np.shape(getval(theta))
     batch = shape[:-1]
+    if action.dim == 0:  # the trivial group: no vector fields
+        return np.zeros(batch + (0, shape[-1]))
     identity = np.zeros(batch + (action.dim,))
     jvp = make_jvp(lambda coords: action.act_algebra(coords, theta))(identity)
     columns = []
@@ -138,8 +140,8 @@ class GroupAction:
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
-        # A group of dimension 0 has no orbits to gauge: refuse it rather than fail later.
-        self.dim = integer(dim, "dim", minimum=1)
+        # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.
+        self.dim = integer(dim, "dim", minimum=0)
         self.space_dim = integer(space_dim, "space_dim", minimum=1)
         for label, fn in (("act", act), ("exp", exp)):
             if fn is not None and not callable(fn):
@@ -233,6 +235,8 @@ class GroupAction:
     def _probe_affine(self, rng, rtol):
         rng = np.random.default_rng(rng)
         d = self.space_dim
+        if self.dim == 0:
+            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
         base, check = rng.standard_normal((2, d))
         # The autograd route, not a closed-form override (which need not be traceable).
         jvp = make_jvp(lambda point: autograd_generators(self, point))(base)
@@ -259,6 +263,8 @@ class GroupAction:
 
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
+        if self._moment_basis_cache is None and self.dim == 0:
+            self._moment_basis_cache = np.zeros((0, 0))
         if self._moment_basis_cache is None:
             structure = self._affine_or_raise()
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
@@ -267,12 +273,6 @@ class GroupAction:
             )
             left, singular, _ = np.linalg.svd(flat, full_matrices=False)
             rank = int(np.sum(singular > 1e-10 * max(singular.max(), 1e-300)))
-            if rank == 0:
-                raise ValueError(
-                    f"the moment map of {self.name} vanishes identically (an action by isometries, "
-                    "e.g. rotations): the balanced gauge fixes nothing; pass a gauge function chi "
-                    "to Gauge(action, chi=...)"
-                )
             self._moment_basis_cache = left[:, :rank].T
         return self._moment_basis_cache
 
@@ -365,7 +365,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
             bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
             raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
                              "the slice; check chi's domain")
-        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+        residual = np.max(np.abs(values), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
         active = residual > tol
         if not np.any(active):
             return theta
@@ -374,7 +374,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)
-    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    residual = np.max(np.abs(chi(theta)), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",
