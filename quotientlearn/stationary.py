@@ -40,7 +40,7 @@ from quotientlearn.bias import (
     log_residual_orbit_volume,
     validate_temperature,
 )
-from quotientlearn.dynamics.integrators import Force
+from quotientlearn.dynamics.drift import Potential
 from quotientlearn.dynamics.noise import CoordinateDerivatives, get_noise
 from quotientlearn.stats import window_cdf
 
@@ -253,7 +253,7 @@ class _ItoField:
     def __init__(self, model, loss, temperature, noise, weight_decay, coords):
         self.model, self.noise, self.coords = model, noise, coords
         self.temperature = temperature
-        self.force = Force(model, loss, weight_decay)
+        self.potential = Potential(model, loss, weight_decay)
 
     def __call__(self, c):
         """Field at ``c`` (n, m); returns ``(n, m)``."""
@@ -270,7 +270,7 @@ class _ItoField:
         rhs[: coords.size] = np.eye(coords.size)
         tangent = np.linalg.pinv(constraint) @ rhs  # (n, D, m)
         derivatives = CoordinateDerivatives(theta, jac, hess, tangent, beta_jac, beta_hess)
-        _, drift, _ = self.force(theta)
+        drift, _ = self.potential.evaluate(theta)
         a = np.einsum("...pd,...d->...p", jac, drift) + temperature * self.noise.trace_hessian(
             model, derivatives)
         cometric = self.noise.cometric(model, derivatives)
@@ -340,6 +340,7 @@ def _ito(model, loss, temperature, noise, weight_decay, coords, reference, n_nod
                            dtype=float).reshape(1, -1)
     if reference.shape[-1] != coords.size:
         raise ValueError(f"reference must have shape {coords.shape}; got {np.shape(reference)}")
+    field.potential.checked_values(coords.slice_point(reference))
     if not np.all(np.isfinite(field(reference))):
         raise ValueError(f"the Itô field is singular at the reference point {reference.ravel()}; "
                          "pass reference= a regular predictor in the region of interest")

@@ -27,11 +27,13 @@ def _objectives(rng, n_seeds=3):
                                         ql.models.CumsumHadamard(16)),
         "basis": sgd.FeatureRegression(spectral.features, spectral.targets,
                                        ql.models.BasisHadamard(basis)),
+        "diagonal_net": sgd.FeatureRegression(spectral.features, spectral.targets,
+                                              ql.models.DiagonalNet(16, 3), l1=0.05),
     }
 
 
 @pytest.mark.parametrize("name", ["relu", "attention", "completion", "linear_l1",
-                                  "hadamard_minibatch", "cumsum", "basis"])
+                                  "hadamard_minibatch", "cumsum", "basis", "diagonal_net"])
 def test_closed_form_gradient_matches_autograd(name):
     rng = np.random.default_rng(7)
     objective = _objectives(rng)[name]
@@ -43,12 +45,13 @@ def test_closed_form_gradient_matches_autograd(name):
     np.testing.assert_allclose(closed, auto, rtol=1e-10, atol=1e-12 * np.abs(auto).max())
 
 
-def test_product_kinds_are_detected():
+@pytest.mark.parametrize("name", ["hadamard_minibatch", "cumsum", "basis", "diagonal_net"])
+def test_reparameterised_weights_are_the_models_predictor(name):
     rng = np.random.default_rng(0)
-    objectives = _objectives(rng)
-    assert objectives["hadamard_minibatch"]._kind == "hadamard"
-    assert objectives["cumsum"]._kind == "cumsum"
-    assert objectives["basis"]._kind == "matrix"
+    objective = _objectives(rng)[name]
+    theta = rng.standard_normal((objective.n_seeds, objective.dim))
+    np.testing.assert_allclose(objective.weights(theta), objective.model.predictor(theta),
+                               rtol=1e-14)
 
 
 def test_full_batch_gd_is_the_same_per_seed_as_vectorised():
@@ -148,13 +151,13 @@ def test_bad_arguments_are_refused():
         sgd.train(objective, theta, 1e-3, 0, rng)
     with pytest.raises(ValueError, match="temperature"):
         sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)
-    with pytest.raises(TypeError, match="numpy.random.Generator"):
-        sgd.train(objective, theta, 1e-3, 10, 0)
+    with pytest.raises(TypeError, match="seed must be a non-negative integer"):
+        sgd.train(objective, theta, 1e-3, 10, 1.5)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)
     with pytest.raises(ValueError, match="label_noise"):
         sgd.FeatureRegression(objective.features, objective.targets, label_noise=-1.0)
-    with pytest.raises(ValueError, match="product model"):
+    with pytest.raises(ValueError, match=r"model must predict the 16 weights, beta_shape \(16,\)"):
         sgd.FeatureRegression(objective.features, objective.targets, ql.models.Hadamard(3))
     with pytest.raises(ValueError, match="teacher must have shape"):
         sgd.TeacherStudentReLU(ql.models.ShallowReLU(3, 4), np.zeros((2, 5)), 8, 0.1)
@@ -168,3 +171,18 @@ def test_divergence_is_reported():
     objective = sgd.FeatureRegression(np.full((1, 1, 1), 10.0), np.ones((1, 1)))
     with pytest.raises(FloatingPointError, match="diverged"):
         sgd.train(objective, np.zeros((1, 1)), 1.0, 5_000, np.random.default_rng(0))
+    # the one divergence error of the engine, naming the step and the step size by its name
+    with pytest.raises(ql.DivergenceError, match=r"diverged at step \d+ .*use a smaller lr") as info:
+        sgd.train(objective, np.zeros((1, 1)), 1.0, 5_000, 0)
+    assert "drop_diverged" not in str(info.value)
+
+
+def test_an_int_seed_is_the_generator_it_seeds():
+    problem = datasets.sparse_cosine_regression(2, 0, n_features=8, n_train=6)
+    objective = sgd.FeatureRegression(problem.features, problem.targets, batch_size=3)
+    theta0 = np.zeros((2, 8))
+    by_int = sgd.train(objective, theta0, 1e-2, 50, 4, temperature=0.1).theta
+    by_generator = sgd.train(objective, theta0, 1e-2, 50, np.random.default_rng(4),
+                             temperature=0.1).theta
+    np.testing.assert_array_equal(by_int, by_generator)
+    assert not np.array_equal(by_int, sgd.train(objective, theta0, 1e-2, 50, 5, temperature=0.1).theta)
