@@ -5,7 +5,18 @@ simulation and predictions (:func:`simulate`, :func:`stationary_density`), stati
 the experiment list.
 """
 
-from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, testing
+from quotientlearn import (
+    datasets,
+    design,
+    dynamics,
+    experiments,
+    groups,
+    models,
+    predictions,
+    sgd,
+    stats,
+    testing,
+)
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -33,6 +44,7 @@ __all__ = [
     "SymmetryBundle",
     "datasets",
     "design",
+    "dynamics",
     "effective_loss",
     "experiments",
     "groups",
@@ -41,6 +53,7 @@ __all__ = [
     "log_residual_orbit_volume",
     "log_slice_volume",
     "models",
+    "predictions",
     "sgd",
     "simulate",
     "stationary_density",

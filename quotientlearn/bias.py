@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotientlearn.groups.base import _degenerate_to_minus_inf, log_det_psd
+from quotientlearn.numerics import log_det_psd, minus_inf_where_degenerate
 from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
@@ -100,7 +100,7 @@ def log_slice_volume(model, beta):
     cometric = model.bundle.quotient_cometric(theta)
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_pdet = _degenerate_to_minus_inf(np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1))
+        log_pdet = minus_inf_where_degenerate(np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1))
         volume = -0.5 * log_pdet + log_residual_orbit_volume(model, theta)
     return np.where(log_pdet == -np.inf, np.inf, volume)
 

@@ -8,15 +8,10 @@ autograd and points are projected onto the slice by damped Newton steps in the L
 from __future__ import annotations
 
 import numpy as np
-from autograd import make_vjp
 from autograd.tracer import getval
 
-from quotientlearn.groups.base import (
-    GaugeConvergenceWarning,
-    GroupAction,
-    log_det_psd,
-    newton_onto_level_set,
-)
+from quotientlearn.groups.base import GaugeConvergenceWarning, GroupAction, newton_onto_level_set
+from quotientlearn.numerics import jacobian, log_det_psd
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer, real
 
@@ -115,14 +110,8 @@ class Gauge:
         if self.is_moment_map:
             self._require_moment_constraints()
             return self.action.moment_map_jacobian(theta)
-        vjp, value = make_vjp(self._chi)(theta)
-        self._checked_chi_value(value, theta)
-        rows = []
-        for c in range(value.shape[-1]):
-            direction = np.zeros_like(value)
-            direction[..., c] = 1.0
-            rows.append(vjp(direction))
-        return np.stack(rows, axis=-2)
+        self._chi_raw(theta)  # a user chi of the wrong shape or with NaN fails here, clearly
+        return jacobian(self._chi, theta)
 
     def constraint_gram(self, theta):
         """``G_C = J_chi J_chi^T``, shape ``(..., c, c)``; equals the Gram for the moment map."""

@@ -13,7 +13,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["choice", "integer", "real", "real_array", "rng_from_seed", "temperature"]
+__all__ = ["choice", "integer", "non_negative", "positive", "positive_int", "real", "real_array",
+           "rng_from_seed", "temperature"]
 
 
 def _describe(value):
@@ -64,11 +65,17 @@ def integer(value, name, minimum=None, maximum=None):
         number = int(raw)
     else:
         raise TypeError(f"{name} must be an integer; got {_describe(value)}")
-    if minimum is not None and number < minimum:
-        raise ValueError(f"{name} must be at least {minimum}; got {number}")
-    if maximum is not None and number > maximum:
-        raise ValueError(f"{name} must be at most {maximum}; got {number}")
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ValueError(f"{name} must be {_integer_range(minimum, maximum)}; got {number}")
     return number
+
+
+def _integer_range(minimum, maximum):
+    if maximum is None:
+        return {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"at least {minimum}")
+    if minimum is None:
+        return f"at most {maximum}"
+    return f"an integer in [{minimum}, {maximum}]"
 
 
 def real(value, name, minimum=None, maximum=None, exclusive_minimum=False, allow_inf=False):
@@ -100,14 +107,40 @@ def real(value, name, minimum=None, maximum=None, exclusive_minimum=False, allow
     if isinstance(raw, bool | np.bool_) or not isinstance(raw, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_describe(value)}")
     number = float(raw)
-    if math.isnan(number) or (math.isinf(number) and not (allow_inf and number > 0)):
-        raise ValueError(f"{name} must be finite; got {number}")
-    if minimum is not None and (number <= minimum if exclusive_minimum else number < minimum):
-        relation = "greater than" if exclusive_minimum else "at least"
-        raise ValueError(f"{name} must be {relation} {minimum:g}; got {number:g}")
-    if maximum is not None and number > maximum:
-        raise ValueError(f"{name} must be at most {maximum:g}; got {number:g}")
+    bad = math.isnan(number) or (math.isinf(number) and not (allow_inf and number > 0))
+    bad |= minimum is not None and (number <= minimum if exclusive_minimum else number < minimum)
+    bad |= maximum is not None and number > maximum
+    if bad:
+        raise ValueError(f"{name} must be {_real_range(minimum, maximum, exclusive_minimum, allow_inf)}; "
+                         f"got {number:g}")
     return number
+
+
+def _real_range(minimum, maximum, exclusive_minimum, allow_inf):
+    parts = ["finite or +inf" if allow_inf else "finite"]
+    if minimum == 0 and maximum is None:
+        parts.append("positive" if exclusive_minimum else "non-negative")
+    else:
+        if minimum is not None:
+            parts.append(f"{'greater than' if exclusive_minimum else 'at least'} {minimum:g}")
+        if maximum is not None:
+            parts.append(f"at most {maximum:g}")
+    return " and ".join(parts)
+
+
+def positive(value, name):
+    """``value`` as a finite positive ``float`` (see :func:`real`)."""
+    return real(value, name, minimum=0.0, exclusive_minimum=True)
+
+
+def non_negative(value, name):
+    """``value`` as a finite non-negative ``float`` (see :func:`real`)."""
+    return real(value, name, minimum=0.0)
+
+
+def positive_int(value, name, allow_zero=False):
+    """``value`` as a positive (or, with ``allow_zero``, non-negative) ``int`` (see :func:`integer`)."""
+    return integer(value, name, minimum=0 if allow_zero else 1)
 
 
 def temperature(value, name="temperature"):

@@ -145,9 +145,9 @@ def test_bad_arguments_are_refused():
     theta = np.zeros((objective.n_seeds, objective.dim))
     with pytest.raises(ValueError, match="theta0 must have shape"):
         sgd.train(objective, theta[:, :3], 1e-3, 10, rng)
-    with pytest.raises(ValueError, match="lr must be greater than 0"):
+    with pytest.raises(ValueError, match="lr must be finite and positive"):
         sgd.train(objective, theta, -1.0, 10, rng)
-    with pytest.raises(ValueError, match="n_steps must be at least 1"):
+    with pytest.raises(ValueError, match="n_steps must be a positive integer"):
         sgd.train(objective, theta, 1e-3, 0, rng)
     with pytest.raises(ValueError, match="temperature"):
         sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)

@@ -12,10 +12,12 @@ def test_integer_accepts_integral_numbers_and_refuses_other_types():
     for bad in (2.5, True, "3", None, 1j, np.ones(2), float("inf")):
         with pytest.raises(TypeError, match="^n must be an integer"):
             validation.integer(bad, "n")
-    with pytest.raises(ValueError, match="^n must be at least 1; got 0"):
+    with pytest.raises(ValueError, match="^n must be a positive integer; got 0"):
         validation.integer(0, "n", minimum=1)
-    with pytest.raises(ValueError, match="^rank must be at most 3; got 4"):
-        validation.integer(4, "rank", maximum=3)
+    with pytest.raises(ValueError, match=r"^rank must be an integer in \[1, 3\]; got 4"):
+        validation.integer(4, "rank", minimum=1, maximum=3)
+    with pytest.raises(ValueError, match="^depth must be at least 2; got 1"):
+        validation.integer(1, "depth", minimum=2)
 
 
 def test_real_refuses_wrong_types_and_bad_values():
@@ -25,8 +27,12 @@ def test_real_refuses_wrong_types_and_bad_values():
             validation.real(bad, "dt")
     with pytest.raises(ValueError, match="^dt must be finite; got nan"):
         validation.real(float("nan"), "dt")
-    with pytest.raises(ValueError, match="^dt must be greater than 0"):
-        validation.real(0.0, "dt", minimum=0.0, exclusive_minimum=True)
+    with pytest.raises(ValueError, match="^dt must be finite and positive; got 0"):
+        validation.positive(0.0, "dt")
+    with pytest.raises(ValueError, match="^tol must be finite and non-negative; got -1"):
+        validation.non_negative(-1, "tol")
+    with pytest.raises(ValueError, match="^x must be finite and greater than 1 and at most 2; got 3"):
+        validation.real(3, "x", minimum=1, maximum=2, exclusive_minimum=True)
     assert validation.real(float("inf"), "x", allow_inf=True) == float("inf")
     with pytest.raises(ValueError, match="finite"):
         validation.real(float("-inf"), "x", allow_inf=True)
@@ -40,7 +46,7 @@ def test_rng_from_seed():
     for bad in ("abc", 1.5, True, [0.5]):
         with pytest.raises(TypeError, match="^seed must be"):
             validation.rng_from_seed(bad)
-    with pytest.raises(ValueError, match="^seed must be at least 0"):
+    with pytest.raises(ValueError, match="^seed must be a non-negative integer"):
         validation.rng_from_seed(-1)
 
 

@@ -90,6 +90,15 @@ class Potential(Drift):
         self.model, self.loss = model, loss
         self.weight_decay, self.gauge_penalty = float(weight_decay), float(gauge_penalty)
 
+    def value(self, theta):
+        """``U(theta)``, shape ``(N,)``, by plain evaluation (no derivatives: any numpy loss works)."""
+        value = np.asarray(self.loss(self.model.predictor(theta)), dtype=float)
+        if self.weight_decay:
+            value = value + 0.5 * self.weight_decay * np.sum(theta**2, axis=-1)
+        if self.gauge_penalty:
+            value = value + 0.5 * self.gauge_penalty * np.sum(self.model.gauge.chi(theta) ** 2, axis=-1)
+        return value
+
     def value_and_drift(self, theta):
         """Loss values ``(N,)``, the drift ``-grad U`` ``(N, D)`` and the pull-back ``w -> J^T w``."""
         beta, pullback = self.model.predictor_and_pullback(theta)

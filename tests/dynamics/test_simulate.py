@@ -69,7 +69,7 @@ def test_horizontal_increments_are_horizontal_and_label_along_gradients():
     [
         ({"noise": "pink"}, ValueError, "valid noise models: isotropic, horizontal, label"),
         ({"temperature": -1.0}, ValueError, "temperature"),
-        ({"dt": 0.0}, ValueError, "dt must be greater than 0"),
+        ({"dt": 0.0}, ValueError, "dt must be finite and positive"),
         ({"n_particles": 2.5}, TypeError, "n_particles must be an integer"),
         ({"scheme": "rk4"}, ValueError, "valid schemes: euler, heun"),
         ({"scheme": "heun", "noise": "label"}, ValueError, "additive"),
