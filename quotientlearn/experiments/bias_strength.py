@@ -21,7 +21,7 @@ from quotientlearn.dynamics import simulate
 from quotientlearn.io import save_arrays
 from quotientlearn.stationary import stationary_density
 
-DESCRIPTION = "Fitted bias strength a in exp(-L/T)|beta|^-a on beta = u v, against Theorem 1 and the Itô route"
+DESCRIPTION = "Bias strength: fitted a in exp(-L/T) |beta|^-a on beta = u v, vs Theorem 1 and the Itô route"
 CONFIG = {"temperature": 0.1, "noise": "isotropic", "gauge_fixing": True, "n_particles": 8000,
           "dt": 2e-3, "time": 10.0, "seed": 0, "low": 0.3, "high": 2.0}
 # dt = 4e-3 keeps the Euler bias of the exponent (~1e-2) below its sampling error at 2000 particles
