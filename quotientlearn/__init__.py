@@ -1,11 +1,11 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
+the experiment list and sweeps over it (:func:`sweep`).
 """
 
-from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, testing
+from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, sweeps, testing
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -19,6 +19,7 @@ from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
 from quotientlearn.stationary import Density, stationary_density
+from quotientlearn.sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -44,5 +45,7 @@ __all__ = [
     "simulate",
     "stationary_density",
     "stats",
+    "sweep",
+    "sweeps",
     "testing",
 ]

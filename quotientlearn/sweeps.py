@@ -334,6 +334,18 @@ class SweepResult:
         """The rows of the cells that failed."""
         return [row for row in self.rows if row["status"] != "ok"]
 
+    def summary(self):
+        """A few lines for the terminal: counts, time, files written and the first failures."""
+        lines = [f"{len(self.rows)} cells ({self.n_run} run, {self.n_skipped} skipped), "
+                 f"{len(self.failed)} failed, in {self.seconds:.1f} s; wrote {self.out}/results.csv, "
+                 f"results.jsonl and {len(self.figures)} summary figure(s)"]
+        for row in self.failed[:3]:
+            where = ", ".join(f"{key}={row[key]}" for key in self.parameters)
+            lines.append(f"  failed cell {row['cell']} ({where}): {row['error']}")
+        if len(self.failed) > 3:
+            lines.append(f"  ... and {len(self.failed) - 3} more (see the error column)")
+        return "\n".join(lines)
+
 
 def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=False, progress=True):
     """Run every cell of a grid as a Dask task and write one tidy results table.
