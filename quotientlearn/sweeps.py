@@ -138,7 +138,15 @@ class Grid:
                     raise ValueError(f"{self.source}: {key!r} is given in {seen[key]} and in {where}")
                 seen[key] = where
         self.parameters = [*self.grid, *(key for group in self.zipped for key in group)]
-        self.cells = [self._cell(params) for params in self._product()]
+        self.cells = []
+        seen = {}
+        for params in self._product():
+            cell = self._cell(params)
+            if cell.id in seen:
+                raise ValueError(f"{self.source}: cells {_format(seen[cell.id])} and {_format(params)} "
+                                 "have the same settings")
+            seen[cell.id] = params
+            self.cells.append(cell)
 
     @classmethod
     def from_file(cls, path):
@@ -190,9 +198,6 @@ class Grid:
         if not isinstance(values, list) or not values:
             raise ValueError(f"{self.source}: {where} must be a non-empty list of values (a single "
                              f"value belongs under [fixed]); got {values!r}")
-        encoded = [json.dumps(to_jsonable(v), sort_keys=True) for v in values]
-        if len(set(encoded)) != len(encoded):
-            raise ValueError(f"{self.source}: {where} repeats a value: {values!r}")
         return list(values)
 
     def _product(self):
