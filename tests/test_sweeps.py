@@ -23,9 +23,9 @@ temperature = [0.05, 0.1, 0.2, 0.4]
 seed = [0, 1, 2, 3]
 """
 
-# The same form on the bias-strength experiment, small enough for CI (about 0.5 s a cell).
+# The same form on the bias-strength experiment, small enough for CI (about 0.3 s a cell on an idle core).
 SMALL = {"experiment": "bias-strength",
-         "fixed": {"fast": True, "n_particles": 600, "time": 2.0},
+         "fixed": {"fast": True, "n_particles": 400, "time": 1.0},
          "grid": {"temperature": [0.05, 0.1, 0.2, 0.4], "seed": [0, 1, 2, 3]}}
 
 # What a cell computes; wall time and worker say how and where, and differ between runs.
