@@ -623,7 +623,7 @@ def plot_summary(rows, parameter, metrics=None, group_by=(), replicate=REPLICATE
         ax.set_ylabel(metric)
         if not numeric_x:
             ax.set_xticks(range(len(x_values)), [str(x) for x in x_values])
-        elif min(x_values) > 0 and max(x_values) >= 10 * min(x_values):
+        elif min(x_values) > 0 and max(x_values) >= 4 * min(x_values):
             ax.set_xscale("log")
     if group_by:
         axes[0].legend(fontsize=8)
