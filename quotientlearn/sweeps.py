@@ -386,6 +386,11 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
         bad ``workers``, or a scheduler that cannot be reached.
     ImportError
         When Dask distributed is needed and not installed (``pip install 'quotientlearn[distributed]'``).
+
+    Notes
+    -----
+    A script that starts the local cluster must call this under ``if __name__ == "__main__":``: Dask
+    starts worker processes with the ``spawn`` method, which imports the script again.
     """
     grid = _as_grid(grid)
     out = Path(out) if out is not None else Path("quotientlearn-out") / f"sweep-{grid.experiment}"
