@@ -24,9 +24,10 @@ gives the same numbers as a serial one, and a cell lost with a worker is simply 
 The output folder holds ``results.csv`` and ``results.jsonl`` (one row per cell, in grid order: the
 parameters, the report's scalar values, wall time, worker, status and error), ``summary_<param>.png``
 (each swept parameter against every numeric result, with bands over seeds), ``sweep.json`` (the grid
-and the run) and ``cells/<id>/`` (each cell's report, arrays, figures, captured output and row). The
-workers write nothing: each returns its files to the client, which writes them atomically, so a
-cluster needs no shared file system. With ``resume`` the cells whose row is stored are skipped.
+and the run) and ``cells/<id>/`` (each cell's report, arrays, figures, captured output and
+``record.json``). The workers write nothing: each returns its files to the client, which writes them
+atomically, so a cluster needs no shared file system. With ``resume`` the cells whose record is
+stored are skipped.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ __all__ = ["Cell", "Grid", "SweepResult", "load_results", "plot_summary", "run_c
 REPLICATE = "seed"
 _TOP_LEVEL = ("experiment", "fixed", "grid", "zip")
 _REPORT_ECHO = ("experiment", "fast", "config", "seconds")  # the run's own settings, not results
-_ROW_FILE = "row.json"
+_RECORD_FILE = "record.json"
 
 
 @dataclass(frozen=True)
@@ -395,7 +396,7 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     grid = _as_grid(grid)
     out = Path(out) if out is not None else Path("quotientlearn-out") / f"sweep-{grid.experiment}"
     cells_dir = out / "cells"
-    stored = sorted(cells_dir.glob(f"*/{_ROW_FILE}")) if cells_dir.is_dir() else []
+    stored = sorted(cells_dir.glob(f"*/{_RECORD_FILE}")) if cells_dir.is_dir() else []
     if stored and not resume:
         raise ValueError(f"{out} already holds the results of {len(stored)} cell(s); pass --resume "
                          "(resume=True) to skip the completed ones, or choose another --out")
@@ -409,28 +410,27 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
         raise ValueError("a serial sweep uses no scheduler; pass one or the other")
 
     start = time.perf_counter()
-    rows = {}
-    for cell in grid.cells:
-        row = _stored_row(cells_dir / cell.id) if resume else None
-        if row is not None:
-            rows[cell.id] = row
-    todo = [cell for cell in grid.cells if cell.id not in rows]
+    records = {cell.id: _stored_record(cells_dir / cell.id) for cell in grid.cells} if resume else {}
+    records = {cell_id: record for cell_id, record in records.items() if record is not None}
+    todo = [cell for cell in grid.cells if cell.id not in records]
     meta = {"experiment": grid.experiment, "grid": grid.as_dict(), "source": grid.source,
-            "cells": len(grid), "skipped": len(rows), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    write_json(out / "sweep.json", meta)
-    bar = tqdm(total=len(grid), initial=len(rows), desc=f"sweep {grid.experiment}", unit="cell",
-               disable=not progress)
-    try:
-        with contextlib.ExitStack() as stack:
-            outcomes = (_serial(todo, cells_dir) if serial else
-                        _distributed(todo, cells_dir, scheduler, workers, stack, meta))
+            "cells": len(grid), "skipped": len(records), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    with contextlib.ExitStack() as stack:
+        # Connect first: a missing extra or an unreachable scheduler is refused before any writing.
+        client = _client(scheduler, workers, stack) if todo and not serial else None
+        meta["scheduler"] = client.scheduler.address if client is not None else "serial" if serial else None
+        write_json(out / "sweep.json", meta)
+        bar = stack.enter_context(tqdm(total=len(grid), initial=len(records), unit="cell",
+                                       desc=f"sweep {grid.experiment}", disable=not progress))
+        try:
+            outcomes = _serial(todo, cells_dir) if client is None else _distributed(todo, cells_dir,
+                                                                                     client)
             for cell, outcome in outcomes:
-                rows[cell.id] = _store(cell, outcome, cells_dir / cell.id)
+                records[cell.id] = _store(outcome, cells_dir / cell.id)
                 bar.update()
-    finally:
-        bar.close()
-        ordered = [rows[cell.id] for cell in grid.cells if cell.id in rows]
-        _write_table(ordered, out)
+        finally:  # also on Ctrl-C: the table holds every cell done so far
+            ordered = [_row(cell, records[cell.id]) for cell in grid.cells if cell.id in records]
+            _write_table(ordered, out)
     figures = {}
     for parameter in grid.parameters:
         if parameter == REPLICATE:
@@ -462,9 +462,10 @@ def _serial(cells, cells_dir):
                              str((cells_dir / cell.id).resolve()))
 
 
-def _distributed(cells, cells_dir, scheduler, workers, stack, meta):
+def _client(scheduler, workers, stack):
+    """A Dask client: of a new local cluster, of the scheduler at an address, or the one given."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError as exc:
         raise ImportError("a distributed sweep needs Dask distributed: pip install "
                           "'quotientlearn[distributed]' (or run the cells in this process with "
@@ -474,15 +475,18 @@ def _distributed(cells, cells_dir, scheduler, workers, stack, meta):
         cluster = stack.enter_context(LocalCluster(
             n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None))
-        client = stack.enter_context(Client(cluster))
-    elif isinstance(scheduler, str):
+        return stack.enter_context(Client(cluster))
+    if isinstance(scheduler, str):
         try:
-            client = stack.enter_context(Client(scheduler, timeout="20s"))
+            return stack.enter_context(Client(scheduler, timeout="20s"))
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
-    else:
-        client = scheduler
-    meta["scheduler"] = client.scheduler.address
+    return scheduler
+
+
+def _distributed(cells, cells_dir, client):
+    from distributed import as_completed
+
     futures = {client.submit(run_cell, cell.experiment, cell.fast, cell.overrides,
                              str((cells_dir / cell.id).resolve()), key=f"quotientlearn-cell-{cell.id}"):
                cell for cell in cells}
@@ -511,25 +515,32 @@ def _quiet(name):
         logger.setLevel(level)
 
 
-def _store(cell, outcome, cell_dir):
-    """Write a cell's files and its row (last: a stored row marks the cell complete)."""
+def _store(outcome, cell_dir):
+    """Write a cell's files, then its record (last: a stored record marks the cell complete)."""
     shutil.rmtree(cell_dir, ignore_errors=True)
     for name, data in outcome["files"].items():
         atomic_write_bytes(cell_dir / name, data)
-    row = {"cell": cell.id, **cell.params, "status": outcome["status"], "error": outcome["error"],
-           "wall_time": outcome["wall_time"], "worker": outcome["worker"]}
-    for name, value in _scalars(outcome["report"] or {}).items():
-        row[f"report.{name}" if name in row else name] = value
-    write_json(cell_dir / _ROW_FILE, row)
-    return row
+    record = {key: outcome[key] for key in ("status", "error", "wall_time", "worker")}
+    record["results"] = _scalars(outcome["report"] or {})
+    write_json(cell_dir / _RECORD_FILE, record)
+    return record
 
 
-def _stored_row(cell_dir):
-    path = cell_dir / _ROW_FILE
+def _stored_record(cell_dir):
+    path = cell_dir / _RECORD_FILE
     if not path.exists():
         return None
-    row = json.loads(path.read_text())
-    return row if row.get("status") == "ok" else None  # failed cells are retried
+    record = json.loads(path.read_text())
+    return record if record.get("status") == "ok" else None  # failed cells are retried
+
+
+def _row(cell, record):
+    """A row of the table: the cell's parameters (as this grid names them), how it ran, its results."""
+    row = {"cell": cell.id, **cell.params, **{key: record[key] for key in
+                                               ("status", "error", "wall_time", "worker")}}
+    for name, value in record["results"].items():
+        row[f"report.{name}" if name in row else name] = value
+    return row
 
 
 def _write_table(rows, out):

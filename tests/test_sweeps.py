@@ -204,7 +204,7 @@ def test_worker_killed_mid_sweep_loses_no_cell(serial, tmp_path):
         # Wait for the sweep to be under way, then SIGKILL a worker that is running a cell.
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            done = len(list(out.glob("cells/*/row.json")))
+            done = len(list(out.glob("cells/*/record.json")))
             busy = [address for address, keys in client.processing().items() if keys]
             if done >= 2 and busy:
                 killed.update(address=busy[0], done=done)
