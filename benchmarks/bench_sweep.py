@@ -37,6 +37,11 @@ def timed(grid, root, **kwargs):
     seconds = time.perf_counter() - start
     if result.failed:
         raise SystemExit(f"{len(result.failed)} cell(s) failed: {result.failed[0]['error']}")
+    busy = sum(row["wall_time"] for row in result.rows)  # time inside the cells, summed
+    per_worker = {}
+    for row in result.rows:
+        per_worker[row["worker"]] = per_worker.get(row["worker"], 0) + 1
+    print(f"         cells busy {busy:.1f} s in all; cells per worker {sorted(per_worker.values())}")
     return seconds, computed(result.rows)
 
 

@@ -231,7 +231,7 @@ def _format(params):
 
 
 # ------------------------------------------------------------------------------------ one cell
-def run_cell(experiment, fast, overrides, cell_dir):
+def run_cell(experiment, fast, overrides, location):
     """Run one cell where it is called (a Dask worker, or this process) and return its outcome.
 
     The experiment writes into a fresh temporary folder whose files are returned, so the worker needs
@@ -243,8 +243,9 @@ def run_cell(experiment, fast, overrides, cell_dir):
     experiment : str
     fast : bool
     overrides : dict
-    cell_dir : str
-        The folder the client will store the cell in; paths in the report are rewritten to it.
+    location : str
+        The cell's folder relative to the sweep's output folder (``cells/<id>``): paths into the
+        temporary folder in the report are rewritten to it, so they hold wherever the sweep ran.
 
     Returns
     -------
@@ -267,7 +268,7 @@ def run_cell(experiment, fast, overrides, cell_dir):
                  for path in sorted(Path(tmp).rglob("*")) if path.is_file()}
     files["log.txt"] = log.getvalue().encode()
     if report is not None:
-        report = _relocate(to_jsonable(report), tmp, str(cell_dir))
+        report = _relocate(to_jsonable(report), tmp, location)
         files["report.json"] = (json.dumps(report, indent=2) + "\n").encode()
     return {"status": status, "error": error, "report": report, "files": files,
             "wall_time": wall_time, "worker": _worker_address()}
@@ -423,8 +424,7 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
         bar = stack.enter_context(tqdm(total=len(grid), initial=len(records), unit="cell",
                                        desc=f"sweep {grid.experiment}", disable=not progress))
         try:
-            outcomes = _serial(todo, cells_dir) if client is None else _distributed(todo, cells_dir,
-                                                                                     client)
+            outcomes = _serial(todo) if client is None else _distributed(todo, client)
             for cell, outcome in outcomes:
                 records[cell.id] = _store(outcome, cells_dir / cell.id)
                 bar.update()
@@ -456,15 +456,15 @@ def _as_grid(grid):
     raise ValueError(f"grid must be a grid file, its parsed dict or a Grid; got {type(grid).__name__}")
 
 
-def _serial(cells, cells_dir):
+def _serial(cells):
     for cell in cells:
-        yield cell, run_cell(cell.experiment, cell.fast, cell.overrides,
-                             str((cells_dir / cell.id).resolve()))
+        yield cell, run_cell(cell.experiment, cell.fast, cell.overrides, f"cells/{cell.id}")
 
 
 def _client(scheduler, workers, stack):
     """A Dask client: of a new local cluster, of the scheduler at an address, or the one given."""
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError as exc:
         raise ImportError("a distributed sweep needs Dask distributed: pip install "
@@ -472,6 +472,10 @@ def _client(scheduler, workers, stack):
                           "--serial)") from exc
     stack.enter_context(_quiet("distributed"))
     if scheduler is None:
+        # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger: have
+        # Dask's loggers at WARNING in the worker processes from their start.
+        stack.enter_context(dask.config.set(
+            {"distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning"}))
         cluster = stack.enter_context(LocalCluster(
             n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
             host="127.0.0.1", dashboard_address=None))
@@ -484,12 +488,11 @@ def _client(scheduler, workers, stack):
     return scheduler
 
 
-def _distributed(cells, cells_dir, client):
+def _distributed(cells, client):
     from distributed import as_completed
 
-    futures = {client.submit(run_cell, cell.experiment, cell.fast, cell.overrides,
-                             str((cells_dir / cell.id).resolve()), key=f"quotientlearn-cell-{cell.id}"):
-               cell for cell in cells}
+    futures = {client.submit(run_cell, cell.experiment, cell.fast, cell.overrides, f"cells/{cell.id}",
+                             key=f"quotientlearn-cell-{cell.id}"): cell for cell in cells}
     try:
         for future in as_completed(futures):
             try:

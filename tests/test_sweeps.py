@@ -145,6 +145,16 @@ def test_table_rows_match_cells_and_files(serial):
     assert serial.figures["temperature"].stat().st_size > 0
 
 
+def test_report_paths_point_into_the_cell_folder(tmp_path):
+    # The demo reports its figure's path: in the table it is relative to the output folder, the same
+    # wherever and on whichever worker the cell ran.
+    grid = {"experiment": "demo", "fixed": {"fast": True, "n_particles": 300, "time": 0.5}}
+    row, = ql.sweep(grid, out=tmp_path, serial=True, progress=False).rows
+    assert row["figure"] == f"cells/{row['cell']}/demo.png"
+    assert (tmp_path / row["figure"]).stat().st_size > 0
+    assert isinstance(row["bias_exponent.isotropic"], float)  # nested tables become dotted columns
+
+
 def test_seed_changes_the_numbers(serial):
     # Cells differ through their settings: same temperature, other seed, other samples.
     by = {(row["temperature"], row["seed"]): row["exponent"] for row in serial.rows}
