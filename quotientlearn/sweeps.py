@@ -472,13 +472,17 @@ def _client(scheduler, workers, stack):
                           "--serial)") from exc
     stack.enter_context(_quiet("distributed"))
     if scheduler is None:
-        # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger: have
-        # Dask's loggers at WARNING in the worker processes from their start.
-        stack.enter_context(dask.config.set(
-            {"distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning"}))
+        stack.enter_context(dask.config.set({
+            # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger:
+            # Dask's loggers stay at WARNING in the worker processes from their start.
+            "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning",
+            # The statistical profiler samples the running cell every 10 ms, holding the GIL: it
+            # cost a demo cell 10-15% more CPU time (measured), and a sweep has no use for it.
+            "distributed.worker.profile.enabled": False,
+        }))
         cluster = stack.enter_context(LocalCluster(
             n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None))
+            host="127.0.0.1", dashboard_address=":0"))
         return stack.enter_context(Client(cluster))
     if isinstance(scheduler, str):
         try:
