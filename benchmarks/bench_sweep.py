@@ -69,10 +69,9 @@ def main():
             if not same:
                 raise SystemExit("a pass computed different numbers: cells are not deterministic")
         if args.warm:
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
-            with (LocalCluster(n_workers=args.workers, threads_per_worker=1, host="127.0.0.1",
-                               dashboard_address=None) as cluster, Client(cluster) as client):
+            with ql.sweeps.local_cluster(args.workers) as cluster, Client(cluster) as client:
                 client.run(lambda: __import__("quotientlearn"))  # workers import before the clock
                 for _ in range(args.pairs):
                     seconds, rows = timed(grid, root, scheduler=client)

@@ -55,7 +55,8 @@ from tqdm.auto import tqdm
 from quotientlearn import experiments
 from quotientlearn.io import atomic_write_bytes, to_jsonable, write_json
 
-__all__ = ["Cell", "Grid", "SweepResult", "load_results", "plot_summary", "run_cell", "sweep"]
+__all__ = ["Cell", "Grid", "SweepResult", "load_results", "local_cluster", "plot_summary", "run_cell",
+           "sweep"]
 
 #: The parameter whose values are replicates: summary figures draw bands over it.
 REPLICATE = "seed"
@@ -461,32 +462,57 @@ def _serial(cells):
         yield cell, run_cell(cell.experiment, cell.fast, cell.overrides, f"cells/{cell.id}")
 
 
-def _client(scheduler, workers, stack):
-    """A Dask client: of a new local cluster, of the scheduler at an address, or the one given."""
+def _require_distributed():
     try:
-        import dask
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError as exc:
         raise ImportError("a distributed sweep needs Dask distributed: pip install "
                           "'quotientlearn[distributed]' (or run the cells in this process with "
                           "--serial)") from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def local_cluster(workers=None):
+    """A Dask ``LocalCluster`` on the loopback interface, set up as :func:`sweep` starts one.
+
+    One worker process per core (or ``workers``), one thread each, Dask's loggers at WARNING and no
+    statistical profiler. Use it to keep one cluster across several sweeps:
+    ``with local_cluster(4) as cluster, distributed.Client(cluster) as client: sweep(..., scheduler=client)``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Default: the number of cores.
+
+    Yields
+    ------
+    cluster : distributed.LocalCluster
+    """
+    distributed = _require_distributed()
+    import dask
+
+    with dask.config.set({
+        # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger: Dask's
+        # loggers stay at WARNING in the worker processes from their start.
+        "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning",
+        # The statistical profiler samples the running cell every 10 ms, holding the GIL: it cost a
+        # demo cell 10-15% more CPU time (measured), and a sweep has no use for it.
+        "distributed.worker.profile.enabled": False,
+    }), distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                 processes=True, host="127.0.0.1", dashboard_address=":0") as cluster:
+        yield cluster
+
+
+def _client(scheduler, workers, stack):
+    """A Dask client: of a new local cluster, of the scheduler at an address, or the one given."""
+    distributed = _require_distributed()
     stack.enter_context(_quiet("distributed"))
     if scheduler is None:
-        stack.enter_context(dask.config.set({
-            # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger:
-            # Dask's loggers stay at WARNING in the worker processes from their start.
-            "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning",
-            # The statistical profiler samples the running cell every 10 ms, holding the GIL: it
-            # cost a demo cell 10-15% more CPU time (measured), and a sweep has no use for it.
-            "distributed.worker.profile.enabled": False,
-        }))
-        cluster = stack.enter_context(LocalCluster(
-            n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=":0"))
-        return stack.enter_context(Client(cluster))
+        return stack.enter_context(distributed.Client(stack.enter_context(local_cluster(workers))))
     if isinstance(scheduler, str):
         try:
-            return stack.enter_context(Client(scheduler, timeout="20s"))
+            return stack.enter_context(distributed.Client(scheduler, timeout="20s"))
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
     return scheduler

@@ -222,9 +222,7 @@ def test_worker_killed_mid_sweep_loses_no_cell(serial, tmp_path):
                 return
             time.sleep(0.05)
 
-    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                   dashboard_address=None) as cluster,
-          distributed.Client(cluster) as client):
+    with ql.sweeps.local_cluster(2) as cluster, distributed.Client(cluster) as client:
         pids = client.run(os.getpid)
         killer = threading.Thread(target=kill_a_busy_worker, args=(client, pids))
         killer.start()
