@@ -27,7 +27,7 @@ GRID = {"experiment": "demo", "fixed": {"fast": True},
 
 def computed(rows):
     """The rows without wall time and worker (how and where a cell ran)."""
-    return [{k: v for k, v in row.items() if k not in ("wall_time", "worker")} for row in rows]
+    return [{k: v for k, v in row.items() if k not in ("wall_time", "cpu_time", "worker")} for row in rows]
 
 
 def timed(grid, root, **kwargs):
@@ -38,10 +38,12 @@ def timed(grid, root, **kwargs):
     if result.failed:
         raise SystemExit(f"{len(result.failed)} cell(s) failed: {result.failed[0]['error']}")
     busy = sum(row["wall_time"] for row in result.rows)  # time inside the cells, summed
+    cpu = sum(row["cpu_time"] for row in result.rows)
     per_worker = {}
     for row in result.rows:
         per_worker[row["worker"]] = per_worker.get(row["worker"], 0) + 1
-    print(f"         cells busy {busy:.1f} s in all; cells per worker {sorted(per_worker.values())}")
+    print(f"         inside the cells: {busy:.1f} s wall, {cpu:.1f} s CPU; cells per worker "
+          f"{sorted(per_worker.values())}")
     return seconds, computed(result.rows)
 
 

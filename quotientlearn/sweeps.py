@@ -63,6 +63,7 @@ REPLICATE = "seed"
 _TOP_LEVEL = ("experiment", "fixed", "grid", "zip")
 _REPORT_ECHO = ("experiment", "fast", "config", "seconds")  # the run's own settings, not results
 _RECORD_FILE = "record.json"
+_HOW = ("status", "error", "wall_time", "cpu_time", "worker")  # how a cell ran, besides its results
 
 
 @dataclass(frozen=True)
@@ -252,10 +253,12 @@ def run_cell(experiment, fast, overrides, location):
     -------
     outcome : dict
         ``status`` ("ok" or "failed"), ``error``, ``report``, ``files`` (relative path to bytes),
-        ``wall_time`` (seconds) and ``worker`` (the Dask worker's address, or "local").
+        ``wall_time`` and ``cpu_time`` (seconds; CPU time of the whole process while the cell ran, so
+        ``wall_time / cpu_time`` well above 1 means the cell waited for a core) and ``worker`` (the
+        Dask worker's address, or "local").
     """
     log = io.StringIO()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory(prefix="quotientlearn-cell-") as tmp:
         with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             try:
@@ -264,7 +267,7 @@ def run_cell(experiment, fast, overrides, location):
             except Exception as exc:  # a failed cell is recorded, and the sweep goes on
                 traceback.print_exc(file=log)
                 report, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
-        wall_time = time.perf_counter() - start
+        wall_time, cpu_time = time.perf_counter() - start, time.process_time() - cpu_start
         files = {path.relative_to(tmp).as_posix(): path.read_bytes()
                  for path in sorted(Path(tmp).rglob("*")) if path.is_file()}
     files["log.txt"] = log.getvalue().encode()
@@ -272,7 +275,7 @@ def run_cell(experiment, fast, overrides, location):
         report = _relocate(to_jsonable(report), tmp, location)
         files["report.json"] = (json.dumps(report, indent=2) + "\n").encode()
     return {"status": status, "error": error, "report": report, "files": files,
-            "wall_time": wall_time, "worker": _worker_address()}
+            "wall_time": wall_time, "cpu_time": cpu_time, "worker": _worker_address()}
 
 
 def _relocate(value, old, new):
@@ -529,7 +532,7 @@ def _distributed(cells, client):
                 outcome = future.result()
             except Exception as exc:  # the task itself was lost, e.g. its workers kept dying
                 outcome = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "report": None,
-                           "files": {}, "wall_time": None, "worker": None}
+                           "files": {}, "wall_time": None, "cpu_time": None, "worker": None}
             future.release()
             yield futures[future], outcome
     finally:
@@ -553,7 +556,7 @@ def _store(outcome, cell_dir):
     shutil.rmtree(cell_dir, ignore_errors=True)
     for name, data in outcome["files"].items():
         atomic_write_bytes(cell_dir / name, data)
-    record = {key: outcome[key] for key in ("status", "error", "wall_time", "worker")}
+    record = {key: outcome[key] for key in _HOW}
     record["results"] = _scalars(outcome["report"] or {})
     write_json(cell_dir / _RECORD_FILE, record)
     return record
@@ -569,8 +572,7 @@ def _stored_record(cell_dir):
 
 def _row(cell, record):
     """A row of the table: the cell's parameters (as this grid names them), how it ran, its results."""
-    row = {"cell": cell.id, **cell.params, **{key: record[key] for key in
-                                               ("status", "error", "wall_time", "worker")}}
+    row = {"cell": cell.id, **cell.params, **{key: record[key] for key in _HOW}}
     for name, value in record["results"].items():
         row[f"report.{name}" if name in row else name] = value
     return row

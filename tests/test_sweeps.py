@@ -29,7 +29,7 @@ SMALL = {"experiment": "bias-strength",
          "grid": {"temperature": [0.05, 0.1, 0.2, 0.4], "seed": [0, 1, 2, 3]}}
 
 # What a cell computes; wall time and worker say how and where, and differ between runs.
-RUN_COLUMNS = ("wall_time", "worker")
+RUN_COLUMNS = ("wall_time", "cpu_time", "worker")
 
 
 def results(rows):
@@ -131,7 +131,7 @@ def test_table_rows_match_cells_and_files(serial):
     for row, cell in zip(rows, grid.cells, strict=True):
         assert {key: row[key] for key in cell.params} == cell.params
         assert row["status"] == "ok" and row["error"] is None and row["worker"] == "local"
-        assert row["wall_time"] > 0
+        assert row["wall_time"] > 0 and row["cpu_time"] > 0
         report = json.loads((serial.out / "cells" / row["cell"] / "report.json").read_text())
         assert row["exponent"] == report["exponent"]  # the report's scalars, exactly
         assert report["config"]["temperature"] == row["temperature"]
