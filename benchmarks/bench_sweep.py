@@ -8,13 +8,17 @@ the machine's load); each pass writes a fresh output folder. Two ratios are prin
 - warm: a cluster started before the clock, given to ``ql.sweep`` as ``scheduler=client``.
 
 The issue asks for at most 0.65 (16 cells, 2 workers). Every pass also checks that its table equals
-the first serial one (cells are deterministic). On a shared machine the ratio is disturbed by the
-others' load: re-measure on a quiet one.
+the first serial one (cells are deterministic), and prints the wall and CPU time spent inside the
+cells: wall well above CPU means the cells waited for a core. On a shared machine the ratio says
+little: Linux's autogroup scheduling (``/proc/sys/kernel/sched_autogroup_enabled``) shares the CPU
+between sessions, not processes, so while others keep the cores busy a sweep's workers together get
+no more CPU than one serial process. Re-measure on a quiet machine.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_sweep.py [--workers 2] [--pairs 1] [--grid FILE]``.
 """
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -55,7 +59,8 @@ def main():
     parser.add_argument("--warm", action="store_true", help="also time a cluster started in advance")
     args = parser.parse_args()
     grid = ql.sweeps.Grid.from_file(args.grid) if args.grid else ql.sweeps.Grid.from_dict(GRID)
-    print(f"{len(grid)} cells of {grid.experiment}, {args.workers} workers, {args.pairs} pair(s)")
+    print(f"{len(grid)} cells of {grid.experiment}, {args.workers} workers, {args.pairs} pair(s); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     times = {"serial": [], "cold": [], "warm": []}
     reference = None
     with tempfile.TemporaryDirectory() as root:
@@ -79,6 +84,7 @@ def main():
                     seconds, rows = timed(grid, root, scheduler=client)
                     times["warm"].append(seconds)
                     print(f"  warm   {seconds:7.1f} s   table equal: {rows == reference}", flush=True)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     serial = sum(times["serial"])
     print(f"cold ratio distributed / serial = {sum(times['cold']) / serial:.3f}  (issue: <= 0.65)")
     if times["warm"]:
