@@ -602,6 +602,15 @@ def _numeric(value):
     return isinstance(value, bool | int | float)
 
 
+def _varies(values):
+    """Numbers (None for missing) that are not all equal up to rounding: worth a panel."""
+    present = [value for value in values if value is not None]
+    if not present or not all(_numeric(value) for value in present):
+        return False
+    present = np.asarray(present, dtype=float)
+    return bool(np.ptp(present) > 1e-9 * max(1.0, np.max(np.abs(present))))
+
+
 def plot_summary(rows, parameter, metrics=None, group_by=(), replicate=REPLICATE, path=None,
                  axes=None):
     """Each numeric result against one parameter: the median over replicates, with a min–max band.
@@ -631,12 +640,11 @@ def plot_summary(rows, parameter, metrics=None, group_by=(), replicate=REPLICATE
     import matplotlib.pyplot as plt
 
     rows = [row for row in rows if row.get("status") == "ok"]
-    skip = {"cell", "status", "error", "worker", parameter, replicate, *group_by}
     if metrics is None:
-        candidates = dict.fromkeys(key for row in rows for key in row if key not in skip)
-        metrics = [key for key in candidates
-                   if all(_numeric(row.get(key)) for row in rows)
-                   and len({row[key] for row in rows}) > 1]
+        skip = {"cell", *_HOW, parameter, replicate, *group_by}
+        names = [*dict.fromkeys(key for row in rows for key in row if key not in skip),
+                 "wall_time", "cpu_time"]  # results first, then what they cost
+        metrics = [name for name in names if _varies([row.get(name) for row in rows])]
     if not rows or not metrics:
         return None
     x_values = list(dict.fromkeys(row[parameter] for row in rows))
@@ -672,10 +680,11 @@ def plot_summary(rows, parameter, metrics=None, group_by=(), replicate=REPLICATE
             ax.fill_between(xs, low, high, color=f"C{index}", alpha=0.2, lw=0)
         ax.set_xlabel(parameter)
         ax.set_ylabel(metric)
-        if not numeric_x:
-            ax.set_xticks(range(len(x_values)), [str(x) for x in x_values])
-        elif min(x_values) > 0 and max(x_values) >= 4 * min(x_values):
+        if numeric_x and min(x_values) > 0 and max(x_values) >= 4 * min(x_values):
             ax.set_xscale("log")
+            ax.minorticks_off()
+        ax.set_xticks([position[x] for x in x_values], [f"{x:g}" if numeric_x else str(x)
+                                                        for x in x_values])
     if group_by:
         axes[0].legend(fontsize=8)
     figure.suptitle(f"median over {replicate} (band: min to max)", fontsize=9)

@@ -155,6 +155,14 @@ def test_report_paths_point_into_the_cell_folder(tmp_path):
     assert isinstance(row["bias_exponent.isotropic"], float)  # nested tables become dotted columns
 
 
+def test_summary_figure_panels(serial):
+    figure = ql.sweeps.plot_summary(serial.rows, "temperature")
+    labels = [ax.get_ylabel() for ax in figure.axes if ax.get_visible()]
+    assert labels[0] == "exponent" and labels[-2:] == ["wall_time", "cpu_time"]
+    assert "theorem1_exponent" not in labels  # 1 in every cell (up to rounding): no panel
+    assert ql.sweeps.plot_summary([], "temperature") is None
+
+
 def test_seed_changes_the_numbers(serial):
     # Cells differ through their settings: same temperature, other seed, other samples.
     by = {(row["temperature"], row["seed"]): row["exponent"] for row in serial.rows}
