@@ -14,7 +14,7 @@ from quotientlearn.bias import (
     log_slice_volume,
 )
 from quotientlearn.bundle import SymmetryBundle
-from quotientlearn.dynamics import DivergenceError, Samples, simulate
+from quotientlearn.dynamics import DivergenceError, NoiseModel, Samples, simulate
 from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
@@ -28,6 +28,7 @@ __all__ = [
     "Density",
     "DivergenceError",
     "Gauge",
+    "NoiseModel",
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",

@@ -89,14 +89,11 @@ class SymmetryBundle(FiberBundle):
     def vertical_projection(self, tangent_vec, base_point):
         """Orthogonal projection onto ``span{xi_a}``: ``Xi^T Gram^+ Xi v``, shape ``(..., D)``.
 
-        Uses the action's closed form where it has one (``action.vertical_projection``), else
-        :func:`generic_vertical_projection`.
+        The action's :meth:`~quotientlearn.groups.GroupAction.vertical_projection` (a closed form where
+        the action has one).
         """
         tangent_vec, base_point = self._pair(tangent_vec, base_point)
-        closed_form = getattr(self.action, "vertical_projection", None)
-        if closed_form is not None:
-            return closed_form(tangent_vec, base_point)
-        return generic_vertical_projection(self.action.generators(base_point), tangent_vec)
+        return self.action.vertical_projection(tangent_vec, base_point)
 
     def horizontal_projection(self, tangent_vec, base_point):
         """``P_H v = v - P_V v``, shape ``(..., D)``."""

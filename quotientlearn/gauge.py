@@ -7,19 +7,13 @@ autograd and points are projected onto the slice by damped Newton steps in the L
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from autograd import make_vjp
 
-from quotientlearn.groups.base import log_det_psd
+from quotientlearn.groups.base import GaugeConvergenceWarning, log_det_psd, newton_onto_level_set
 from quotientlearn.spaces import as_batch
 
 __all__ = ["Gauge", "GaugeConvergenceWarning"]
-
-
-class GaugeConvergenceWarning(RuntimeWarning):
-    """Newton steps along the orbit did not reach the slice to the requested tolerance."""
 
 
 class Gauge:
@@ -91,11 +85,14 @@ class Gauge:
         return jac @ np.swapaxes(jac, -1, -2)
 
     def log_det_constraint_gram(self, theta):
-        """``log det G_C``, shape ``(...,)``; ``-inf`` with a warning on degenerate orbits."""
+        """``log det G_C``, shape ``(...,)``; ``-inf`` with a warning on degenerate orbits.
+
+        For the moment map this is the action's :meth:`~quotientlearn.groups.GroupAction.log_det_moment_gram`
+        (a closed form where the action has one).
+        """
         theta = self._validate(theta)
-        closed_form = getattr(self.action, "log_det_moment_gram", None)
-        if self.is_moment_map and closed_form is not None:
-            return closed_form(theta)
+        if self.is_moment_map:
+            return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
 
     def contains(self, theta, atol=1e-10):
@@ -107,7 +104,8 @@ class Gauge:
     def project(self, theta):
         """Move ``theta`` along its orbit onto the slice; the predictor is unchanged.
 
-        Closed form where the action has one (``action.balance``), Newton steps otherwise.
+        For the moment map this is the action's :meth:`~quotientlearn.groups.GroupAction.balance`
+        (a closed form where the action has one), otherwise :meth:`newton_project`.
 
         Parameters
         ----------
@@ -117,16 +115,16 @@ class Gauge:
         -------
         projected : ndarray, shape (..., D)
         """
-        balance = getattr(self.action, "balance", None)
-        if self.is_moment_map and balance is not None:
-            return balance(theta)  # validates theta itself: once per call in the simulation loop
+        if self.is_moment_map:
+            return self.action.balance(theta)  # validates theta itself: once per simulation step
         return self.newton_project(theta)
 
     def newton_project(self, theta):
         """Projection by damped Newton steps ``theta <- act(exp(delta), theta)`` in the Lie algebra.
 
         ``delta`` is the minimum-norm solution of ``J_chi Xi^T delta = -chi``, clipped to unit norm so
-        that the exponential of a large step cannot overshoot. Vectorised over the batch.
+        that the exponential of a large step cannot overshoot (see
+        :func:`~quotientlearn.groups.newton_onto_level_set`). Vectorised over the batch.
 
         Parameters
         ----------
@@ -136,24 +134,5 @@ class Gauge:
         -------
         projected : ndarray, shape (..., D)
         """
-        theta = np.array(self._validate(theta), dtype=float)
-        for _ in range(self.max_iter):
-            chi = self._chi_raw(theta)
-            scale = 1.0 + np.sum(theta**2, axis=-1)
-            residual = np.max(np.abs(chi), axis=-1) / scale
-            active = residual > self.tol
-            if not np.any(active):
-                return theta
-            newton = self.chi_jacobian(theta) @ np.swapaxes(self.action.generators(theta), -1, -2)
-            step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), chi)
-            norm = np.linalg.norm(step, axis=-1, keepdims=True)
-            step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
-            theta = self.action.act_algebra(step, theta)
-        residual = np.max(np.abs(self._chi_raw(theta)), axis=-1) / (1.0 + np.sum(theta**2, -1))
-        warnings.warn(
-            f"gauge projection stopped after {self.max_iter} Newton steps with relative residual "
-            f"{np.max(residual):.2e} (tolerance {self.tol:.0e})",
-            GaugeConvergenceWarning,
-            stacklevel=2,
-        )
-        return theta
+        return newton_onto_level_set(self.action, self._validate(theta), self._chi_raw,
+                                     self.chi_jacobian, self.tol, self.max_iter)

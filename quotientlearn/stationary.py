@@ -41,7 +41,7 @@ from quotientlearn.bias import (
     validate_temperature,
 )
 from quotientlearn.dynamics.integrators import Force
-from quotientlearn.dynamics.noise import get_noise
+from quotientlearn.dynamics.noise import CoordinateDerivatives, get_noise
 from quotientlearn.stats import window_cdf
 
 __all__ = ["METHODS", "Density", "NonConservativeWarning", "stationary_density"]
@@ -174,14 +174,14 @@ class _Coordinates:
 
     def phi(self, theta):
         """``c(theta)`` flattened to ``(..., m)``, traceable by autograd."""
-        beta = self.model._predictor(theta)
+        beta = self.model.traceable_predictor(theta)
         if self.to_chart is not None:
             beta = self.to_chart(beta)
         return anp.reshape(beta, anp.shape(theta)[:-1] + (self.size,))
 
     def beta_phi(self, theta):
         """The predictor flattened to ``(..., P)``, traceable by autograd."""
-        beta = self.model._predictor(theta)
+        beta = self.model.traceable_predictor(theta)
         return anp.reshape(beta, anp.shape(theta)[:-1] + (self.model.beta_size,))
 
     def slice_point(self, c):
@@ -264,20 +264,17 @@ class _ItoField:
             beta_jac, beta_hess = jac, hess
         else:
             beta_jac, beta_hess = _jacobian_hessian(coords.beta_phi, theta, model.beta_size)
-        _, drift, _ = self.force(theta)
-        a = np.einsum("...pd,...d->...p", jac, drift) + temperature * self.noise.trace_hessian(
-            model, theta, jac, hess, beta_jac)
-        cometric = self.noise.cometric(jac, beta_jac)
         # slice tangent: J V = I, J_chi V = 0 (minimum norm: orthogonal to residual symmetries)
         constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
         rhs = np.zeros(constraint.shape[-2:-1] + (coords.size,))
         rhs[: coords.size] = np.eye(coords.size)
         tangent = np.linalg.pinv(constraint) @ rhs  # (n, D, m)
-        div = np.zeros_like(a)
-        for k in range(coords.size):
-            djac = np.einsum("...pij,...j->...pi", hess, tangent[..., k])
-            beta_djac = np.einsum("...pij,...j->...pi", beta_hess, tangent[..., k])
-            div += self.noise.cometric_derivative(jac, djac, beta_jac, beta_djac)[..., :, k]
+        derivatives = CoordinateDerivatives(theta, jac, hess, tangent, beta_jac, beta_hess)
+        _, drift, _ = self.force(theta)
+        a = np.einsum("...pd,...d->...p", jac, drift) + temperature * self.noise.trace_hessian(
+            model, derivatives)
+        cometric = self.noise.cometric(model, derivatives)
+        div = self.noise.cometric_divergence(model, derivatives)
         with np.errstate(invalid="ignore", divide="ignore"):
             try:
                 return np.linalg.solve(cometric, (a / temperature - div)[..., None])[..., 0]
@@ -484,15 +481,16 @@ def stationary_density(model, loss, temperature, noise="isotropic", gauge_fixing
     info = {"noise": noise_model.name, "gauge_fixing": bool(gauge_fixing),
             "weight_decay": weight_decay, "temperature": temperature}
     if method == "theorem1":
-        if noise_model.name != "isotropic" or not gauge_fixing:
+        if not noise_model.isotropic or not gauge_fixing:
             info["note"] = ("Theorem 1 is derived for isotropic noise with gauge fixing; for these "
                             "dynamics it is the hypothesis under test")
         log_density = _theorem1(model, loss, temperature, weight_decay, coords)
     elif method == "ito":
-        if not gauge_fixing and noise_model.name == "isotropic":
+        if not gauge_fixing and not noise_model.horizontal:
             raise ValueError(
-                "isotropic noise without gauge fixing leaves the slice and, without weight decay, "
-                "has no stationary law; use gauge_fixing=True, or method='fibre' with weight_decay > 0")
+                f"{noise_model.name} noise without gauge fixing leaves the slice (its increments are not "
+                "horizontal) and, without weight decay, has no stationary law; use gauge_fixing=True, "
+                "or method='fibre' with isotropic noise and weight_decay > 0")
         info["assumption"] = ("theta on the gauge slice" + (" (gauge fixing)" if gauge_fixing else
                               ": the slice must be invariant under these dynamics; check "
                               "Samples.metadata['max_gauge_residual']"))
@@ -502,7 +500,7 @@ def stationary_density(model, loss, temperature, noise="isotropic", gauge_fixing
         density.field = field
         return density
     else:
-        if gauge_fixing or noise_model.name != "isotropic":
+        if gauge_fixing or not noise_model.isotropic:
             raise ValueError("method 'fibre' describes isotropic noise without gauge fixing (the "
                              "full Gibbs law); set noise='isotropic', gauge_fixing=False")
         if weight_decay <= 0:

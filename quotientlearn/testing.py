@@ -77,7 +77,7 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
     generators; projections idempotent, complementary and orthogonal; generators vertical; gradients of
     an invariant loss horizontal; gauge projection keeps the predictor and zeroes ``chi`` (closed form
     and Newton); ``balanced`` inverts the predictor on the slice; closed-form constraint log-det and
-    slice bias against the generic moment map; predictor Jacobian against autograd.
+    slice bias against the generic moment map; predictor Jacobian and pull-back against autograd.
 
     Parameters
     ----------
@@ -125,7 +125,7 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
                  axis=-2), xi)
 
     def invariant_loss(th):
-        b = model._predictor(th)
+        b = model.traceable_predictor(th)
         return anp.sum(anp.sin(b) + 0.5 * b**2)
 
     gradient = grad(invariant_loss)(theta)
@@ -147,6 +147,13 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
     jac = model.predictor_jacobian(theta)
     res["predictor jacobian vs autograd"] = _relative(jac - Model.predictor_jacobian(model, theta),
                                                       jac)
+    cotangent = rng.standard_normal(np.shape(beta))
+    closed_beta, closed_pullback = model.predictor_and_pullback(theta)
+    auto_beta, auto_pullback = Model.predictor_and_pullback(model, theta)
+    res["predictor and pull-back vs autograd"] = max(
+        _relative(closed_beta - auto_beta, 1.0 + np.abs(auto_beta)),
+        _relative(closed_pullback(cotangent) - auto_pullback(cotangent),
+                  auto_pullback(cotangent)))
 
     try:
         lifted = model.balanced(beta)

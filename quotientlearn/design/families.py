@@ -402,7 +402,8 @@ class PowerProduct(models.Model):
         space = ParameterSpace({"u": (self.width,), "v": (self.width,)})
         super().__init__(space, PowerRescaling(exponents), (self.width,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``sign(u) |u|^p v``, shape ``(..., d)``."""
         u, v = theta[..., : self.width], theta[..., self.width :]
         return anp.sign(u) * anp.abs(u) ** self.exponents * v
 

@@ -1,12 +1,15 @@
-"""Errors raised by the stochastic integrators."""
+"""Errors raised by the dynamics engine."""
 
 from __future__ import annotations
 
 __all__ = ["DivergenceError"]
 
 
-class DivergenceError(ArithmeticError):
+class DivergenceError(FloatingPointError):
     """Particles left the finite numbers: the step size is too large for the dynamics.
+
+    A ``FloatingPointError`` (hence an ``ArithmeticError``), raised by :func:`~quotientlearn.simulate`
+    and :func:`quotientlearn.sgd.train` alike.
 
     Attributes
     ----------
@@ -15,13 +18,14 @@ class DivergenceError(ArithmeticError):
     fraction : float
         Fraction of the particles that diverged at that step.
     dt : float
-        The step size in use.
+        The step size in use (``lr`` for SGD).
     """
 
-    def __init__(self, step, fraction, dt, n_lost, n_particles):
+    def __init__(self, step, fraction, dt, n_lost, n_particles, step_name="dt", droppable=True):
         self.step, self.fraction, self.dt = int(step), float(fraction), float(dt)
+        advice = " or pass drop_diverged=True to discard them" if droppable else ""
         super().__init__(
             f"{n_lost} of {n_particles} particles ({self.fraction:.2%}) diverged at step {self.step} "
-            f"(t = {self.step * self.dt:.4g}) with dt = {self.dt:g}; use a smaller dt "
-            f"(e.g. dt = {self.dt / 4:g}) or pass drop_diverged=True to discard them"
+            f"(t = {self.step * self.dt:.4g}) with {step_name} = {self.dt:g}; use a smaller {step_name} "
+            f"(e.g. {step_name} = {self.dt / 4:g}){advice}"
         )

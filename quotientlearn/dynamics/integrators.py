@@ -14,40 +14,15 @@ from __future__ import annotations
 import numpy as np
 from autograd import make_vjp
 
-from quotientlearn.models.hadamard import Hadamard, _ProductFamily
-
-__all__ = ["SCHEMES", "Force", "closed_form_pullback", "euler_step", "heun_step"]
-
-
-def closed_form_pullback(model):
-    """``theta -> (beta, w -> J^T w)`` in closed form where the model has one, else ``None``.
-
-    For the products ``beta = T (u * v)`` it avoids autograd's scatter-add through the slices of
-    ``theta``, which dominates a step at large ``D`` (measured in benchmarks/bench_dynamics.py).
-    """
-    if not isinstance(model, _ProductFamily):
-        return None
-    width = model.width
-    transform = None if isinstance(model, Hadamard) else model._transform()
-
-    def predictor_and_pullback(theta):
-        u, v = theta[..., :width], theta[..., width:]
-        beta = u * v if transform is None else (u * v) @ transform.T
-
-        def pullback(cotangent):
-            dw = cotangent if transform is None else cotangent @ transform
-            return np.concatenate([dw * v, dw * u], axis=-1)
-
-        return beta, pullback
-
-    return predictor_and_pullback
+__all__ = ["SCHEMES", "Force", "euler_step", "heun_step"]
 
 
 class Force:
     """Drift ``-grad U`` of the potential ``U = L(phi(theta)) + lam |theta|^2 / 2 + kappa |chi|^2 / 2``.
 
-    The loss gradient is one reverse-mode pass through the loss and one through the raw predictor
-    (``J^T g`` without forming ``J``); the same predictor pull-back serves label noise.
+    The loss gradient is one reverse-mode pass through the loss and one pull-back through the
+    predictor (``J^T g`` without forming ``J``: :meth:`~quotientlearn.models.Model.predictor_and_pullback`,
+    in closed form for the zoo); the same predictor pull-back serves label noise.
 
     Parameters
     ----------
@@ -63,14 +38,10 @@ class Force:
     def __init__(self, model, loss, weight_decay=0.0, gauge_penalty=0.0):
         self.model, self.loss = model, loss
         self.weight_decay, self.gauge_penalty = float(weight_decay), float(gauge_penalty)
-        self._closed = closed_form_pullback(model)
 
     def __call__(self, theta):
         """Loss values ``(N,)``, drift ``(N, D)`` and the predictor pull-back ``w -> J^T w``."""
-        if self._closed is not None:
-            beta, pullback = self._closed(theta)
-        else:
-            pullback, beta = make_vjp(self.model._predictor)(theta)
+        beta, pullback = self.model.predictor_and_pullback(theta)
         loss_pullback, values = make_vjp(self.loss)(beta)
         drift = pullback(-loss_pullback(np.ones_like(values)))  # negate the small cotangent
         if self.weight_decay:

@@ -1,11 +1,14 @@
 """Noise models: how the gradient noise enters parameter space.
 
-A noise model gives the direction of the Gaussian increment in the hot loop (``sqrt(2 T dt)`` times
-``C^{1/2} xi`` for a normalised covariance ``C = Sigma / (2T)``) and, for the Itô route of
-:mod:`quotientlearn.stationary`, the two pieces of the SDE of coordinates ``c(theta)`` that depend on
-``C``: ``tr(C hess c_p)`` and the diffusion ``J_c C J_c^T`` with its directional derivative. ``J_c`` is
-the Jacobian of the coordinates in use (the predictor, or a chart of it); ``J_beta`` that of the
-predictor itself, which defines label noise.
+The noise covariance is ``2 T C(theta)`` for a normalised covariance ``C``. A :class:`NoiseModel`
+gives ``C`` (:meth:`~NoiseModel.covariance`), the direction of the Gaussian increment in the hot loop
+(``C^{1/2} xi``; the step multiplies it by ``sqrt(2 T dt)``) and, for the Itô route of
+:mod:`quotientlearn.stationary`, the three pieces of the SDE of coordinates ``c(theta)`` that depend
+on ``C``: ``tr(C hess c_p)``, the diffusion ``J_c C J_c^T`` and its divergence along the slice. ``J_c``
+is the Jacobian of the coordinates in use (the predictor, or a chart of it).
+
+Only :meth:`~NoiseModel.covariance` is required: the increment (a symmetric square root) and the Itô
+pieces (autograd) have generic defaults, which the built-in models override in closed form.
 
 - ``isotropic``: ``C = I``.
 - ``horizontal``: ``C = P_H``, the projection orthogonal to the orbit (where minibatch gradients lie).
@@ -15,38 +18,188 @@ predictor itself, which defines label noise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import autograd.numpy as anp
 import numpy as np
+from autograd import make_vjp
 
-from quotientlearn.bundle import generic_vertical_projection
+__all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
+           "get_noise"]
 
-__all__ = ["NOISE_MODELS", "Horizontal", "Isotropic", "Label", "get_noise"]
+
+@dataclass(frozen=True)
+class CoordinateDerivatives:
+    """Derivatives of the coordinates at slice points, as the Itô route needs them.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (n, D)
+        Slice points.
+    jacobian : ndarray, shape (n, m, D)
+        ``J_c``, the Jacobian of the coordinates ``c`` (the predictor, or a chart of it).
+    hessians : ndarray, shape (n, m, D, D)
+        Hessians of every coordinate.
+    tangents : ndarray, shape (n, D, m)
+        Slice tangents ``V``: ``J_c V = I`` and ``J_chi V = 0``.
+    beta_jacobian : ndarray, shape (n, P, D)
+        ``J_beta``, the Jacobian of the predictor itself (equal to ``jacobian`` without a chart).
+    beta_hessians : ndarray, shape (n, P, D, D)
+    """
+
+    theta: np.ndarray
+    jacobian: np.ndarray
+    hessians: np.ndarray
+    tangents: np.ndarray
+    beta_jacobian: np.ndarray
+    beta_hessians: np.ndarray
+
+    def along_tangents(self, hessians):
+        """Directional derivatives ``H V_k`` of a Jacobian along every tangent: ``(n, m, p, D)``."""
+        return np.einsum("npij,njk->nkpi", hessians, self.tangents)
 
 
-class Isotropic:
+def _transpose(matrix):
+    return np.swapaxes(matrix, -1, -2)
+
+
+class NoiseModel:
+    """How the gradient noise enters parameter space: covariance ``2 T C(theta)``.
+
+    Subclass and implement :meth:`covariance`; override the other methods with closed forms where they
+    are cheaper. Flags (class attributes) tell the dynamics and the predictions what they may assume:
+
+    Attributes
+    ----------
+    name : str
+        Shown in metadata and progress bars (default: the class name).
+    additive : bool
+        ``C`` does not depend on ``theta`` (the stochastic Heun scheme needs it).
+    isotropic : bool
+        ``C = I``: the dynamics Theorem 1 and the fibre integral are derived for.
+    horizontal : bool
+        Increments are orthogonal to the orbits, so dynamics that start on the balanced slice can stay
+        there without gauge fixing (where the drift keeps it too).
+    """
+
+    name = "NoiseModel"
+    additive = False
+    isotropic = False
+    horizontal = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" not in vars(cls):
+            cls.name = cls.__name__
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    # ---------------------------------------------------------------------------- simulation
+    def covariance(self, model, theta):
+        """The normalised covariance ``C(theta)``, written with ``autograd.numpy``.
+
+        Parameters
+        ----------
+        model : Model
+        theta : ndarray, shape (n, D)
+
+        Returns
+        -------
+        covariance : ndarray, shape (n, D, D)
+            Symmetric positive semi-definite.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement NoiseModel.covariance(model, theta)")
+
+    def increment(self, model, theta, pullback, rng):
+        """A Gaussian direction with covariance ``C``: ``C^{1/2} xi``, a new array of shape ``(N, D)``.
+
+        The generic default takes the symmetric square root of :meth:`covariance` (``O(N D^3)``).
+
+        Parameters
+        ----------
+        model : Model
+        theta : ndarray, shape (N, D)
+        pullback : callable
+            ``w (N, *beta_shape) -> J^T w`` at ``theta``, from the drift's pass through the predictor.
+        rng : numpy.random.Generator
+        """
+        values, vectors = np.linalg.eigh(self.covariance(model, theta))
+        root = (vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]) @ _transpose(vectors)
+        return np.einsum("nij,nj->ni", root, rng.standard_normal(theta.shape))
+
+    # ---------------------------------------------------------------------------- Itô route
+    def trace_hessian(self, model, derivatives):
+        """``tr(C H_p)`` for every coordinate ``p``, shape ``(n, m)``.
+
+        Parameters
+        ----------
+        model : Model
+        derivatives : CoordinateDerivatives
+        """
+        return np.einsum("nij,npij->np", self.covariance(model, derivatives.theta),
+                         derivatives.hessians)
+
+    def cometric(self, model, derivatives):
+        """The diffusion of the coordinates, ``J_c C J_c^T``, shape ``(n, m, m)``."""
+        jac = derivatives.jacobian
+        return jac @ self.covariance(model, derivatives.theta) @ _transpose(jac)
+
+    def cometric_divergence(self, model, derivatives):
+        """``sum_k d/dV_k (J_c C J_c^T)[:, k]``: the divergence of the diffusion along the slice, ``(n, m)``.
+
+        The generic default differentiates :meth:`covariance` with autograd (reverse mode, one pass
+        per entry of the ``m x m`` diffusion).
+        """
+        theta, jac = derivatives.theta, derivatives.jacobian
+        m = jac.shape[-2]
+        product = derivatives.along_tangents(derivatives.hessians) @ (
+            self.covariance(model, theta) @ _transpose(jac))[:, None]
+        divergence = np.einsum("nkpk->np", product + _transpose(product))
+        # d/dV_k of J C(theta) J^T with J held fixed: the (p, k) entry's gradient, dotted with V_k
+        try:
+            vjp, _ = make_vjp(lambda point: anp.matmul(
+                jac, anp.matmul(self.covariance(model, point), _transpose(jac))))(theta)
+        except TypeError as error:
+            raise TypeError(
+                f"{type(self).__name__}.covariance is not traceable by autograd ({error}); write it "
+                "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
+        for p in range(m):
+            for k in range(m):
+                selector = np.zeros(jac.shape[:-2] + (m, m))
+                selector[..., p, k] = 1.0
+                divergence[:, p] += np.sum(vjp(selector) * derivatives.tangents[..., k], axis=-1)
+        return divergence
+
+
+class Isotropic(NoiseModel):
     """``C = I``: Langevin noise, identical in every parameter direction."""
 
     name = "isotropic"
     additive = True
+    isotropic = True
+
+    def covariance(self, model, theta):
+        """The identity, shape ``(n, D, D)``."""
+        return np.broadcast_to(np.eye(theta.shape[-1]), theta.shape + theta.shape[-1:])
 
     def increment(self, model, theta, pullback, rng):
         """Unit-covariance Gaussian directions, shape ``(N, D)``."""
         return rng.standard_normal(theta.shape)
 
-    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
-        """``tr(C H_p) = tr H_p``, shape ``(N, m)``; ``hessians`` has shape ``(N, m, D, D)``."""
-        return np.trace(hessians, axis1=-2, axis2=-1)
+    def trace_hessian(self, model, derivatives):
+        """``tr(C H_p) = tr H_p``, shape ``(n, m)``."""
+        return np.trace(derivatives.hessians, axis1=-2, axis2=-1)
 
-    def cometric(self, jacobian, beta_jacobian):
-        """``J_c C J_c^T = J_c J_c^T``, shape ``(N, m, m)``."""
-        return jacobian @ np.swapaxes(jacobian, -1, -2)
+    def cometric(self, model, derivatives):
+        """``J_c J_c^T``, shape ``(n, m, m)``."""
+        return derivatives.jacobian @ _transpose(derivatives.jacobian)
 
-    def cometric_derivative(self, jacobian, djacobian, beta_jacobian, beta_djacobian):
-        """Derivative of :meth:`cometric` along the slice, shape ``(N, m, m)``.
-
-        ``dJ_c`` and ``dJ_beta`` are the derivatives of the two Jacobians in that direction.
-        """
-        product = djacobian @ np.swapaxes(jacobian, -1, -2)
-        return product + np.swapaxes(product, -1, -2)
+    def cometric_divergence(self, model, derivatives):
+        """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k``, shape ``(n, m)``."""
+        jac = derivatives.jacobian
+        product = derivatives.along_tangents(derivatives.hessians) @ _transpose(jac)[:, None]
+        return np.einsum("nkpk->np", product + _transpose(product))
 
 
 class Horizontal(Isotropic):
@@ -58,60 +211,64 @@ class Horizontal(Isotropic):
 
     name = "horizontal"
     additive = False
+    isotropic = False
+    horizontal = True
+
+    def covariance(self, model, theta):
+        """``I - Xi^T Gram^{-1} Xi``, shape ``(n, D, D)``."""
+        xi = model.action.generators(theta)
+        inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
+        return np.eye(theta.shape[-1]) - _transpose(xi) @ inverse @ xi
 
     def increment(self, model, theta, pullback, rng):
-        """``P_H xi``, shape ``(N, D)``: closed form for pair rescalings, batched solve otherwise."""
+        """``P_H xi``, shape ``(N, D)``, by the action's vertical projection."""
         normal = rng.standard_normal(theta.shape)
-        if getattr(model.action, "vertical_projection", None) is not None:
-            return normal - model.action.vertical_projection(normal, theta)
-        return normal - _solve_vertical(model.action.generators(theta), normal)
+        normal -= model.action.vertical_projection(normal, theta)
+        return normal
 
-    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
-        """``tr(P_H H_p) = tr H_p - sum_ab Gram^+_ab xi_b^T H_p xi_a``, shape ``(N, P)``."""
-        xi = model.action.generators(theta)
-        inverse = np.linalg.pinv(xi @ np.swapaxes(xi, -1, -2), hermitian=True)
+    def trace_hessian(self, model, derivatives):
+        """``tr(P_H H_p) = tr H_p - sum_ab Gram^+_ab xi_b^T H_p xi_a``, shape ``(n, m)``."""
+        xi = model.action.generators(derivatives.theta)
+        inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
+        hessians = derivatives.hessians
         vertical = np.einsum("...ab,...bi,...pij,...aj->...p", inverse, xi, hessians, xi)
         return np.trace(hessians, axis1=-2, axis2=-1) - vertical
 
 
-class Label(Isotropic):
+class Label(NoiseModel):
     """``C = J^T J``: noise along predictor gradients, ``J^T xi'`` with ``xi'`` of shape ``(N, P)``."""
 
     name = "label"
-    additive = False
+    horizontal = True
+
+    def covariance(self, model, theta):
+        """``J_beta^T J_beta``, shape ``(n, D, D)``."""
+        jac = model.predictor_jacobian(theta)
+        return _transpose(jac) @ jac
 
     def increment(self, model, theta, pullback, rng):
         """``J^T xi'`` by one reverse-mode pass through the predictor, shape ``(N, D)``."""
         shape = theta.shape[:-1] + model.beta_shape
         return pullback(rng.standard_normal(shape))
 
-    def trace_hessian(self, model, theta, jacobian, hessians, beta_jacobian):
-        """``tr(J_beta^T J_beta H_p) = sum_q J_beta,q^T H_p J_beta,q``, shape ``(N, m)``."""
-        return np.einsum("...qi,...pij,...qj->...p", beta_jacobian, hessians, beta_jacobian)
+    def trace_hessian(self, model, derivatives):
+        """``tr(J_beta^T J_beta H_p) = sum_q J_beta,q^T H_p J_beta,q``, shape ``(n, m)``."""
+        beta_jac = derivatives.beta_jacobian
+        return np.einsum("...qi,...pij,...qj->...p", beta_jac, derivatives.hessians, beta_jac)
 
-    def cometric(self, jacobian, beta_jacobian):
-        """``A A^T`` with ``A = J_c J_beta^T``, shape ``(N, m, m)``."""
-        cross = jacobian @ np.swapaxes(beta_jacobian, -1, -2)
-        return cross @ np.swapaxes(cross, -1, -2)
+    def cometric(self, model, derivatives):
+        """``A A^T`` with ``A = J_c J_beta^T``, shape ``(n, m, m)``."""
+        cross = derivatives.jacobian @ _transpose(derivatives.beta_jacobian)
+        return cross @ _transpose(cross)
 
-    def cometric_derivative(self, jacobian, djacobian, beta_jacobian, beta_djacobian):
-        """``dA A^T + A dA^T`` with ``dA = dJ_c J_beta^T + J_c dJ_beta^T``, shape ``(N, m, m)``."""
-        cross = jacobian @ np.swapaxes(beta_jacobian, -1, -2)
-        dcross = (djacobian @ np.swapaxes(beta_jacobian, -1, -2)
-                  + jacobian @ np.swapaxes(beta_djacobian, -1, -2))
-        product = dcross @ np.swapaxes(cross, -1, -2)
-        return product + np.swapaxes(product, -1, -2)
-
-
-def _solve_vertical(generators, vector):
-    """``Xi^T Gram^{-1} Xi v`` by a batched solve (the Gram is positive definite off degenerate orbits)."""
-    gram = generators @ np.swapaxes(generators, -1, -2)
-    rhs = np.einsum("...ad,...d->...a", generators, vector)
-    try:
-        coefficients = np.linalg.solve(gram, rhs[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        return generic_vertical_projection(generators, vector)
-    return np.einsum("...a,...ad->...d", coefficients, generators)
+    def cometric_divergence(self, model, derivatives):
+        """``sum_k [dA_k A^T + A dA_k^T][:, k]``, ``dA_k = dJ_c,k J_beta^T + J_c dJ_beta,k^T``; ``(n, m)``."""
+        jac, beta_jac = derivatives.jacobian, derivatives.beta_jacobian
+        cross = jac @ _transpose(beta_jac)
+        dcross = (derivatives.along_tangents(derivatives.hessians) @ _transpose(beta_jac)[:, None]
+                  + jac[:, None] @ _transpose(derivatives.along_tangents(derivatives.beta_hessians)))
+        product = dcross @ _transpose(cross)[:, None]
+        return np.einsum("nkpk->np", product + _transpose(product))
 
 
 #: name -> noise model class
@@ -119,17 +276,16 @@ NOISE_MODELS = {cls.name: cls for cls in (Isotropic, Horizontal, Label)}
 
 
 def get_noise(noise):
-    """The noise model called ``noise`` (or ``noise`` itself if it is already a noise model).
+    """The noise model called ``noise``, or ``noise`` itself if it is a :class:`NoiseModel`.
 
     Raises
     ------
     ValueError
-        For an unknown name; the message lists the valid ones.
+        For an unknown name or another object; the message lists the valid names.
     """
-    if not isinstance(noise, str):
-        if all(hasattr(noise, attr) for attr in ("increment", "trace_hessian", "cometric")):
-            return noise
-        raise ValueError(f"noise must be one of {sorted(NOISE_MODELS)} or a noise model; got {noise!r}")
-    if noise not in NOISE_MODELS:
-        raise ValueError(f"unknown noise {noise!r}; valid noise models: {', '.join(NOISE_MODELS)}")
+    if isinstance(noise, NoiseModel):
+        return noise
+    if not isinstance(noise, str) or noise not in NOISE_MODELS:
+        raise ValueError(f"unknown noise {noise!r}; valid noise models: {', '.join(NOISE_MODELS)}, "
+                         "or a quotientlearn.dynamics.NoiseModel instance")
     return NOISE_MODELS[noise]()

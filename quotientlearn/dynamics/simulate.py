@@ -112,7 +112,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     noise_model = get_noise(noise)
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; valid schemes: {', '.join(SCHEMES)}")
-    if scheme == "heun" and not getattr(noise_model, "additive", False):
+    if scheme == "heun" and not noise_model.additive:
         raise ValueError(f"scheme 'heun' needs additive noise ('isotropic'); got {noise_model.name!r}")
     if not callable(loss):
         raise ValueError(f"loss must be a callable beta -> (N,); got {type(loss).__name__}")
@@ -146,8 +146,6 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
 
     step_fn = SCHEMES[scheme]
     project = model.gauge.project
-    if model.gauge.is_moment_map and getattr(model.action, "balance", None) is not None:
-        project = model.action.balance  # what gauge.project calls, without re-validating theta
     scale = math.sqrt(2.0 * temperature * dt)
     alive = np.arange(n_particles)
     n_records = n_steps // record_every if observables else 0
@@ -171,7 +169,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
             if gauge_fixing:
                 theta = project(theta)
             if n_records and step % record_every == 0 and step // record_every <= n_records:
-                observed = _observe(observables, theta, model._predictor(theta))
+                observed = _observe(observables, theta, model.traceable_predictor(theta))
                 for name, value in observed.items():
                     if name not in traces:
                         traces[name] = np.full((n_records, n_particles) + value.shape[1:], np.nan)

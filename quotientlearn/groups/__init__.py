@@ -3,8 +3,10 @@
 from quotientlearn.groups.base import (
     AffineStructure,
     DegenerateOrbitWarning,
+    GaugeConvergenceWarning,
     GroupAction,
     autograd_generators,
+    newton_onto_level_set,
 )
 from quotientlearn.groups.general_linear import FactorPairGL
 from quotientlearn.groups.torus import (
@@ -21,6 +23,7 @@ __all__ = [
     "ColumnRescaling",
     "DegenerateOrbitWarning",
     "FactorPairGL",
+    "GaugeConvergenceWarning",
     "GroupAction",
     "LayerRescaling",
     "PairRescaling",
@@ -28,4 +31,5 @@ __all__ = [
     "TorusRescaling",
     "Translation",
     "autograd_generators",
+    "newton_onto_level_set",
 ]

@@ -2,8 +2,10 @@
 
 A :class:`GroupAction` needs only ``act(group_elem, theta)`` (and ``exp`` when group elements are not
 given by Lie-algebra coordinates). Everything else — fundamental vector fields, their Gram matrix, the
-affine structure of a linear action and its moment map — is derived here with autograd. Subclasses in
-this package override these defaults with closed forms, which the tests hold against the defaults.
+vertical projection, the affine structure of a linear action, its moment map with the log-determinant
+of its constraint Gram, and the balancing move onto the moment map's zero set — is derived here with
+autograd and linear algebra. Subclasses override these methods with closed forms, which the tests hold
+against the defaults; callers simply call the methods.
 """
 
 from __future__ import annotations
@@ -21,14 +23,20 @@ from quotientlearn.spaces import as_batch
 __all__ = [
     "AffineStructure",
     "DegenerateOrbitWarning",
+    "GaugeConvergenceWarning",
     "GroupAction",
     "autograd_generators",
     "log_det_psd",
+    "newton_onto_level_set",
 ]
 
 
 class DegenerateOrbitWarning(RuntimeWarning):
     """A Gram matrix is singular: the orbit through the point has lower dimension."""
+
+
+class GaugeConvergenceWarning(RuntimeWarning):
+    """Newton steps along the orbit did not reach the slice to the requested tolerance."""
 
 
 def log_det_psd(matrix):
@@ -135,6 +143,7 @@ class GroupAction:
         self._exp = exp
         self.name = name or type(self).__name__
         self._affine_cache = None
+        self._moment_basis_cache = None
 
     def __repr__(self):
         return f"{self.name}(k={self.dim}, D={self.space_dim})"
@@ -179,6 +188,29 @@ class GroupAction:
         xi = self.generators(theta)
         return xi @ np.swapaxes(xi, -1, -2)
 
+    def vertical_projection(self, tangent_vec, base_point):
+        """Orthogonal projection onto the orbit directions, ``Xi^T Gram^{-1} Xi v``.
+
+        The generic default solves with the Gram (its pseudo-inverse on degenerate orbits); actions
+        whose generators are mutually orthogonal override it in ``O(D)``.
+
+        Parameters
+        ----------
+        tangent_vec, base_point : ndarray, shape (..., D)
+
+        Returns
+        -------
+        vertical : ndarray, shape (..., D)
+        """
+        generators = self.generators(base_point)
+        gram = generators @ np.swapaxes(generators, -1, -2)
+        rhs = np.einsum("...ad,...d->...a", generators, tangent_vec)
+        try:
+            coefficients = np.linalg.solve(gram, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:  # a degenerate orbit in the batch
+            coefficients = np.einsum("...ab,...b->...a", np.linalg.pinv(gram, hermitian=True), rhs)
+        return np.einsum("...a,...ad->...d", coefficients, generators)
+
     # ----------------------------------------------------------------------- affine structure
     def affine_structure(self, rng=0, rtol=1e-9):
         """The affine structure of the generators, or ``None`` if the action is not affine.
@@ -212,7 +244,7 @@ class GroupAction:
     # --------------------------------------------------------------------------- moment map
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
-        if getattr(self, "_moment_basis_cache", None) is None:
+        if self._moment_basis_cache is None:
             structure = self.affine_structure()
             if structure is None:
                 raise ValueError(
@@ -254,3 +286,79 @@ class GroupAction:
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
         return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
+
+    def log_det_moment_gram(self, theta):
+        """``log det J_chi J_chi^T`` of the moment map, shape ``(...,)``; ``-inf`` on degenerate orbits.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        log_det : ndarray, shape (...,)
+        """
+        jacobian = self.moment_map_jacobian(as_batch(theta, (self.space_dim,)))
+        return log_det_psd(jacobian @ np.swapaxes(jacobian, -1, -2))
+
+    def balance(self, theta):
+        """Move ``theta`` along its orbit onto the zero set of the moment map (the balanced slice).
+
+        The generic default takes damped Newton steps in the Lie algebra
+        (:func:`newton_onto_level_set`); actions with a closed form override it.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        balanced : ndarray, shape (..., D)
+        """
+        return newton_onto_level_set(self, theta, self.moment_map, self.moment_map_jacobian)
+
+
+def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=200):
+    """Move points along their orbits onto ``{chi = 0}`` by damped Newton steps in the Lie algebra.
+
+    Each step is ``theta <- act(exp(delta), theta)`` with ``delta`` the minimum-norm solution of
+    ``J_chi Xi^T delta = -chi``, clipped to unit norm so that the exponential of a large step cannot
+    overshoot. Vectorised over the batch; converged points stop moving.
+
+    Parameters
+    ----------
+    action : GroupAction
+    theta : array_like, shape (..., D)
+    chi : callable
+        ``theta (..., D) -> (..., c)``, zero on the target set.
+    chi_jacobian : callable
+        ``theta (..., D) -> (..., c, D)``.
+    tol : float
+        Tolerance on ``|chi| / (1 + |theta|^2)``.
+    max_iter : int
+
+    Returns
+    -------
+    projected : ndarray, shape (..., D)
+        With a :class:`GaugeConvergenceWarning` when ``max_iter`` steps did not reach ``tol``.
+    """
+    theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
+    for _ in range(max_iter):
+        values = chi(theta)
+        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+        active = residual > tol
+        if not np.any(active):
+            return theta
+        newton = chi_jacobian(theta) @ np.swapaxes(action.generators(theta), -1, -2)
+        step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
+        norm = np.linalg.norm(step, axis=-1, keepdims=True)
+        step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
+        theta = action.act_algebra(step, theta)
+    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    warnings.warn(
+        f"gauge projection stopped after {max_iter} Newton steps with relative residual "
+        f"{np.max(residual):.2e} (tolerance {tol:.0e})",
+        GaugeConvergenceWarning,
+        stacklevel=3,
+    )
+    return theta

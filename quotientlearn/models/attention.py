@@ -6,7 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.general_linear import FactorPairGL, _svd_balanced
+from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.groups.torus import ColumnRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.models.factorization import factor_pair_log_det_on_slice
@@ -43,18 +43,30 @@ class Attention(Model):
         rank = space.dim - min(self.d_head, self.d_emb) ** 2
         super().__init__(space, action, (self.d_emb, self.d_emb), predictor_rank=rank)
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``W_Q W_K^T``, shape ``(..., d_emb, d_emb)``."""
         blocks = self.space.split(theta)
         return anp.matmul(blocks["W_Q"], anp.swapaxes(blocks["W_K"], -1, -2))
 
+    def predictor_and_pullback(self, theta):
+        """``W_Q W_K^T`` and ``G -> (G W_K, G^T W_Q)``."""
+        blocks = self.space.split(theta)
+        queries, keys = blocks["W_Q"], blocks["W_K"]
+
+        def pullback(cotangent):
+            return self.space.join(W_Q=cotangent @ keys,
+                                   W_K=np.swapaxes(cotangent, -1, -2) @ queries)
+
+        return queries @ np.swapaxes(keys, -1, -2), pullback
+
     def balanced(self, beta):
         """``W_Q = U S^{1/2}``, ``W_K = V S^{1/2}``: balanced for both groups."""
-        first, second = _svd_balanced(self.validate_beta(beta), self.d_head)
+        first, second = svd_balanced(self.validate_beta(beta), self.d_head)
         return self.space.join(W_Q=first, W_K=np.swapaxes(second, -1, -2))
 
     def log_det_gram_on_slice(self, beta):
         """Closed form from the top ``d_head`` singular values ``s`` of ``beta``; shape ``(...,)``."""
-        values = np.linalg.svd(self.validate_beta(beta), compute_uv=False)[..., : self.d_head]
+        values = singular_values(self.validate_beta(beta))[..., : self.d_head]
         if self.group == "columns":
             return sum_log(2.0 * values)
         return factor_pair_log_det_on_slice(values)

@@ -2,9 +2,14 @@
 
 A model composes a :class:`~quotientlearn.spaces.ParameterSpace`, a
 :class:`~quotientlearn.groups.GroupAction`, a :class:`~quotientlearn.gauge.Gauge` and a
-:class:`~quotientlearn.bundle.SymmetryBundle`. Subclasses implement ``_predictor`` (with
-``autograd.numpy``) and, where they can, ``balanced``; everything else has a generic default that the zoo
-overrides with closed forms.
+:class:`~quotientlearn.bundle.SymmetryBundle`. Subclasses implement the hook
+:meth:`Model.traceable_predictor` (with ``autograd.numpy``, no validation) and, where they can,
+``balanced``; everything else has a generic default that the zoo overrides with closed forms:
+
+- :meth:`Model.predictor` validates ``theta`` and calls the hook;
+- :meth:`Model.predictor_and_pullback` (the value and ``w -> J^T w``, used by every step of the
+  dynamics) defaults to autograd's reverse mode;
+- :meth:`Model.predictor_jacobian` defaults to autograd's forward mode.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from autograd import make_jvp
+from autograd import make_jvp, make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
@@ -65,7 +70,7 @@ class Model:
 
     # ---------------------------------------------------------------------------- predictor
     def predictor(self, theta):
-        """The predictor map.
+        """The predictor map, after checking ``theta``.
 
         Parameters
         ----------
@@ -75,16 +80,49 @@ class Model:
         -------
         beta : ndarray, shape (..., *beta_shape)
         """
-        return self._predictor(self.space.validate(theta))
+        return self.traceable_predictor(self.space.validate(theta))
 
-    def _predictor(self, theta):
-        raise NotImplementedError(f"{type(self).__name__} must implement _predictor(theta)")
+    def traceable_predictor(self, theta):
+        """The predictor map without validation: the hook a subclass implements.
+
+        Written with ``autograd.numpy`` so that autograd can differentiate it, and broadcasting over
+        leading axes. Hot loops and derivatives call it directly; users call :meth:`predictor`.
+
+        Parameters
+        ----------
+        theta : ndarray or autograd box, shape (..., D)
+
+        Returns
+        -------
+        beta : ndarray or autograd box, shape (..., *beta_shape)
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement Model.traceable_predictor(theta) with autograd.numpy")
+
+    def predictor_and_pullback(self, theta):
+        """The predictor and its pull-back ``w -> J^T w`` (``J = dphi``) in one pass.
+
+        The generic default is autograd's reverse mode; the zoo overrides it in closed form (the
+        dynamics call it at every step). No validation: ``theta`` comes from the hot loop.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (..., D)
+
+        Returns
+        -------
+        beta : ndarray, shape (..., *beta_shape)
+        pullback : callable
+            ``cotangent (..., *beta_shape) -> (..., D)``; each row pulled back at its own point.
+        """
+        pullback, beta = make_vjp(self.traceable_predictor)(theta)
+        return beta, pullback
 
     def predictor_jacobian(self, theta):
         """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
         theta = self.space.validate(theta)
         batch = theta.shape[:-1]
-        jvp = make_jvp(self._predictor)(theta)
+        jvp = make_jvp(self.traceable_predictor)(theta)
         columns = []
         for j in range(self.dim):
             direction = np.zeros_like(theta)

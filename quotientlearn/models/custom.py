@@ -84,7 +84,8 @@ class Custom(Model):
                     f"{violation:.3e} (tolerance {tol:.0e}) at theta = {np.array2string(where, precision=4)}"
                 )
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """The user's predictor function."""
         return self._predictor_fn(theta)
 
     def balanced(self, beta):

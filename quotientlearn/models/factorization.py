@@ -6,7 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.general_linear import FactorPairGL, _svd_balanced
+from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
 
@@ -56,16 +56,27 @@ class MatrixFactorization(Model):
         space = ParameterSpace({"P": (self.m, self.rank), "Q": (self.rank, self.n)})
         super().__init__(space, FactorPairGL(space, "P", "Q"), (self.m, self.n))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``M = P Q``, shape ``(..., m, n)``."""
         first, second = self.action.factors(theta)
         return anp.matmul(first, second)
 
+    def predictor_and_pullback(self, theta):
+        """``M = P Q`` and ``G -> (G Q^T, P^T G)``."""
+        first, second = self.action.factors(theta)
+
+        def pullback(cotangent):
+            return self.space.join(P=cotangent @ np.swapaxes(second, -1, -2),
+                                   Q=np.swapaxes(first, -1, -2) @ cotangent)
+
+        return first @ second, pullback
+
     def balanced(self, beta):
         """``P = U S^{1/2}``, ``Q = S^{1/2} V^T`` from the top ``r`` singular triplets of ``M``."""
-        first, second = _svd_balanced(self.validate_beta(beta), self.rank)
+        first, second = svd_balanced(self.validate_beta(beta), self.rank)
         return self.space.join(P=first, Q=second)
 
     def log_det_gram_on_slice(self, beta):
         """Closed form from the top ``r`` singular values of ``M``; shape ``(...,)``."""
-        values = np.linalg.svd(self.validate_beta(beta), compute_uv=False)[..., : self.rank]
+        values = singular_values(self.validate_beta(beta))[..., : self.rank]
         return factor_pair_log_det_on_slice(values)

@@ -38,13 +38,29 @@ class GroupSparse(Model):
         down = [self.n_groups + np.flatnonzero(self._group_of == g) for g in range(self.n_groups)]
         super().__init__(space, PairRescaling(space.dim, up, down, name="GroupRescaling"), (total,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``beta_g = s_g v_g``, shape ``(..., sum_g n_g)``."""
         scalars = theta[..., : self.n_groups]
         return theta[..., self.n_groups :] * scalars[..., self._group_of]
 
+    def predictor_and_pullback(self, theta):
+        """``beta_g = s_g v_g`` and ``g -> (sum_{i in g} g_i v_i, s_g g_g)``."""
+        scalars, vectors = theta[..., : self.n_groups], theta[..., self.n_groups :]
+        spread = scalars[..., self._group_of]
+
+        def pullback(cotangent):
+            per_group = np.add.reduceat(cotangent * vectors, self._starts, axis=-1)
+            return np.concatenate([per_group, cotangent * spread], axis=-1)
+
+        return vectors * spread, pullback
+
     def group_norms(self, beta):
-        """``|beta_g|`` for every group, shape ``(..., G)``."""
-        return np.sqrt(np.add.reduceat(np.asarray(beta) ** 2, self._starts, axis=-1))
+        """``|beta_g|`` for every group, shape ``(..., G)`` (squares taken after scaling by the largest)."""
+        beta = np.asarray(beta, dtype=float)
+        largest = np.maximum.reduceat(np.abs(beta), self._starts, axis=-1)
+        safe = np.where(largest > 0, largest, 1.0)
+        scaled = beta / safe[..., self._group_of]
+        return np.sqrt(np.add.reduceat(scaled**2, self._starts, axis=-1)) * largest
 
     def balanced(self, beta):
         """``s_g = sqrt|beta_g|``, ``v_g = beta_g / sqrt|beta_g|``; shape ``(..., D)``."""

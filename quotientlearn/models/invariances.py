@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
+from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import Scaling
 from quotientlearn.groups.translation import Translation as TranslationAction
 from quotientlearn.models.base import Model
@@ -28,13 +30,33 @@ class ScaleInvariant(Model):
         space = ParameterSpace({"theta": (int(dim),)})
         super().__init__(space, Scaling(space.dim), (space.dim,))
 
-    def _predictor(self, theta):
-        return theta / anp.sqrt(anp.sum(theta**2, axis=-1, keepdims=True))
+    def traceable_predictor(self, theta):
+        """``theta / |theta|``, shape ``(..., D)``; ``theta = 0`` (no direction) is refused."""
+        # Divide by the largest entry first: |theta|^2 under- or overflows for |theta| ~ 1e-160 or
+        # 1e160 although the direction is well defined.
+        largest = anp.max(anp.abs(theta), axis=-1, keepdims=True)
+        if np.any(getval(largest) == 0):
+            raise ValueError("theta = 0 has no direction: the predictor theta / |theta| is undefined")
+        unit = theta / largest
+        return unit / anp.sqrt(anp.sum(unit**2, axis=-1, keepdims=True))
+
+    def predictor_and_pullback(self, theta):
+        """``theta / |theta|`` and ``g -> (g - beta (beta . g)) / |theta|``."""
+        beta = self.traceable_predictor(theta)
+        norm = scaled_norm(theta)[..., None]
+
+        def pullback(cotangent):
+            return (cotangent - beta * np.sum(beta * cotangent, axis=-1, keepdims=True)) / norm
+
+        return beta, pullback
 
     def balanced(self, beta):
-        """``beta / |beta|``."""
+        """``beta / |beta|``; ``beta = 0`` is refused."""
         beta = self.validate_beta(beta)
-        return beta / np.linalg.norm(beta, axis=-1, keepdims=True)
+        norm = scaled_norm(beta)[..., None]
+        if np.any(norm == 0):
+            raise ValueError("beta = 0 is not a direction; ScaleInvariant predictors are unit vectors")
+        return beta / norm
 
     def log_det_gram_on_slice(self, beta):
         """``log 1 = 0`` on the unit sphere, shape ``(...,)``."""
@@ -56,10 +78,20 @@ class Translation(Model):
         space = ParameterSpace({"logits": (int(dim),)})
         super().__init__(space, TranslationAction(space.dim), (space.dim,))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """``softmax(theta)``, shape ``(..., D)``."""
         shifted = theta - anp.max(theta, axis=-1, keepdims=True)
         weights = anp.exp(shifted)
         return weights / anp.sum(weights, axis=-1, keepdims=True)
+
+    def predictor_and_pullback(self, theta):
+        """``softmax(theta)`` and ``g -> beta * (g - beta . g)``."""
+        beta = self.traceable_predictor(theta)
+
+        def pullback(cotangent):
+            return beta * (cotangent - np.sum(beta * cotangent, axis=-1, keepdims=True))
+
+        return beta, pullback
 
     def balanced(self, beta):
         """Mean-zero logits ``log beta - mean(log beta)``; ``beta`` must be positive."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
@@ -34,9 +35,21 @@ class ShallowReLU(Model):
         action = PairRescaling(space.dim, up, down, name="NeuronRescaling")
         super().__init__(space, action, (self.width, self.d_in))
 
-    def _predictor(self, theta):
+    def traceable_predictor(self, theta):
+        """Per-neuron products ``beta_j = v_j w_j``, shape ``(..., width, d_in)``."""
         blocks = self.space.split(theta)
         return blocks["v"][..., :, None] * blocks["W"]
+
+    def predictor_and_pullback(self, theta):
+        """``beta_j = v_j w_j`` and ``G -> (v_j G_j, G_j . w_j)``."""
+        blocks = self.space.split(theta)
+        rows, scales = blocks["W"], blocks["v"]
+
+        def pullback(cotangent):
+            return self.space.join(W=cotangent * scales[..., :, None],
+                                   v=np.sum(cotangent * rows, axis=-1))
+
+        return scales[..., :, None] * rows, pullback
 
     def output(self, theta, inputs):
         """Network output.
@@ -57,11 +70,11 @@ class ShallowReLU(Model):
     def balanced(self, beta):
         """``w_j = beta_j / sqrt|beta_j|``, ``v_j = sqrt|beta_j|`` (``v_j >= 0``); shape ``(..., D)``."""
         beta = self.validate_beta(beta)
-        root = np.sqrt(np.linalg.norm(beta, axis=-1))
+        root = np.sqrt(scaled_norm(beta))
         with np.errstate(divide="ignore", invalid="ignore"):
             rows = np.where(root[..., None] > 0, beta / root[..., None], 0.0)
         return self.space.join(W=rows, v=root)
 
     def log_det_gram_on_slice(self, beta):
         """``sum_j log(2 |beta_j|)``, shape ``(...,)``."""
-        return sum_log(2.0 * np.linalg.norm(self.validate_beta(beta), axis=-1))
+        return sum_log(2.0 * scaled_norm(self.validate_beta(beta)))

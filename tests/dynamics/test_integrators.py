@@ -1,29 +1,29 @@
-"""Integrator pieces: the closed-form pull-back agrees with autograd; Heun is exact on linear drift."""
+"""Integrator pieces: the drift uses the model's pull-back; Heun is exact on linear drift."""
 
 import autograd.numpy as anp
 import numpy as np
-import pytest
-from autograd import make_vjp
 
 import quotientlearn as ql
-from quotientlearn.dynamics.integrators import Force, closed_form_pullback, euler_step, heun_step
+from quotientlearn.dynamics.integrators import Force, euler_step, heun_step
 from quotientlearn.dynamics.noise import get_noise
 
 
-@pytest.mark.parametrize("name", ["Hadamard", "BasisHadamard", "CumsumHadamard"])
-def test_closed_pullback_matches_autograd(name):
-    model = ql.models.zoo()[name]
-    rng = np.random.default_rng(0)
-    theta = model.sample((5,), rng)
-    cotangent = rng.standard_normal((5,) + model.beta_shape)
-    beta, pullback = closed_form_pullback(model)(theta)
-    reference_pullback, reference_beta = make_vjp(model._predictor)(theta)
-    np.testing.assert_allclose(beta, reference_beta, atol=1e-12)
-    np.testing.assert_allclose(pullback(cotangent), reference_pullback(cotangent), atol=1e-12)
+def test_force_uses_the_models_pullback():
+    # A model whose pull-back is deliberately scaled: the drift must follow the model's method,
+    # not a second copy of the predictor's derivative held by the dynamics layer.
+    class Scaled(ql.models.Hadamard):
+        def predictor_and_pullback(self, theta):
+            beta, pullback = super().predictor_and_pullback(theta)
+            return beta, lambda cotangent: 2.0 * pullback(cotangent)
 
+    theta = np.array([[1.0, 2.0, 0.5, -1.0]])
 
-def test_no_closed_pullback_for_other_models():
-    assert closed_form_pullback(ql.models.DiagonalNet(2, 3)) is None
+    def loss(beta):
+        return 0.5 * anp.sum(beta**2, axis=-1)
+
+    _, plain, _ = Force(ql.models.Hadamard(2), loss)(theta)
+    _, scaled, _ = Force(Scaled(2), loss)(theta)
+    np.testing.assert_allclose(scaled, 2.0 * plain)
 
 
 def test_force_includes_weight_decay_and_soft_gauge():

@@ -50,10 +50,9 @@ def test_horizontal_increments_are_horizontal_and_label_along_gradients():
     model = ql.models.DiagonalNet(2, depth=3)
     rng = np.random.default_rng(0)
     theta = model.sample((7,), rng)
-    from autograd import make_vjp
 
     from quotientlearn.dynamics.noise import get_noise
-    pullback, _ = make_vjp(model._predictor)(theta)
+    _, pullback = model.predictor_and_pullback(theta)
     horizontal = get_noise("horizontal").increment(model, theta, pullback, rng)
     assert np.all(model.bundle.is_horizontal(horizontal, theta))
     assert np.linalg.norm(horizontal) > 1.0

@@ -116,3 +116,18 @@ def test_generic_log_det_matches_slogdet_for_torus_closed_forms():
     theta = model.sample((4,), 2)
     np.testing.assert_allclose(model.gauge.log_det_constraint_gram(theta),
                                log_det_psd(model.bundle.gram(theta)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(models.zoo()))
+def test_closed_form_pullback_matches_autograd(name):
+    # The drift of every simulation step uses predictor_and_pullback; the zoo's closed forms must
+    # equal autograd's reverse mode (the base-class default) to rounding.
+    model = models.zoo()[name]
+    rng = np.random.default_rng(0)
+    theta = model.sample((5,), rng)
+    cotangent = rng.standard_normal((5,) + model.beta_shape)
+    beta, pullback = model.predictor_and_pullback(theta)
+    reference_beta, reference_pullback = models.Model.predictor_and_pullback(model, theta)
+    np.testing.assert_allclose(beta, reference_beta, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(pullback(cotangent), reference_pullback(cotangent), rtol=1e-12,
+                               atol=1e-12)
