@@ -142,13 +142,13 @@ class Grid:
                 seen[key] = where
         self.parameters = [*self.grid, *(key for group in self.zipped for key in group)]
         self.cells = []
-        seen = {}
+        params_of = {}  # cell id -> the first parameters that gave it
         for params in self._product():
             cell = self._cell(params)
-            if cell.id in seen:
-                raise ValueError(f"{self.source}: cells {_format(seen[cell.id])} and {_format(params)} "
-                                 "have the same settings")
-            seen[cell.id] = params
+            if cell.id in params_of:
+                raise ValueError(f"{self.source}: cells {_format(params_of[cell.id])} and "
+                                 f"{_format(params)} have the same settings")
+            params_of[cell.id] = params
             self.cells.append(cell)
 
     @classmethod
