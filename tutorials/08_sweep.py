@@ -48,10 +48,11 @@ def main():
 
     # --- 2. Run it: every cell is a Dask task on a LocalCluster (one worker process per core) ---------
     # The same call reaches a real cluster with scheduler="tcp://host:8786" (docs/sweeps.md); the shell
-    # form is `quotientlearn sweep bias_strength.toml --out sweep-bias-strength`. Rerunning with
-    # resume=True skips the cells already done. Without Dask installed, run the cells in this process.
+    # form is `quotientlearn sweep bias_strength.toml --out sweep-bias-strength --resume`. With
+    # resume=True a rerun skips the cells already done in this folder (and retries failed ones).
+    # Without Dask installed, the cells run one after another in this process.
     serial = importlib.util.find_spec("distributed") is None
-    result = ql.sweep("bias_strength.toml", out="sweep-bias-strength", serial=serial)
+    result = ql.sweep("bias_strength.toml", out="sweep-bias-strength", serial=serial, resume=True)
     print(result.summary())
     rows = result.rows  # also in sweep-bias-strength/results.csv: pandas.read_csv(...) works on it
 
