@@ -2,10 +2,24 @@
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
 simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
-the experiment list and sweeps over it (:func:`sweep`).
+the experiment list, sweeps over it (:func:`sweep`) and the paper authors' saved runs
+(:mod:`quotientlearn.data`).
 """
 
-from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, sweeps, testing
+from quotientlearn import (
+    data,
+    datasets,
+    design,
+    dynamics,
+    experiments,
+    groups,
+    models,
+    predictions,
+    sgd,
+    stats,
+    sweeps,
+    testing,
+)
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -32,8 +46,10 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
+    "dynamics",
     "effective_loss",
     "experiments",
     "groups",
@@ -42,6 +58,7 @@ __all__ = [
     "log_residual_orbit_volume",
     "log_slice_volume",
     "models",
+    "predictions",
     "sgd",
     "simulate",
     "stationary_density",

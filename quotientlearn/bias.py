@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotientlearn.groups.base import _degenerate_to_minus_inf, log_det_psd
+from quotientlearn.numerics import log_det_psd, minus_inf_where_degenerate
 
 __all__ = [
     "effective_loss",
@@ -103,7 +103,7 @@ def log_slice_volume(model, beta):
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_pdet = np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1)
-    return -0.5 * _degenerate_to_minus_inf(log_pdet) + log_residual_orbit_volume(model, theta)
+    return -0.5 * minus_inf_where_degenerate(log_pdet) + log_residual_orbit_volume(model, theta)
 
 
 def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):

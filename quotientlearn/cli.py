@@ -30,6 +30,9 @@ def _parser():
                      help="override a configuration value (repeatable)")
     run.add_argument("--ablation", action="store_true",
                      help="also run the noise ablation (sets ablation=True where supported)")
+    run.add_argument("--instance", choices=("random", "paper"), default=None,
+                     help="problem instance: 'paper' trains on the authors' saved data "
+                          "(sets instance=...; spectral-sparsity, tv-recovery)")
 
     sweep = sub.add_parser("sweep", help="run a grid of experiment settings on Dask distributed")
     sweep.add_argument("grid", help="grid file (TOML): experiment, [fixed], [grid], [[zip]]")
@@ -63,6 +66,8 @@ def main(argv=None):
             overrides = experiments.parse_overrides(args.overrides)
             if args.ablation:
                 overrides["ablation"] = True
+            if args.instance is not None:
+                overrides["instance"] = args.instance
             report = experiments.run(args.name, seeds=args.seeds, fast=args.fast, out=args.out,
                                      resume=args.resume, overrides=overrides)
             out = args.out or f"quotientlearn-out/{args.name}"

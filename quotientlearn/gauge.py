@@ -8,9 +8,9 @@ autograd and points are projected onto the slice by damped Newton steps in the L
 from __future__ import annotations
 
 import numpy as np
-from autograd import make_vjp
 
-from quotientlearn.groups.base import GaugeConvergenceWarning, log_det_psd, newton_onto_level_set
+from quotientlearn.groups.base import GaugeConvergenceWarning, newton_onto_level_set
+from quotientlearn.numerics import jacobian, log_det_psd
 from quotientlearn.spaces import as_batch
 
 __all__ = ["Gauge", "GaugeConvergenceWarning"]
@@ -71,13 +71,7 @@ class Gauge:
         theta = self._validate(theta)
         if self.is_moment_map:
             return self.action.moment_map_jacobian(theta)
-        vjp, value = make_vjp(self._chi)(theta)
-        rows = []
-        for c in range(value.shape[-1]):
-            direction = np.zeros_like(value)
-            direction[..., c] = 1.0
-            rows.append(vjp(direction))
-        return np.stack(rows, axis=-2)
+        return jacobian(self._chi, theta)
 
     def constraint_gram(self, theta):
         """``G_C = J_chi J_chi^T``, shape ``(..., c, c)``; equals the Gram for the moment map."""

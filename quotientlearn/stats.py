@@ -1,4 +1,4 @@
-"""Goodness of fit of samples against predicted densities, on a window.
+"""Statistics of samples and predicted densities: goodness of fit on a window, and distances.
 
 Samples are final states of independent particles, hence i.i.d. The predicted density is normalised
 numerically on the window (trapezoid rule on a fine grid, whose error is far below the resolution of any
@@ -23,8 +23,10 @@ import scipy.stats
 from scipy.integrate import cumulative_trapezoid, trapezoid
 from scipy.optimize import brentq
 
-__all__ = ["ExponentFit", "FitResult", "chisquare_test", "fit_power_exponent", "ks_test", "power_exponent",
-           "project", "window_cdf"]
+from quotientlearn.predictions.density import Density
+
+__all__ = ["ExponentFit", "FitResult", "chisquare_test", "fit_power_exponent", "ks_test", "log_ratio_spread",
+           "power_exponent", "project", "total_variation", "window_cdf"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,8 @@ class FitResult:
 
 def _as_logpdf(density):
     """A callable ``x (n,) -> log density (n,)`` from a callable or a 1-D :class:`Density`."""
-    if hasattr(density, "logpdf"):
-        if getattr(density, "size", None) != 1:
+    if isinstance(density, Density):
+        if density.size != 1:
             raise ValueError(
                 "a Density of a multi-dimensional predictor has no 1-D law: pass the marginal of "
                 "your observable as a callable x -> log density")
@@ -186,6 +188,44 @@ def project(values, direction):
     if values.shape[1:] != direction.shape:
         raise ValueError(f"direction must have shape {values.shape[1:]}; got {direction.shape}")
     return values.reshape(len(values), -1) @ direction.ravel()
+
+
+def log_ratio_spread(density, other, points):
+    """Sampling-free comparison: spread of ``logpdf - other.logpdf`` over ``points``.
+
+    Two densities equal up to normalisation give a constant log ratio, hence spread 0.
+
+    Parameters
+    ----------
+    density, other : Density
+    points : array_like, shape (n, *shape)
+
+    Returns
+    -------
+    spread : float
+        ``max - min`` of the log ratio over the points.
+    """
+    ratio = density.logpdf(points) - other.logpdf(points)
+    return float(np.max(ratio) - np.min(ratio))
+
+
+def total_variation(density, other, window, n_grid=4001):
+    """Total variation distance of two 1-D densities normalised on ``window``.
+
+    Parameters
+    ----------
+    density, other : callable or Density
+    window : (float, float)
+    n_grid : int
+
+    Returns
+    -------
+    distance : float
+        In [0, 1].
+    """
+    _, mine = window_cdf(density, window, n_grid)
+    _, theirs = window_cdf(other, window, n_grid)
+    return float(0.5 * np.sum(np.abs(np.diff(mine) - np.diff(theirs))))
 
 
 # ------------------------------------------------------------------------- bias strength

@@ -57,3 +57,24 @@ def test_projection():
 def test_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         stats.ks_test(*args)
+
+
+def test_distances_between_densities_live_in_stats():
+    import autograd.numpy as anp
+
+    import quotientlearn as ql
+
+    model = ql.models.Hadamard(1)
+
+    def loss(beta):
+        return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+    iso = ql.stationary_density(model, loss, 0.1, method="ito")
+    hor = ql.stationary_density(model, loss, 0.1, noise="horizontal", method="ito")
+    thm = ql.stationary_density(model, loss, 0.1)
+    grid = np.linspace(0.3, 2.0, 9)[:, None]
+    assert stats.log_ratio_spread(iso, thm, grid) < 1e-10 < 0.5 < stats.log_ratio_spread(iso, hor, grid)
+    assert stats.total_variation(iso, thm, (0.3, 2.0)) < 1e-6
+    assert 0.02 < stats.total_variation(iso, hor, (0.3, 2.0)) < 1
+    # the Density methods are the same statistics
+    assert iso.total_variation(hor, (0.3, 2.0)) == stats.total_variation(iso, hor, (0.3, 2.0))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import make_jvp
 from autograd.tracer import getval
 
+from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
 from quotientlearn.spaces import as_batch
 
 __all__ = [
@@ -28,53 +28,12 @@ __all__ = [
     "autograd_generators",
     "log_det_psd",
     "newton_onto_level_set",
+    "sum_log",
 ]
-
-
-class DegenerateOrbitWarning(RuntimeWarning):
-    """A Gram matrix is singular: the orbit through the point has lower dimension."""
 
 
 class GaugeConvergenceWarning(RuntimeWarning):
     """Newton steps along the orbit did not reach the slice to the requested tolerance."""
-
-
-def log_det_psd(matrix):
-    """Log-determinant of a stack of positive semi-definite matrices, ``-inf`` where singular.
-
-    Parameters
-    ----------
-    matrix : ndarray, shape (..., k, k)
-
-    Returns
-    -------
-    log_det : ndarray, shape (...,)
-        ``-inf`` (with a :class:`DegenerateOrbitWarning`) where the matrix is singular; never NaN.
-    """
-    sign, log_det = np.linalg.slogdet(matrix)
-    return _degenerate_to_minus_inf(np.where(sign > 0, log_det, -np.inf))
-
-
-def _degenerate_to_minus_inf(log_det):
-    """Replace NaN/non-positive-definite results by ``-inf`` and warn once per call."""
-    log_det = np.asarray(log_det, dtype=float)
-    bad = ~np.isfinite(log_det)
-    if np.any(bad):
-        warnings.warn(
-            f"{int(np.count_nonzero(bad))} point(s) lie on degenerate orbits (singular Gram "
-            "matrix); their log-determinant is -inf",
-            DegenerateOrbitWarning,
-            stacklevel=3,
-        )
-        log_det = np.where(bad, -np.inf, log_det)
-    return log_det
-
-
-def sum_log(values, axis=-1):
-    """``sum(log(values))`` over ``axis`` for non-negative values: ``-inf`` with a warning at zeros."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.sum(np.log(values), axis=axis)
-    return _degenerate_to_minus_inf(out)
 
 
 @dataclass(frozen=True)
@@ -103,17 +62,9 @@ def autograd_generators(action, theta):
     -------
     generators : ndarray, shape (..., k, D)
     """
-    shape = np.shape(getval(theta))
-    batch = shape[:-1]
-    identity = np.zeros(batch + (action.dim,))
-    jvp = make_jvp(lambda coords: action.act_algebra(coords, theta))(identity)
-    columns = []
-    for a in range(action.dim):
-        direction = np.zeros(batch + (action.dim,))
-        direction[..., a] = 1.0
-        # "+ zeros" broadcasts a constant field (e.g. a translation) over the batch, traced or not.
-        columns.append(jvp(direction)[1] + np.zeros(shape))
-    return anp.stack(columns, axis=-2)
+    identity = np.zeros(np.shape(getval(theta))[:-1] + (action.dim,))
+    fields = jacobian(lambda coords: action.act_algebra(coords, theta), identity, mode="forward")
+    return anp.swapaxes(fields, -1, -2)
 
 
 class GroupAction:
@@ -227,12 +178,9 @@ class GroupAction:
 
     def _probe_affine(self, rng, rtol):
         rng = np.random.default_rng(rng)
-        d = self.space_dim
-        base, check = rng.standard_normal((2, d))
+        base, check = rng.standard_normal((2, self.space_dim))
         # The autograd route, not a closed-form override (which need not be traceable).
-        jvp = make_jvp(lambda point: autograd_generators(self, point))(base)
-        # Column j of the Jacobian of every generator; stacking gives (k, D, D) after a transpose.
-        columns = np.stack([jvp(np.eye(d)[j])[1] for j in range(d)], axis=-1)
+        columns = jacobian(lambda point: autograd_generators(self, point), base, mode="forward")
         offsets = autograd_generators(self, base) - columns @ base
         predicted = columns @ check + offsets
         actual = autograd_generators(self, check)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from autograd import make_jvp, make_vjp
+import autograd.numpy as anp
+from autograd import make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
+from quotientlearn.numerics import jacobian
 from quotientlearn.spaces import as_batch
 
 __all__ = ["Model"]
@@ -121,14 +122,9 @@ class Model:
     def predictor_jacobian(self, theta):
         """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
         theta = self.space.validate(theta)
-        batch = theta.shape[:-1]
-        jvp = make_jvp(self.traceable_predictor)(theta)
-        columns = []
-        for j in range(self.dim):
-            direction = np.zeros_like(theta)
-            direction[..., j] = 1.0
-            columns.append(np.reshape(jvp(direction)[1], batch + (self.beta_size,)))
-        return np.stack(columns, axis=-1)
+        flat = lambda point: anp.reshape(  # noqa: E731
+            self.traceable_predictor(point), anp.shape(point)[:-1] + (self.beta_size,))
+        return jacobian(flat, theta, mode="forward")
 
     def validate_beta(self, beta):
         """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
@@ -52,20 +53,22 @@ class ShallowReLU(Model):
         return scales[..., :, None] * rows, pullback
 
     def output(self, theta, inputs):
-        """Network output.
+        """Network output ``sum_j v_j relu(w_j . x)``, traceable by autograd.
 
         Parameters
         ----------
         theta : array_like, shape (..., D)
-        inputs : array_like, shape (n, d_in)
+        inputs : array_like, shape (..., n, d_in)
+            Broadcast against the batch axes of ``theta`` (e.g. ``(n, d_in)`` shared by every
+            ``theta``, or ``(S, n, d_in)`` for ``S`` seeds).
 
         Returns
         -------
         outputs : ndarray, shape (..., n)
         """
-        blocks = self.space.split(self.space.validate(theta))
-        hidden = np.maximum(np.einsum("...jd,nd->...nj", blocks["W"], inputs), 0.0)
-        return np.einsum("...nj,...j->...n", hidden, blocks["v"])
+        blocks = self.space.split(theta)
+        hidden = anp.maximum(anp.matmul(inputs, anp.swapaxes(blocks["W"], -1, -2)), 0.0)
+        return anp.sum(hidden * blocks["v"][..., None, :], axis=-1)
 
     def balanced(self, beta):
         """``w_j = beta_j / sqrt|beta_j|``, ``v_j = sqrt|beta_j|`` (``v_j >= 0``); shape ``(..., D)``."""
