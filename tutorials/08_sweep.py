@@ -1,9 +1,9 @@
 """Tutorial 8: a study as a sweep — the measured bias strength of gauge-fixed and free dynamics.
 
-Run: ``python tutorials/08_sweep.py`` (FAST: 24 cells, about a minute on 2 cores) or
-``FAST=0 python tutorials/08_sweep.py`` (the full study: 48 cells of 8000 particles, about 10 minutes on
-2 cores). It needs the ``distributed`` extra (``pip install -e ".[distributed]"``); without it the cells
-run one after another in this process.
+Run: ``python tutorials/08_sweep.py`` (FAST: 24 cells of 2000 particles, 1.5 minutes on a busy
+2-core machine) or ``FAST=0 python tutorials/08_sweep.py`` (the full study: 48 cells of 8000
+particles, 14 minutes there). It needs the ``distributed`` extra (``pip install -e
+".[distributed]"``); without it the cells run one after another in this process.
 
 Theorem 1 says that gauge-fixed isotropic dynamics of ``beta = u v`` have the stationary law
 ``p(beta) ∝ exp(-L/T) / |beta|`` at every temperature: a bias towards small ``|beta|`` of strength
