@@ -1,11 +1,14 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
-The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+The public API (see README.md and docs/extending.md): models from :mod:`quotientlearn.models`, the
+bias functions below, simulation and training on one engine (:func:`simulate`, :mod:`quotientlearn.sgd`,
+:mod:`quotientlearn.dynamics`), predictions (:func:`stationary_density`, :mod:`quotientlearn.predictions`),
+statistics, inverse design, the experiment list, sweeps over it (:func:`sweep`) and the paper authors'
+saved runs (:mod:`quotientlearn.data`).
 """
 
 from quotientlearn import (
+    data,
     datasets,
     design,
     dynamics,
@@ -15,6 +18,7 @@ from quotientlearn import (
     predictions,
     sgd,
     stats,
+    sweeps,
     testing,
 )
 from quotientlearn.bias import (
@@ -30,6 +34,7 @@ from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
 from quotientlearn.stationary import Density, stationary_density
+from quotientlearn.sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -42,6 +47,7 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
     "dynamics",
@@ -58,5 +64,7 @@ __all__ = [
     "simulate",
     "stationary_density",
     "stats",
+    "sweep",
+    "sweeps",
     "testing",
 ]

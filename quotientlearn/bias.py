@@ -1,6 +1,6 @@
 """The implicit bias: the gauge correction ``(T/2) log det G_C`` and the effective loss.
 
-Theorem 1 (THEORY.md section 2): conditioned on the gauge slice, the stationary density of isotropic
+Theorem 1 (docs/theory.md section 2): conditioned on the gauge slice, the stationary density of isotropic
 Langevin dynamics is ``exp(-L/T) det G_C^{-1/2}`` with respect to the slice's surface measure, i.e. the
 effective loss ``L + (T/2) log det G_C``. In predictor coordinates (Lebesgue ``d beta``) the slice's
 volume factor ``sqrt det g_S = pdet(dphi dphi^T)^{-1/2}`` joins it.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from quotientlearn.numerics import log_det_psd, minus_inf_where_degenerate
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "effective_loss",
@@ -28,14 +29,6 @@ __all__ = [
 ]
 
 _COORDINATES = ("slice", "predictor")
-
-
-def validate_temperature(temperature):
-    """Return ``temperature`` as a float after checking it is finite and non-negative."""
-    value = float(temperature)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"temperature must be finite and non-negative; got {temperature!r}")
-    return value
 
 
 def implicit_bias(model, theta, temperature):
@@ -126,9 +119,9 @@ def log_slice_volume(model, beta):
     ``-(1/2) log pdet(dphi dphi^T)`` (the pseudo-determinant over the ``predictor_rank`` largest
     eigenvalues: the predictor manifold may be a proper submanifold, e.g. rank-r matrices) plus the
     residual orbit volume of :func:`log_residual_orbit_volume`. Without residual symmetry this is
-    ``(1/2) log det g_S`` of THEORY.md section 2 (the balanced slice is horizontal). On a curved space
-    or with a metric it is :func:`log_slice_volume_in_coordinates` in predictor coordinates, which
-    needs a full-rank predictor.
+    ``(1/2) log det g_S`` of docs/theory.md section 2 (the balanced slice is horizontal). On a curved
+    space or with a metric it is :func:`log_slice_volume_in_coordinates` in predictor coordinates,
+    which needs a full-rank predictor.
 
     Parameters
     ----------
@@ -138,6 +131,11 @@ def log_slice_volume(model, beta):
     Returns
     -------
     log_volume : ndarray, shape (...,)
+        ``+inf`` (with a :class:`~quotientlearn.groups.DegenerateOrbitWarning`) where ``dphi`` loses
+        rank, e.g. ``beta = 0``: the slice volume per unit predictor volume diverges there. The
+        residual orbits shrink at such points too, but along fewer directions than ``dphi`` loses
+        (for ``M = P Q``: ``k(k-1)/2`` against ``k(m+n-k)`` when ``k`` singular values vanish), so
+        the limit is ``+inf``, never the NaN of ``inf - inf``.
     """
     theta = model.balanced(beta)
     if not model.space.is_flat:
@@ -151,8 +149,9 @@ def log_slice_volume(model, beta):
     cometric = jac @ np.swapaxes(jac, -1, -2)
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_pdet = np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1)
-    return -0.5 * minus_inf_where_degenerate(log_pdet) + log_residual_orbit_volume(model, theta)
+        log_pdet = minus_inf_where_degenerate(np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1))
+        volume = -0.5 * log_pdet + log_residual_orbit_volume(model, theta)
+    return np.where(log_pdet == -np.inf, np.inf, volume)
 
 
 def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
-from quotientlearn.groups.base import GaugeConvergenceWarning, newton_onto_level_set
+from quotientlearn.groups.base import GaugeConvergenceWarning, GroupAction, newton_onto_level_set
 from quotientlearn.numerics import jacobian, log_det_psd
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, real
 
 __all__ = ["Gauge", "GaugeConvergenceWarning"]
 
@@ -39,10 +41,15 @@ class Gauge:
     """
 
     def __init__(self, action, chi=None, tol=1e-13, max_iter=200, space=None):
+        if not isinstance(action, GroupAction):
+            raise TypeError(f"action must be a GroupAction; got {type(action).__name__}")
+        if chi is not None and not callable(chi):
+            raise TypeError(f"chi must be a callable theta -> (..., c) or None; got {type(chi).__name__}")
         self.action = action
         self._chi = chi
-        self.tol = tol
-        self.max_iter = max_iter
+        self.tol = real(tol, "tol", minimum=0.0, exclusive_minimum=True)
+        self.max_iter = integer(max_iter, "max_iter", minimum=1)
+        self._moment_checked = chi is not None
         self.space = space
 
     @property
@@ -77,13 +84,47 @@ class Gauge:
         return self._chi_raw(theta)
 
     def _chi_raw(self, theta):
-        return self.action.moment_map(theta) if self.is_moment_map else self._chi(theta)
+        if self.is_moment_map:
+            self._require_moment_constraints()
+            return self.action.moment_map(theta)
+        return self._checked_chi_value(self._chi(theta), theta)
+
+    def _require_moment_constraints(self):
+        """Refuse a moment map that vanishes identically on a nontrivial group (checked once).
+
+        Isometric actions (rotations) have a zero moment map: its zero set is the whole space, so the
+        balanced "gauge" would fix nothing and the bias would silently be ``0``.
+        """
+        if self._moment_checked:
+            return
+        probe = np.linspace(0.5, 1.5, self.action.space_dim).reshape(self.action.shape)
+        if self.action.dim > 0 and self.action.moment_map_jacobian(probe).shape[-2] == 0:
+            raise ValueError(
+                f"the moment map of {self.action.name} vanishes identically (an action by "
+                "isometries, e.g. rotations): the balanced gauge fixes nothing; pass a gauge "
+                "function chi to Gauge(action, chi=...)")
+        self._moment_checked = True
+
+    def _checked_chi_value(self, value, theta):
+        """A user chi's value after checking its shape ``(..., c)`` and finiteness."""
+        point_shape = self.action.shape
+        batch = np.shape(getval(theta))[: np.ndim(getval(theta)) - len(point_shape)]
+        shape = np.shape(getval(value))
+        if len(shape) != len(batch) + 1 or shape[:-1] != batch or shape[-1] < 1:
+            raise ValueError(f"chi must return shape (..., c) with c >= 1 for theta of shape "
+                             f"{batch + point_shape}; got shape {shape}")
+        if not np.all(np.isfinite(getval(value))):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(getval(value)), axis=-1)))
+            raise ValueError(f"chi is not finite (NaN or inf) at {bad} point(s); check chi's domain")
+        return value
 
     def chi_jacobian(self, theta):
         """Jacobian ``J_chi`` on the flattened entries, shape ``(..., c, D)``."""
         theta = self._validate(theta)
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.moment_map_jacobian(theta)
+        self._chi_raw(theta)  # a user chi of the wrong shape or with NaN fails here, clearly
         shape = self.action.shape
         return jacobian(lambda flat: self._chi(anp.reshape(flat, anp.shape(flat)[:-1] + shape)),
                         self.action._flat(theta))
@@ -105,6 +146,8 @@ class Gauge:
         (a closed form where the action has one).
         """
         theta = self._validate(theta)
+        if self.is_moment_map:
+            self._require_moment_constraints()
         if self.is_moment_map and self.is_flat:
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
@@ -156,15 +199,14 @@ class Gauge:
         projected : ndarray, shape (..., *shape)
         """
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.balance(theta)  # validates theta itself: once per simulation step
         return self.newton_project(theta)
 
     def newton_project(self, theta):
-        """Projection by damped Newton steps ``theta <- act(exp(delta), theta)`` in the Lie algebra.
+        """Projection onto ``{chi = 0}`` by damped Newton steps in the Lie algebra, to ``tol``.
 
-        ``delta`` is the minimum-norm solution of ``J_chi Xi^T delta = -chi``, clipped to unit norm so
-        that the exponential of a large step cannot overshoot (see
-        :func:`~quotientlearn.groups.newton_onto_level_set`). Vectorised over the batch.
+        :func:`~quotientlearn.groups.newton_onto_level_set` with this gauge's ``chi``.
 
         Parameters
         ----------

@@ -46,7 +46,7 @@ for name, (spec, sizes) in specs.items():
     bias_spread = np.ptp(ql.implicit_bias_of_predictor(model, beta, TEMPERATURE))
     spreads[name] = np.ptp(difference) / bias_spread
     # The constant: (T/2) d log 2 for the Hadamard-type models (on the slice the Gram is
-    # diag(2 |coefficients|)), (T/2) r log 2 for the factorisation (THEORY.md section 4).
+    # diag(2 |coefficients|)), (T/2) r log 2 for the factorisation (docs/theory.md section 4).
     print(f"{name:>16} -> {type(model).__name__:<20} bias - (T/2) R = {np.mean(difference):+.4f} "
           f"(relative spread {spreads[name]:.1e} over {len(beta)} random points)")
 

@@ -23,6 +23,7 @@ EXPERIMENTS = {
     "demo": "demo",
     "theorem1-check": "theorem1_check",
     "manifold-check": "manifold_check",
+    "bias-strength": "bias_strength",
     "hyperbola": "hyperbola",
     "relu-balance": "relu_balance",
     "attention-balance": "attention_balance",

@@ -25,6 +25,7 @@ from autograd.tracer import getval
 
 from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = [
     "AffineStructure",
@@ -109,13 +110,17 @@ class GroupAction:
     compact = False
 
     def __init__(self, dim, space_dim=None, act=None, exp=None, name=None, shape=None):
+        # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.
+        self.dim = integer(dim, "dim", minimum=0)
         if shape is None:
             if space_dim is None:
                 raise ValueError("give space_dim (points of R^D) or shape (points of a manifold)")
-            shape = (int(space_dim),)
-        self.dim = int(dim)
-        self.shape = tuple(int(s) for s in shape)
+            shape = (integer(space_dim, "space_dim", minimum=1),)
+        self.shape = tuple(integer(s, "shape", minimum=1) for s in shape)
         self.space_dim = math.prod(self.shape)
+        for label, fn in (("act", act), ("exp", exp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be a callable; got {type(fn).__name__}")
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -161,7 +166,7 @@ class GroupAction:
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
     def generators(self, theta):
@@ -222,11 +227,11 @@ class GroupAction:
         return self._affine_cache[0]
 
     def _probe_affine(self, rng, rtol):
-        if self.dim == 0:  # no symmetry: the empty (trivially affine) structure
-            return AffineStructure(np.zeros((0, self.space_dim, self.space_dim)),
-                                   np.zeros((0, self.space_dim)))
         rng = np.random.default_rng(rng)
         base, check = rng.standard_normal((2, self.space_dim))
+        if self.dim == 0:
+            d = self.space_dim
+            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
 
         def fields(point):
             # The autograd route, not a closed-form override (which need not be traceable).
@@ -242,18 +247,22 @@ class GroupAction:
         return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
+    def _affine_or_raise(self):
+        structure = self.affine_structure()
+        if structure is None:
+            raise ValueError(
+                f"{self.name} is not an affine action, so it has no default moment map (and no "
+                "balanced gauge or implicit bias without one); pass a gauge function chi to "
+                "Gauge(action, chi=...)"
+            )
+        return structure
+
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
+        if self._moment_basis_cache is None and self.dim == 0:
+            self._moment_basis_cache = np.zeros((0, 0))
         if self._moment_basis_cache is None:
-            structure = self.affine_structure()
-            if structure is None:
-                raise ValueError(
-                    f"{self.name} is not an affine action, so it has no default moment map; "
-                    "pass a gauge function chi to Gauge(action, chi=...)"
-                )
-            if self.dim == 0:
-                self._moment_basis_cache = np.zeros((0, 0))
-                return self._moment_basis_cache
+            structure = self._affine_or_raise()
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
             flat = np.concatenate(
                 [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
@@ -277,7 +286,7 @@ class GroupAction:
         -------
         chi : ndarray, shape (..., c)
         """
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         basis = self._moment_basis()
         theta = self._flat(theta)
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
@@ -286,7 +295,7 @@ class GroupAction:
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map` on the flattened entries, shape ``(..., c, D)``."""
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         theta = self._flat(theta)
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
@@ -351,10 +360,15 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     theta = np.array(as_batch(theta, action.shape), dtype=float)
 
     def relative(values, points):
-        return np.max(np.abs(values), axis=-1) / (1.0 + np.sum(action._flat(points) ** 2, axis=-1))
+        return (np.max(np.abs(values), axis=-1, initial=0.0)
+                / (1.0 + np.sum(action._flat(points) ** 2, axis=-1)))
 
     values = chi(theta)
     for _ in range(max_iter):
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
+            raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
+                             "the slice; check chi's domain")
         active = relative(values, theta) > tol
         if not np.any(active):
             return theta
@@ -374,7 +388,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         for _ in range(30):
             candidate = action.act_algebra(step, theta)
             candidate_values = chi(candidate)
-            worse = active & (np.sum(candidate_values**2, axis=-1) > merit)
+            worse = active & ~(np.sum(candidate_values**2, axis=-1) <= merit)
             if not np.any(worse):
                 break
             step = np.where(worse[..., None], 0.5 * step, step)

@@ -7,12 +7,13 @@ import numpy as np
 from quotientlearn.groups.base import GroupAction
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace, as_space
+from quotientlearn.validation import integer, real, real_array, rng_from_seed
 
 __all__ = ["Custom", "action_leaves_space", "invariance_violation"]
 
 
 def _act_on_samples(model, n_points, rng, scale):
-    rng = np.random.default_rng(rng)
+    rng = rng_from_seed(rng, "rng")
     theta = model.sample((n_points,), rng)
     moved = model.action.act_algebra(model.action.random_algebra((n_points,), rng, scale), theta)
     return theta, np.asarray(moved, dtype=float)
@@ -112,26 +113,37 @@ class Custom(Model):
 
     def __init__(self, predictor, action=None, dim=None, blocks=None, balanced=None, gauge=None,
                  predictor_rank=None, validate=True, tol=1e-8, space=None, bundle=None):
+        if not callable(predictor):
+            raise TypeError(f"predictor must be a callable theta -> beta; got {type(predictor).__name__}")
+        if action is not None and not isinstance(action, GroupAction):
+            raise TypeError(f"action must be a GroupAction or None; got {type(action).__name__}")
+        if balanced is not None and not callable(balanced):
+            raise TypeError(f"balanced must be a callable beta -> theta or None; got "
+                            f"{type(balanced).__name__}")
         if space is not None:
             if blocks is not None or dim is not None:
                 raise ValueError("give either space (a manifold) or dim/blocks (a flat vector), not both")
             space = as_space(space)
         else:
+            dim = None if dim is None else integer(dim, "dim", minimum=1)
             if blocks is None:
                 if dim is None and action is None:
                     raise ValueError("give space (a geomstats manifold), dim, blocks or an action")
-                blocks = {"theta": (int(dim if dim is not None else action.space_dim),)}
+                blocks = {"theta": (dim if dim is not None else action.space_dim,)}
             space = ParameterSpace(blocks)
-            if dim is not None and int(dim) != space.dim:
+            if dim is not None and dim != space.dim:
                 raise ValueError(f"dim={dim} disagrees with the blocks, which have D={space.dim}")
         if action is None:
             action = GroupAction(0, shape=space.shape, act=lambda group_elem, theta: theta,
                                  name="NoSymmetry")
         self._predictor_fn = predictor
         self._balanced_fn = balanced
-        probe = np.full(space.shape, 0.5) if space.is_flat else space.sample((), 0)
-        beta_shape = np.shape(predictor(probe))
-        super().__init__(space, action, beta_shape, gauge, predictor_rank, bundle)
+        tol = real(tol, "tol", minimum=0.0)
+        probe_point = np.full(space.shape, 0.5) if space.is_flat else space.sample((), 0)
+        probe = predictor(probe_point)
+        if not np.all(np.isfinite(real_array(probe, "predictor(theta)"))):
+            raise ValueError(f"predictor(theta) is not finite at theta = {probe_point}")
+        super().__init__(space, action, np.shape(probe), gauge, predictor_rank, bundle)
         if validate and action.dim:
             residual, where = action_leaves_space(self)
             if not residual <= max(tol, space.atol):

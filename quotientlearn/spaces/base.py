@@ -29,6 +29,8 @@ from autograd.tracer import getval
 from geomstats.geometry.manifold import Manifold
 from geomstats.geometry.quotient_metric import QuotientMetric
 
+from quotientlearn.validation import real_array
+
 __all__ = ["GeomstatsSpace", "ManifoldSpace", "Space", "as_batch"]
 
 
@@ -49,6 +51,8 @@ def as_batch(array, trailing_shape, name="theta"):
 
     Raises
     ------
+    TypeError
+        If ``array`` is complex, boolean or not numeric.
     ValueError
         If the trailing axes differ from ``trailing_shape`` or an entry is not finite.
     """
@@ -56,7 +60,7 @@ def as_batch(array, trailing_shape, name="theta"):
     raw = getval(array)
     traced = raw is not array
     if not traced:
-        array = np.asarray(array, dtype=float)
+        array = real_array(array, name)
         raw = array
     shape = np.shape(raw)
     n = len(trailing_shape)

@@ -14,6 +14,7 @@ import numpy as np
 from geomstats.geometry.euclidean import Euclidean
 
 from quotientlearn.spaces.base import Space, as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = ["ParameterSpace"]
 
@@ -38,9 +39,15 @@ class ParameterSpace(Space, Euclidean):
     is_chart = True
 
     def __init__(self, blocks):
-        if not blocks:
-            raise ValueError("a parameter space needs at least one block")
-        self.blocks = {name: tuple(int(s) for s in shape) for name, shape in blocks.items()}
+        if not isinstance(blocks, dict) or not blocks:
+            raise ValueError(f"blocks must be a non-empty dict of name -> shape; got {blocks!r}")
+        self.blocks = {}
+        for name, shape in blocks.items():
+            if not isinstance(name, str):
+                raise TypeError(f"block names must be strings; got {name!r}")
+            shape = (shape,) if not isinstance(shape, tuple | list) else shape
+            # A block without entries would make a zero-dimensional (or degenerate) space.
+            self.blocks[name] = tuple(integer(s, f"shape of block {name!r}", minimum=1) for s in shape)
         self._slices = {}
         start = 0
         for name, shape in self.blocks.items():
@@ -103,7 +110,7 @@ class ParameterSpace(Space, Euclidean):
         theta : ndarray, shape (*size, D)
         """
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # the identity geometry of R^D (see quotientlearn.spaces.base.Space)
     def membership_residual(self, point):

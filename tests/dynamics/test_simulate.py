@@ -1,4 +1,4 @@
-"""simulate(): shapes, traces, bad input, divergence, and the Hadamard stationary laws of THEORY.md."""
+"""simulate(): shapes, traces, bad input, divergence, and the Hadamard stationary laws of docs/theory.md."""
 
 import autograd.numpy as anp
 import numpy as np
@@ -65,23 +65,23 @@ def test_horizontal_increments_are_horizontal_and_label_along_gradients():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"noise": "pink"}, "valid noise models: isotropic, horizontal, label"),
-        ({"temperature": -1.0}, "temperature"),
-        ({"dt": 0.0}, "dt must be finite and positive"),
-        ({"n_particles": 2.5}, "n_particles must be an integer"),
-        ({"scheme": "rk4"}, "valid schemes: euler, heun"),
-        ({"scheme": "heun", "noise": "label"}, "additive"),
-        ({"init": np.ones(3)}, r"init must have shape \(2,\)"),
-        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"noise": "pink"}, ValueError, "valid noise models: isotropic, horizontal, label"),
+        ({"temperature": -1.0}, ValueError, "temperature"),
+        ({"dt": 0.0}, ValueError, "dt must be finite and positive"),
+        ({"n_particles": 2.5}, TypeError, "n_particles must be an integer"),
+        ({"scheme": "rk4"}, ValueError, "valid schemes: euler, heun"),
+        ({"scheme": "heun", "noise": "label"}, ValueError, "additive"),
+        ({"init": np.ones(3)}, ValueError, r"init must have shape \(2,\)"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay"),
     ],
 )
-def test_bad_input(hadamard, kwargs, message):
+def test_bad_input(hadamard, kwargs, error, message):
     args = dict(temperature=0.1, dt=1e-2, n_steps=2, n_particles=4)
     args.update(kwargs)
     temperature = args.pop("temperature")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         ql.simulate(hadamard, quadratic, temperature, **args)
 
 
@@ -113,7 +113,7 @@ def test_drop_diverged_keeps_the_rest(hadamard):
 
 @pytest.mark.slow
 def test_hadamard_isotropic_gauge_fixed_fits_theorem1_and_horizontal_fits_sqrt(hadamard, sized):
-    # THEORY.md sections 2-3: T = 0.1, window [0.3, 2]. dt = 2e-3 over t = 10 (relaxation time ~0.5):
+    # docs/theory.md sections 2-3: T = 0.1, window [0.3, 2]. dt = 2e-3 over t = 10 (relaxation time ~0.5):
     # the O(dt) bias of the window law (measured in benchmarks/bench_dynamics.py: ~1e-3 in the
     # conditional mean) is below the KS resolution 1/sqrt(n) ~ 0.02 at these sizes.
     n = sized(full=20_000, ci=3_000)
