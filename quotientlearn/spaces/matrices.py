@@ -12,7 +12,7 @@ from geomstats.geometry.spd_matrices import SPDAffineMetric, SPDMatrices
 from geomstats.geometry.special_orthogonal import _SpecialOrthogonalMatrices
 from geomstats.geometry.stiefel import Stiefel, StiefelCanonicalMetric
 
-from quotientlearn.numerics import expm
+from quotientlearn.numerics import bmm, expm
 from quotientlearn.spaces.base import ManifoldSpace
 
 __all__ = ["RotationSpace", "SPDSpace", "StiefelSpace"]
@@ -34,8 +34,23 @@ def _frobenius(a, b):
     return anp.sum(a * b, axis=(-2, -1))
 
 
-def _polar(matrix):
-    """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns."""
+def _polar(matrix, tol=1e-14, max_iter=30):
+    """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns.
+
+    Newton–Schulz iterations ``X <- X (3 I - X^T X) / 2`` (matrix products only: batched LAPACK calls
+    cost microseconds per small matrix) converge quadratically from a matrix near the manifold, as
+    after a step; an SVD takes over where they do not converge (``|I - X^T X| >= 1``).
+    """
+    eye = np.eye(matrix.shape[-1])
+    current = matrix
+    for _ in range(max_iter):
+        defect = eye - bmm(np.swapaxes(current, -1, -2), current)
+        error = np.max(np.abs(defect)) if defect.size else 0.0
+        if error <= tol:
+            return current
+        if not error < 0.5:
+            break
+        current = current + 0.5 * bmm(current, defect)
     left, _, right = np.linalg.svd(matrix, full_matrices=False)
     return left @ right
 
@@ -86,11 +101,11 @@ class RotationSpace(ManifoldSpace):
 
     def raise_index(self, covector, base_point):
         """``2 R skew(R^T w)``."""
-        return 2.0 * anp.matmul(base_point, _skew(anp.matmul(_t(base_point), covector)))
+        return 2.0 * bmm(base_point, _skew(bmm(_t(base_point), covector)))
 
     def random_normal_tangent(self, base_point, rng):
         """``R Omega`` with ``Omega`` skew, i.i.d. ``N(0, 1)`` above the diagonal."""
-        return base_point @ _random_skew(np.shape(base_point)[:-2], self.n, rng)
+        return bmm(base_point, _random_skew(np.shape(base_point)[:-2], self.n, rng))
 
     def retraction(self, tangent_vec, base_point):
         """The polar projection of ``R + v`` onto ``SO(n)`` (second order)."""
@@ -98,7 +113,7 @@ class RotationSpace(ManifoldSpace):
 
     def exp(self, tangent_vec, base_point):
         """``R expm(R^T v)``."""
-        return base_point @ expm(_skew(np.swapaxes(base_point, -1, -2) @ tangent_vec))
+        return bmm(base_point, expm(_skew(bmm(np.swapaxes(base_point, -1, -2), tangent_vec))))
 
     def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
         """``R (Omega_a Omega_b + Omega_b Omega_a) / 2`` with ``Omega = R^T v``."""
@@ -126,8 +141,8 @@ class StiefelSpace(ManifoldSpace):
 
     ``g_U(A, B) = tr(A^T (I - U U^T / 2) B)``: vertical directions ``U Omega`` weigh half, normal-space
     directions ``(I - U U^T) B`` fully. The Riemannian gradient of a Euclidean gradient ``w`` is
-    ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic in closed form
-    (the exponential of a ``2k x 2k`` matrix), whose second derivative is
+    ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic
+    ``expm(W) U`` (``W`` skew of rank ``2k``), whose second derivative is
     ``-(v v^T U + U ((U^T v)^2 + v^T v))``.
     """
 
@@ -163,28 +178,46 @@ class StiefelSpace(ManifoldSpace):
 
     def raise_index(self, covector, base_point):
         """``w - U w^T U``, the canonical-metric gradient (tangent: its normal part is dropped)."""
-        return covector - anp.matmul(base_point, anp.matmul(_t(covector), base_point))
+        return covector - bmm(base_point, bmm(_t(covector), base_point))
 
     def random_normal_tangent(self, base_point, rng):
         """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``."""
         batch = np.shape(base_point)[:-2]
         normal = rng.standard_normal(np.shape(base_point))
-        normal -= base_point @ (np.swapaxes(base_point, -1, -2) @ normal)
-        return base_point @ _random_skew(batch, self.k, rng) + normal
+        normal -= bmm(base_point, bmm(np.swapaxes(base_point, -1, -2), normal))
+        return bmm(base_point, _random_skew(batch, self.k, rng)) + normal
 
     def exp(self, tangent_vec, base_point):
-        """The canonical geodesic ``[U Q] expm([[A, -R^T], [R, 0]])[:, :k]``.
+        """The canonical geodesic ``expm(W) U`` with ``W = A U^T - U A^T``, ``A = (I - U U^T / 2) v``.
 
-        ``A = U^T v`` and ``QR = (I - U U^T) v`` (Edelman, Arias, Smith 1998, section 2.4.2).
+        ``W`` is skew, of rank ``2k``, and ``W U = v``: the Taylor series of ``expm(W)`` is applied to
+        ``U`` through the low-rank products ``W X = A (U^T X) - U (A^T X)`` (matrix products of size
+        ``n x k`` only), in ``2^s`` sub-steps where ``|W|`` is large, and the polar factor removes the
+        rounding.
         """
-        k = self.k
-        inner = np.swapaxes(base_point, -1, -2) @ tangent_vec
-        q, r = np.linalg.qr(tangent_vec - base_point @ inner)
-        block = np.concatenate([
-            np.concatenate([_skew(inner), -np.swapaxes(r, -1, -2)], axis=-1),
-            np.concatenate([r, np.zeros_like(r)], axis=-1)], axis=-2)
-        moved = np.concatenate([base_point, q], axis=-1) @ expm(block)[..., :k]
-        # expm is orthogonal to ~1e-15 per step; the polar factor keeps a long run on the manifold
+        u = np.asarray(base_point, dtype=float)
+        a = tangent_vec - 0.5 * bmm(u, bmm(np.swapaxes(u, -1, -2), tangent_vec))
+        radius = 2.0 * np.max(np.sqrt(np.sum(a**2, axis=(-2, -1)))) if a.size else 0.0
+        substeps = int(max(0, np.ceil(np.log2(radius)))) if radius > 1.0 else 0
+        a = a / 2.0**substeps
+        degree, term = 0, 1.0
+        while term > 1e-17 and degree < 40:  # the truncation error of the Taylor series
+            degree += 1
+            term *= (radius / 2.0**substeps) / degree
+        # batch-last copies: the products below are einsums over contiguous (n, k, N) arrays
+        batch = np.shape(u)[:-2]
+        u_last = np.ascontiguousarray(np.moveaxis(np.reshape(u, (-1,) + self.shape), 0, -1))
+        a_last = np.ascontiguousarray(np.moveaxis(np.reshape(a, (-1,) + self.shape), 0, -1))
+        moved = u_last
+        for _ in range(2**substeps):
+            total = term_j = moved
+            for order in range(1, degree + 1):
+                term_j = (np.einsum("ikN,kjN->ijN", a_last, np.einsum("lkN,ljN->kjN", u_last, term_j))
+                          - np.einsum("ikN,kjN->ijN", u_last, np.einsum("lkN,ljN->kjN", a_last, term_j)))
+                term_j /= order
+                total = total + term_j
+            moved = total
+        moved = np.reshape(np.moveaxis(moved, -1, 0), batch + self.shape)
         return _polar(moved)
 
     def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
@@ -246,16 +279,17 @@ class SPDSpace(ManifoldSpace):
 
     def raise_index(self, covector, base_point):
         """``P sym(w) P``."""
-        return anp.matmul(base_point, anp.matmul(_sym(covector), base_point))
+        return bmm(base_point, bmm(_sym(covector), base_point))
 
     def random_normal_tangent(self, base_point, rng):
         """``L sym(G) L^T`` with ``P = L L^T``."""
         factor = np.linalg.cholesky(base_point)
-        return factor @ _sym(rng.standard_normal(np.shape(base_point))) @ np.swapaxes(factor, -1, -2)
+        return bmm(bmm(factor, _sym(rng.standard_normal(np.shape(base_point)))),
+                   np.swapaxes(factor, -1, -2))
 
     def retraction(self, tangent_vec, base_point):
         """``P + V + V P^{-1} V / 2``, symmetrised: second order, and positive definite for every ``V``."""
-        moved = base_point + tangent_vec + 0.5 * tangent_vec @ np.linalg.solve(base_point, tangent_vec)
+        moved = base_point + tangent_vec + 0.5 * bmm(tangent_vec, np.linalg.solve(base_point, tangent_vec))
         return _sym(moved)
 
     def exp(self, tangent_vec, base_point):
