@@ -156,8 +156,11 @@ class PoincareAutogradMetric(RiemannianMetric):
         return (factor**2)[..., None, None] * anp.eye(base_point.shape[-1])
 
 
+# Christoffel symbols come from central differences of metric_matrix (relative error ~1e-10, growing
+# with the conformal factor near the boundary); ``derivatives`` is the route of the cometric's
+# derivative in the Itô route.
 @pytest.mark.parametrize("metric,derivatives,tol", [
-    (PoincareAsUserMetric, "central differences", 1e-7), (PoincareAutogradMetric, "autograd", 1e-12)])
+    (PoincareAsUserMetric, "central differences", 1e-7), (PoincareAutogradMetric, "autograd", 1e-7)])
 def test_a_user_metric_on_euclidean_space_matches_the_closed_form(metric, derivatives, tol):
     euclidean = Euclidean(3)
     euclidean.equip_with_metric(metric)
