@@ -8,7 +8,8 @@ volume factor ``sqrt det g_S = pdet(dphi dphi^T)^{-1/2}`` joins it.
 On a curved parameter space (or with a metric ``g``) the constraint Gram is ``J_chi g^{-1} J_chi^T`` and
 volumes are Riemannian: the slice's volume per unit coordinate volume is ``sqrt det(V^T G V)`` for the
 slice tangents ``V`` (:func:`log_slice_volume_in_coordinates`). That this is the stationary law of the
-dynamics on a curved slice is a hypothesis the predictions test, not an assumption (THEORY.md §7).
+dynamics on a curved slice is a hypothesis the predictions test, not an assumption (docs/theory.md,
+section 7).
 """
 
 from __future__ import annotations

@@ -26,8 +26,8 @@ class Theorem1(Prediction):
 
     It is derived for isotropic noise with gauge fixing on flat space; for other dynamics it is the
     hypothesis under test, and ``info["note"]`` says so. On a curved parameter space (or with a metric)
-    it is the expected form of THEORY.md §7: ``exp(-U/T) det(J_chi g^{-1} J_chi^T)^{-1/2}`` with respect
-    to the Riemannian volume of the slice (:func:`quotientlearn.bias.log_slice_volume_in_coordinates`),
+    it is the expected form of docs/theory.md section 7, ``exp(-U/T) det(J_chi g^{-1} J_chi^T)^{-1/2}``
+    with respect to the Riemannian volume of the slice (:func:`quotientlearn.bias.log_slice_volume_in_coordinates`),
     a hypothesis checked against the Itô route and simulation, not assumed (experiment
     ``manifold-check``).
     """
@@ -38,7 +38,7 @@ class Theorem1(Prediction):
         """Always applicable; a note when the dynamics are not the ones it is derived for."""
         if not problem.model.space.is_flat:
             return {"note": "on a curved parameter space Theorem 1's form (J_chi g^-1 J_chi^T, Riemannian "
-                            "slice volume) is the hypothesis under test (THEORY.md section 7)"}
+                            "slice volume) is the hypothesis under test (docs/theory.md, section 7)"}
         if problem.noise.isotropic and problem.gauge_fixing:
             return {}
         return {"note": "Theorem 1 is derived for isotropic noise with gauge fixing; for these "
