@@ -1,4 +1,5 @@
 """Tutorial 1: the geometry of a redundant parameterisation.
+=========================================================
 
 Run: ``python tutorials/01_geometry.py``. It walks through the objects quotientlearn builds for a model —
 the group action, the symmetry bundle, the gauge slice and the gauge correction — first for the

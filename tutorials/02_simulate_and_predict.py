@@ -1,4 +1,5 @@
 """Tutorial 2: simulate the noisy dynamics, predict their stationary law, and test one against the other.
+======================================================================================================
 
 Run: ``python tutorials/02_simulate_and_predict.py`` (about 10 s on one core). For ``beta = u * v`` with
 loss ``(beta - 1)^2 / 2`` at ``T = 0.1`` it simulates many independent particles under two noise models,

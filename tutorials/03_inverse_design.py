@@ -1,4 +1,5 @@
 """Tutorial 3: inverse design — choose the implicit bias, get a parameterisation that induces it.
+==============================================================================================
 
 Run: ``python tutorials/03_inverse_design.py`` (a few seconds on one core). First the closed-form
 catalogue (``ql.design.parameterize``): for each target regulariser ``R`` it returns a zoo model whose
