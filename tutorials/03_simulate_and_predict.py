@@ -1,6 +1,6 @@
 """
 03. Simulate and predict: Theorem 1, horizontal and label noise, the Itô route
-=============================================================================
+==============================================================================
 
 For ``beta = u v`` with loss ``(beta - 1)^2 / 2`` at ``T = 0.1``, this tutorial simulates many
 independent particles under three noise models, builds the predicted stationary densities two
@@ -37,7 +37,9 @@ def loss(beta):
 # %%
 # Simulate
 # --------
-# Independent particles: their final states are i.i.d. samples of the stationary law.
+# Independent particles: their final states are i.i.d. samples of the stationary law. Two noise models:
+# ``isotropic`` (noise in every direction of ``theta``, then a step back along the orbit onto the slice)
+# and ``horizontal`` (noise only across orbits, ``P_H dW``: the direction minibatch noise has).
 model = ql.models.Hadamard(dim=1)  # theta = (u, v), beta = u * v
 init = model.balanced(np.ones(1))  # start every particle at the minimum, on the balanced slice
 # dt = 2e-3 over t = 10 (relaxation time ~0.5): the Euler bias of the window law (~1e-3) is far below
@@ -58,8 +60,8 @@ for name, samples in (("isotropic", iso), ("horizontal", hor)):
 # %%
 # Predict
 # -------
-# Theorem 1 (a closed form) and the Itô route (generic, by autograd).
-# Theorem 1 divides the Gibbs factor by the orbit volume: p ∝ exp(-L/T) / |beta| for beta = u v.
+# Theorem 1 (a closed form) and the Itô route (generic, by autograd). Theorem 1 divides the Gibbs
+# factor by the orbit volume: ``p ∝ exp(-L/T) / |beta|`` for ``beta = u v``.
 theorem1 = ql.stationary_density(model, loss, TEMPERATURE, noise="isotropic", method="theorem1")
 # The Itô route writes the SDE of beta on the slice and solves the zero-flux Fokker–Planck equation.
 ito_iso = ql.stationary_density(model, loss, TEMPERATURE, noise="isotropic", method="ito")
@@ -102,9 +104,10 @@ print(f"horizontal samples vs Theorem 1:         p = {wrong_hor.pvalue:.1e} -> "
 # %%
 # Label noise on a model written by hand
 # --------------------------------------
-# A depth-2 product by hand, and the Itô route for label noise.
-# beta = x1 * x2 with the rescaling (x1, x2) -> (x1 e^c, x2 e^-c). Only the predictor and the action are
-# needed; a closed-form balanced point (|x1| = |x2|) saves the generic Newton projection onto the slice.
+# A depth-2 product by hand, and the Itô route for label noise: ``beta = x1 x2`` with the rescaling
+# ``(x1, x2) -> (x1 e^c, x2 e^-c)``. Only the predictor and the action are needed; a closed-form
+# balanced point (``|x1| = |x2|``) saves the generic Newton projection onto the slice (tutorial 06
+# builds a model this way in full).
 def balanced(beta):
     root = np.sqrt(np.abs(beta[..., 0]))
     return np.stack([root, np.sign(beta[..., 0]) * root], -1)

@@ -36,6 +36,7 @@ def bias_minus_target(model, target, beta):
 # %%
 # The catalogue: one target in, one zoo model out
 # -----------------------------------------------
+# Each catalogue entry is checked on random points: the bias minus ``(T/2) R`` must be a constant.
 basis = np.eye(5) + 0.3 * rng.standard_normal((5, 5))  # any invertible basis, not only orthogonal
 specs = {
     "sparse": ("sparse", dict(dim=5)),  # sum_i log|beta_i|            -> beta = u * v
@@ -67,9 +68,9 @@ print(f"Hadamard bias vs the tv target: relative spread {wrong:.2f} (not a const
 # %%
 # The optimisation form
 # ---------------------
-# A family of parameterisations indexed by a point of a manifold.
-# OrthogonalBasis(d): beta = B^T (u * v) with B on the Stiefel manifold; its bias is
-# sum_i log(2 |(B beta)_i|). We hide a random orthogonal basis in a target and ask fit() to find it.
+# A family of parameterisations indexed by a point of a pymanopt manifold: ``OrthogonalBasis(d)`` is
+# ``beta = B^T (u * v)`` with ``B`` on the Stiefel manifold, and its bias is
+# ``sum_i log(2 |(B beta)_i|)``. We hide a random orthogonal basis in a target and ask ``fit`` to find it.
 dim = 8
 family = ql.design.OrthogonalBasis(dim)
 hidden = family.random_point(rng)
@@ -87,8 +88,8 @@ print(f"fit: {result.summary()['iterations']} iterations in {result.seconds:.2f}
 # %%
 # The recovered basis
 # -------------------
-# Equal to the hidden one up to a signed permutation of its rows.
-# R is unchanged when rows of B are permuted or change sign, so that is all the target can fix.
+# Equal to the hidden one up to a signed permutation of its rows: ``R`` is unchanged when rows of ``B``
+# are permuted or change sign, so that is all the target can fix.
 overlap = result.psi @ hidden.T  # a signed permutation matrix if the rows match
 permutation = np.round(np.abs(overlap))
 is_permutation = bool(np.all(permutation.sum(0) == 1) and np.all(permutation.sum(1) == 1))
