@@ -30,12 +30,12 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
-from quotientlearn.bias import validate_temperature
 from quotientlearn.dynamics.drift import Drift, check_traceable
 from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
 from quotientlearn.dynamics.noise import Isotropic
 from quotientlearn.dynamics.schemes import EulerMaruyama
-from quotientlearn.validation import positive, positive_int
+from quotientlearn.validation import integer, real
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "FeatureRegression",
@@ -46,10 +46,6 @@ __all__ = [
     "TrainResult",
     "train",
 ]
-
-
-def _count(value, name):
-    return positive_int(value, name)
 
 
 def _seeded(array, name, trailing_ndim):
@@ -109,7 +105,7 @@ class TeacherStudentReLU(Objective):
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.label_noise = float(label_noise)
 
     def sample_batch(self, rng):
@@ -160,8 +156,8 @@ class TeacherStudentAttention(Objective):
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
-        self.seq_len = _count(seq_len, "seq_len")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
+        self.seq_len = integer(seq_len, "seq_len", minimum=1)
         self.noise = float(noise)
         self.scale = 1.0 / np.sqrt(model.d_head)
 
@@ -312,7 +308,7 @@ class FeatureRegression(Objective):
         self.label_noise = float(label_noise)
         if not np.isfinite(self.label_noise) or self.label_noise < 0:
             raise ValueError(f"label_noise must be finite and non-negative; got {label_noise!r}")
-        self.batch_size = n_samples if batch_size is None else _count(batch_size, "batch_size")
+        self.batch_size = n_samples if batch_size is None else integer(batch_size, "batch_size", minimum=1)
         if self.batch_size > n_samples:
             raise ValueError(f"batch_size must be at most the number of samples {n_samples}")
         if model is not None and model.beta_shape != (n_features,):
@@ -398,7 +394,7 @@ class _ObjectiveDrift(Drift):
 def _record_schedule(n_steps, record_every):
     if record_every is None:
         return np.array([0, n_steps])
-    every = _count(record_every, "record_every")
+    every = integer(record_every, "record_every", minimum=1)
     return np.unique(np.append(np.arange(0, n_steps + 1, every), n_steps))
 
 
@@ -451,8 +447,8 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
     if theta.shape != (objective.n_seeds, objective.dim):
         raise ValueError(f"theta0 must have shape ({objective.n_seeds}, {objective.dim}); "
                          f"got {theta.shape}")
-    lr = positive(lr, "lr")
-    n_steps = _count(n_steps, "n_steps")
+    lr = real(lr, "lr", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=1)
     temperature = validate_temperature(temperature)
     rng = as_generator(seed)
     schedule = _record_schedule(n_steps, record_every)

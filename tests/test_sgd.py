@@ -151,7 +151,7 @@ def test_bad_arguments_are_refused():
         sgd.train(objective, theta, 1e-3, 0, rng)
     with pytest.raises(ValueError, match="temperature"):
         sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)
-    with pytest.raises(ValueError, match="seed must be an int or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="seed must be a non-negative integer"):
         sgd.train(objective, theta, 1e-3, 10, 1.5)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)

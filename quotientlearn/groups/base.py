@@ -19,6 +19,7 @@ from autograd.tracer import getval
 
 from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = [
     "AffineStructure",
@@ -88,8 +89,12 @@ class GroupAction:
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
-        self.dim = int(dim)
-        self.space_dim = int(space_dim)
+        # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.
+        self.dim = integer(dim, "dim", minimum=0)
+        self.space_dim = integer(space_dim, "space_dim", minimum=1)
+        for label, fn in (("act", act), ("exp", exp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be a callable; got {type(fn).__name__}")
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -117,7 +122,7 @@ class GroupAction:
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
     def generators(self, theta):
@@ -179,6 +184,9 @@ class GroupAction:
     def _probe_affine(self, rng, rtol):
         rng = np.random.default_rng(rng)
         base, check = rng.standard_normal((2, self.space_dim))
+        if self.dim == 0:
+            d = self.space_dim
+            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
         # The autograd route, not a closed-form override (which need not be traceable).
         columns = jacobian(lambda point: autograd_generators(self, point), base, mode="forward")
         offsets = autograd_generators(self, base) - columns @ base
@@ -190,15 +198,22 @@ class GroupAction:
         return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
+    def _affine_or_raise(self):
+        structure = self.affine_structure()
+        if structure is None:
+            raise ValueError(
+                f"{self.name} is not an affine action, so it has no default moment map (and no "
+                "balanced gauge or implicit bias without one); pass a gauge function chi to "
+                "Gauge(action, chi=...)"
+            )
+        return structure
+
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
+        if self._moment_basis_cache is None and self.dim == 0:
+            self._moment_basis_cache = np.zeros((0, 0))
         if self._moment_basis_cache is None:
-            structure = self.affine_structure()
-            if structure is None:
-                raise ValueError(
-                    f"{self.name} is not an affine action, so it has no default moment map; "
-                    "pass a gauge function chi to Gauge(action, chi=...)"
-                )
+            structure = self._affine_or_raise()
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
             flat = np.concatenate(
                 [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
@@ -222,7 +237,7 @@ class GroupAction:
         -------
         chi : ndarray, shape (..., c)
         """
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         basis = self._moment_basis()
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
@@ -230,7 +245,7 @@ class GroupAction:
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
         return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
@@ -293,7 +308,11 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
     for _ in range(max_iter):
         values = chi(theta)
-        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
+            raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
+                             "the slice; check chi's domain")
+        residual = np.max(np.abs(values), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
         active = residual > tol
         if not np.any(active):
             return theta
@@ -302,7 +321,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)
-    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    residual = np.max(np.abs(chi(theta)), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",

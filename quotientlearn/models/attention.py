@@ -17,6 +17,7 @@ from quotientlearn.groups.torus import ColumnRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.models.factorization import factor_pair_log_det_on_slice
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import choice, integer
 
 __all__ = ["Attention"]
 
@@ -39,9 +40,9 @@ class Attention(Model):
     """
 
     def __init__(self, d_emb, d_head, group="columns"):
-        if group not in _GROUPS:
-            raise ValueError(f"unknown group {group!r}; choose one of {_GROUPS}")
-        self.d_emb, self.d_head, self.group = int(d_emb), int(d_head), group
+        self.group = choice(group, "group", _GROUPS)
+        self.d_emb = integer(d_emb, "d_emb", minimum=1)
+        self.d_head = integer(d_head, "d_head", minimum=1)
         shape = (self.d_emb, self.d_head)
         space = ParameterSpace({"W_Q": shape, "W_K": shape, "W_V": shape})
         if group == "columns":
