@@ -2,7 +2,7 @@
 
 Build it (from the repository root, after ``pip install -e ".[docs]"``)::
 
-    python -m sphinx -W --keep-going -b html docs docs/_build/html
+    sphinx-build -W --keep-going -b html docs docs/_build/html
 
 Warnings are errors. The tutorials in ``tutorials/`` are executed into a gallery at the size set by
 ``QL_FAST`` (``1``, the default here: the reduced sizes CI uses; ``QL_FAST=0``: full sizes). The API
@@ -11,6 +11,7 @@ reference is written from the package's ``__all__`` lists (``docs/_ext/api_pages
 
 import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -64,8 +65,18 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence", "deflist"]
 
 # --- Tutorials: executed by sphinx-gallery from the plain scripts in tutorials/ ------------------
+# sphinx-gallery runs each script in its own folder, where a tutorial writes its files (a sweep's
+# table, a checkpoint). It runs copies in a scratch folder, rewritten at each build, so that the
+# repository's tutorials/ stays clean and no build reuses another's files; the scripts' content (which
+# decides what is re-executed) is unchanged.
+GALLERY_SOURCE = HERE / "_build" / "gallery-source"
+shutil.rmtree(GALLERY_SOURCE, ignore_errors=True)
+GALLERY_SOURCE.mkdir(parents=True)
+for _script in (HERE.parent / "tutorials").iterdir():
+    if _script.suffix in (".py", ".rst"):
+        shutil.copy2(_script, GALLERY_SOURCE / _script.name)
 sphinx_gallery_conf = {
-    "examples_dirs": str(HERE.parent / "tutorials"),
+    "examples_dirs": str(GALLERY_SOURCE),
     "gallery_dirs": "tutorials",
     "filename_pattern": r"/\d\d_",  # execute every numbered tutorial
     "within_subsection_order": "FileNameSortKey",
