@@ -169,7 +169,7 @@ def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0)
 
 
 def cosine_features(points, n_features):
-    """``cos(2 pi k t)`` for ``k = 0 .. n_features - 1``.
+    """Cosine features ``cos(2 pi k t)`` for ``k`` from 0 to ``n_features - 1``.
 
     Parameters
     ----------
@@ -258,7 +258,7 @@ def step_signal(values=(1.0, -1.5, 0.5, 2.0), lengths=(50, 70, 40, 40)):
 
 
 def total_variation(signal):
-    """``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
+    """Total variation ``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
     return np.sum(np.abs(np.diff(signal, axis=-1)), axis=-1)
 
 

@@ -93,7 +93,7 @@ class Objective:
 
 
 class TeacherStudentReLU(Objective):
-    """``f(x) = sum_j v_j relu(w_j . x)`` learning a teacher of the same shape from fresh inputs.
+    """A two-layer ReLU network ``f(x) = sum_j v_j relu(w_j^T x)`` learning a teacher of the same shape.
 
     Each step draws ``x ~ N(0, I)`` of shape ``(S, batch_size, d_in)`` and labels
     ``y = f_teacher(x) + label_noise * eps``.
@@ -362,7 +362,7 @@ class FeatureRegression(Objective):
 # ---------------------------------------------------------------------------------------- loop
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`; ``records`` have the structure of ``Samples.records``.
+    """Outcome of :func:`train`: final parameters and records with the structure of ``Samples.records``.
 
     Attributes
     ----------

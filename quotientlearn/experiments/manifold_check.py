@@ -4,9 +4,8 @@ Every row simulates independent particles (final states) of Riemannian Langevin 
 the preconditioned SDE on a curved space or a metric, reduces them to a 1-D observable inside a window
 and tests them by KS against the observable's marginal under each prediction: Theorem 1's expected form
 on a curved slice (``exp(-U/T) det(J_chi g^{-1} J_chi^T)^{-1/2} dvol_S``, docs/theory.md section 7), the
-Itô route
-(charts where the predictor is a proper submanifold), the fibre integral where it applies, and closed
-forms where they exist. Power: every row also tests the law a flat computation would give (ignoring
+Itô route (charts where the predictor is a proper submanifold), the fibre integral where it applies,
+and closed forms where they exist. Power: every row also tests the law a flat computation would give (ignoring
 the volume factor of a chart, the orbit volume, or the metric: a deliberately wrong law with a
 meaning), and, for reference, the exact law with the temperature off by a third (log density times
 1.5). Before sampling, the predictions are compared with each other on a grid (the spread of their log

@@ -27,9 +27,9 @@ class Theorem1(Prediction):
     It is derived for isotropic noise with gauge fixing on flat space; for other dynamics it is the
     hypothesis under test, and ``info["note"]`` says so. On a curved parameter space (or with a metric)
     it is the expected form of docs/theory.md section 7, ``exp(-U/T) det(J_chi g^{-1} J_chi^T)^{-1/2}``
-    with respect to the Riemannian volume of the slice (:func:`quotientlearn.bias.log_slice_volume_in_coordinates`),
-    a hypothesis checked against the Itô route and simulation, not assumed (experiment
-    ``manifold-check``).
+    with respect to the Riemannian volume of the slice
+    (:func:`quotientlearn.bias.log_slice_volume_in_coordinates`), a hypothesis checked against the Itô
+    route and simulation, not assumed (experiment ``manifold-check``).
     """
 
     name = "theorem1"
