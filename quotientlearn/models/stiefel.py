@@ -55,8 +55,14 @@ class PolarGauge(Gauge):
         return (top[..., self._rows, self._cols] - top[..., self._cols, self._rows]) / np.sqrt(2.0)
 
     def project(self, theta):
-        """``U R`` with ``R`` the orthogonal Procrustes factor making ``U_top R`` symmetric PSD."""
-        theta = self._validate(theta)
+        """``U R`` with ``R`` the orthogonal Procrustes factor making ``U_top R`` symmetric PSD.
+
+        Raises
+        ------
+        ValueError
+            When ``U`` is off the Stiefel manifold (a Procrustes rotation would keep it off).
+        """
+        theta = self._validate(theta) if self.space is None else self.space.validate(theta)
         top = theta[..., : self.k, :]
         return theta @ np.swapaxes(_procrustes_rotation(top), -1, -2)
 

@@ -159,8 +159,9 @@ class StiefelSpace(ManifoldSpace):
         return self.shape[-1]
 
     def membership_residual(self, point):
-        """``max |U^T U - I|``, shape ``(...,)``."""
-        gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.k)
+        """``max |U^T U - I|``, shape ``(...,)`` (``inf`` where the products overflow)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.k)
         return np.max(np.abs(gram), axis=(-2, -1))
 
     def to_tangent(self, vector, base_point):
@@ -244,7 +245,7 @@ class SPDSpace(ManifoldSpace):
     ``gamma''(0) = V P^{-1} V`` and Brownian motion drifts by ``(n + 1) P / 2`` per unit ``T``.
     """
 
-    membership_check = "max(max |P - P^T|, -smallest eigenvalue)"
+    membership_check = "max(max |P - P^T|, -smallest eigenvalue) / max(1, max |P|)"
 
     @classmethod
     def accepts(cls, manifold):
@@ -258,10 +259,15 @@ class SPDSpace(ManifoldSpace):
         return self.shape[-1]
 
     def membership_residual(self, point):
-        """``max(max |P - P^T|, -lambda_min)``, shape ``(...,)``."""
+        """``max(max |P - P^T|, -lambda_min) / max(1, max |P|)``, shape ``(...,)``.
+
+        Relative to the entries' size above 1: SPD(n) is a cone, and ``c P`` for a large ``c`` carries
+        the rounding of ``P`` times ``c``.
+        """
         asymmetry = np.max(np.abs(point - np.swapaxes(point, -1, -2)), axis=(-2, -1))
         smallest = np.linalg.eigvalsh(_sym(point))[..., 0]
-        return np.maximum(asymmetry, np.maximum(-smallest, 0.0))
+        scale = np.maximum(1.0, np.max(np.abs(point), axis=(-2, -1)))
+        return np.maximum(asymmetry, np.maximum(-smallest, 0.0)) / scale
 
     def to_tangent(self, vector, base_point):
         """``sym(v)``."""
