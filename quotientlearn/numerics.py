@@ -19,6 +19,7 @@ from autograd.tracer import getval
 
 __all__ = [
     "DegenerateOrbitWarning",
+    "GaugeConvergenceWarning",
     "jacobian",
     "jacobian_and_hessian",
     "log_det_psd",
@@ -29,6 +30,10 @@ __all__ = [
 
 class DegenerateOrbitWarning(RuntimeWarning):
     """A Gram matrix is singular: the orbit through the point has lower dimension."""
+
+
+class GaugeConvergenceWarning(RuntimeWarning):
+    """Newton steps along the orbit did not reach the slice to the requested tolerance."""
 
 
 def _unit(shape, index):

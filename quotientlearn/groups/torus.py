@@ -59,9 +59,10 @@ class TorusRescaling(GroupAction):
         return (self.weights * theta[..., None, :] ** 2) @ self.weights.T
 
     def affine_structure(self, rng=0, rtol=1e-9):
-        """Diagonal generator matrices ``diag(weights[a])`` and zero offsets."""
-        eye = np.eye(self.space_dim)
-        return AffineStructure(self.weights[:, :, None] * eye, np.zeros_like(self.weights))
+        """Diagonal generator matrices ``diag(weights[a])`` and zero offsets, stored sparsely."""
+        if self._affine_cache is None:
+            self._affine_cache = (AffineStructure.diagonal(self.weights),)
+        return self._affine_cache[0]
 
     def moment_map(self, theta):
         """``chi_a = sum_i weights[a, i] theta_i^2 / 2``, shape ``(..., k)``."""
