@@ -63,7 +63,13 @@ class ProductFamily(Model):
 
         def pullback(cotangent):
             back = self.pullback_coefficients(cotangent)
-            return np.concatenate([back * v, back * u], axis=-1)
+            batch = back.shape[:-1]
+            if batch != theta.shape[:-1]:
+                batch = np.broadcast_shapes(batch, theta.shape[:-1])
+            out = np.empty(batch + theta.shape[-1:])
+            np.multiply(back, v, out=out[..., : self.width])  # written in place: no concatenation
+            np.multiply(back, u, out=out[..., self.width :])
+            return out
 
         return beta, pullback
 
