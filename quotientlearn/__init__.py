@@ -1,11 +1,12 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
+the experiment list and the paper authors' saved runs (:mod:`quotientlearn.data`).
 """
 
 from quotientlearn import (
+    data,
     datasets,
     design,
     dynamics,
@@ -43,6 +44,7 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
     "dynamics",

@@ -30,6 +30,9 @@ def _parser():
                      help="override a configuration value (repeatable)")
     run.add_argument("--ablation", action="store_true",
                      help="also run the noise ablation (sets ablation=True where supported)")
+    run.add_argument("--instance", choices=("random", "paper"), default=None,
+                     help="problem instance: 'paper' trains on the authors' saved data "
+                          "(sets instance=...; spectral-sparsity, tv-recovery)")
 
     check = sub.add_parser("check", help="check the geometric identities of every zoo model")
     check.add_argument("--seed", type=int, default=0)
@@ -52,6 +55,8 @@ def main(argv=None):
             overrides = experiments.parse_overrides(args.overrides)
             if args.ablation:
                 overrides["ablation"] = True
+            if args.instance is not None:
+                overrides["instance"] = args.instance
             report = experiments.run(args.name, seeds=args.seeds, fast=args.fast, out=args.out,
                                      resume=args.resume, overrides=overrides)
             out = args.out or f"quotientlearn-out/{args.name}"

@@ -10,7 +10,8 @@ Objectives (closed-form gradients; each also has an ``autograd.numpy`` loss, and
 the two agree):
 
 - :class:`TeacherStudentReLU`: two-layer bias-free ReLU student of a teacher, fresh Gaussian inputs.
-- :class:`TeacherStudentAttention`: single-head attention scores ``W_Q W_K^T`` of a teacher.
+- :class:`TeacherStudentAttention`: single-head attention (learned queries, keys and values) of a
+  teacher.
 - :class:`MaskedFactorization`: ``M = P Q`` fitted on a random part of the observed entries.
 - :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised by a model
   ``w = phi(theta)`` (e.g. the products ``T (u * v)`` of the zoo), with an l1 penalty and optional
@@ -29,12 +30,12 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import grad
 
-from quotientlearn.bias import validate_temperature
 from quotientlearn.dynamics.drift import Drift, check_traceable
 from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
 from quotientlearn.dynamics.noise import Isotropic
 from quotientlearn.dynamics.schemes import EulerMaruyama
-from quotientlearn.validation import positive, positive_int
+from quotientlearn.validation import integer, real
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "FeatureRegression",
@@ -45,10 +46,6 @@ __all__ = [
     "TrainResult",
     "train",
 ]
-
-
-def _count(value, name):
-    return positive_int(value, name)
 
 
 def _seeded(array, name, trailing_ndim):
@@ -108,7 +105,7 @@ class TeacherStudentReLU(Objective):
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.label_noise = float(label_noise)
 
     def sample_batch(self, rng):
@@ -136,12 +133,14 @@ class TeacherStudentReLU(Objective):
         return np.concatenate([grad_w.reshape(self.n_seeds, -1), grad_v], axis=-1)
 
 
-class TeacherStudentAttention:
-    """Single-head attention ``out = softmax(c X W_Q W_K^T X^T) X`` learning a teacher's scores.
+class TeacherStudentAttention(Objective):
+    """Single-head attention ``softmax(c X W_Q (X W_K)^T) X W_V`` learning a teacher of the same shape.
 
-    Values and output map are the identity (``W_V = W_O = I``), so only ``W_Q W_K^T`` is learned;
+    Queries, keys and values are learned ``d_emb x d_head`` projections and there is no output map, so
+    the output has width ``d_head`` (the paper's model, :meth:`quotientlearn.models.Attention.output`);
     ``c = 1 / sqrt(d_head)``. Each step draws ``X ~ N(0, I)`` of shape ``(S, B, seq_len, d_emb)`` and
-    targets ``teacher(X) + noise * eps``.
+    targets ``teacher(X) + noise * eps``; the loss is the mean over all ``B * seq_len * d_head``
+    output entries.
 
     Parameters
     ----------
@@ -157,61 +156,48 @@ class TeacherStudentAttention:
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
-        self.seq_len = _count(seq_len, "seq_len")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
+        self.seq_len = integer(seq_len, "seq_len", minimum=1)
         self.noise = float(noise)
         self.scale = 1.0 / np.sqrt(model.d_head)
 
-    def _scores(self, theta, inputs):
-        blocks = self.model.space.split(theta)
-        queries = anp.matmul(inputs, blocks["W_Q"][:, None])                 # (S, B, L, h)
-        keys = anp.matmul(inputs, blocks["W_K"][:, None])
-        return queries, keys, self.scale * anp.matmul(queries, anp.swapaxes(keys, -1, -2))
-
-    @staticmethod
-    def _softmax(scores):
-        shifted = scores - anp.max(scores, axis=-1, keepdims=True)
-        weights = anp.exp(shifted)
-        return weights / anp.sum(weights, axis=-1, keepdims=True)
-
-    def output(self, theta, inputs):
-        """Outputs, shape ``(S, B, L, d_emb)``, for ``inputs`` of shape ``(S, B, L, d_emb)``."""
-        return anp.matmul(self._softmax(self._scores(theta, inputs)[2]), inputs)
-
     def sample_batch(self, rng):
-        """``(X, Y)``, both of shape ``(S, B, L, d_emb)``."""
+        """``(X, Y)`` of shapes ``(S, B, L, d_emb)`` and ``(S, B, L, d_head)``."""
         inputs = rng.standard_normal((self.n_seeds, self.batch_size, self.seq_len,
                                       self.model.d_emb))
-        targets = self.output(self.teacher, inputs)
+        targets = self.model.output(self.teacher, inputs)
         return inputs, targets + self.noise * rng.standard_normal(targets.shape)
 
     def loss(self, theta, batch):
-        """Mean squared error per seed over batch, positions and features; shape ``(S,)``."""
+        """Mean squared error per seed over batch, positions and output features; shape ``(S,)``."""
         inputs, targets = batch
-        return anp.mean((self.output(theta, inputs) - targets) ** 2, axis=(1, 2, 3))
+        return anp.mean((self.model.output(theta, inputs) - targets) ** 2, axis=(1, 2, 3))
 
     def gradient(self, theta, batch):
         """Closed-form gradient of :meth:`loss` (softmax backward), shape ``(S, D)``."""
         inputs, targets = batch
-        queries, keys, scores = self._scores(theta, inputs)
-        attn = self._softmax(scores)
-        residual = attn @ inputs - targets
-        grad_out = (2.0 / residual[0].size) * residual
-        grad_attn = grad_out @ np.swapaxes(inputs, -1, -2)                  # (S, B, L, L)
+        d_emb, h = self.model.d_emb, self.model.d_head
+        # Queries, keys and values from one matmul with [W_Q | W_K | W_V] side by side.
+        stacked = theta.reshape(self.n_seeds, 3, d_emb, h).transpose(0, 2, 1, 3)
+        qkv = inputs @ stacked.reshape(self.n_seeds, 1, d_emb, 3 * h)
+        queries, keys, values = qkv[..., :h], qkv[..., h: 2 * h], qkv[..., 2 * h:]
+        scores = self.scale * (queries @ np.swapaxes(keys, -1, -2))
+        attn = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        attn /= attn.sum(axis=-1, keepdims=True)
+        grad_out = (2.0 / targets[0].size) * (attn @ values - targets)       # (S, B, L, h)
+        grad_attn = grad_out @ np.swapaxes(values, -1, -2)                  # (S, B, L, L)
         grad_scores = attn * (grad_attn - np.sum(grad_attn * attn, axis=-1, keepdims=True))
-        grad_queries = self.scale * (grad_scores @ keys)
-        grad_keys = self.scale * (np.swapaxes(grad_scores, -1, -2) @ queries)
-        flat_inputs = inputs.reshape(self.n_seeds, -1, self.model.d_emb)
-        grad_wq = np.swapaxes(flat_inputs, -1, -2) @ grad_queries.reshape(self.n_seeds, -1,
-                                                                          self.model.d_head)
-        grad_wk = np.swapaxes(flat_inputs, -1, -2) @ grad_keys.reshape(self.n_seeds, -1,
-                                                                       self.model.d_head)
-        return np.concatenate([grad_wq.reshape(self.n_seeds, -1),
-                               grad_wk.reshape(self.n_seeds, -1)], axis=-1)
+        grad_qkv = np.concatenate([self.scale * (grad_scores @ keys),
+                                   self.scale * (np.swapaxes(grad_scores, -1, -2) @ queries),
+                                   np.swapaxes(attn, -1, -2) @ grad_out], axis=-1)
+        flat_inputs = inputs.reshape(self.n_seeds, -1, d_emb)
+        grad = np.swapaxes(flat_inputs, -1, -2) @ grad_qkv.reshape(self.n_seeds, -1, 3 * h)
+        return grad.reshape(self.n_seeds, d_emb, 3, h).transpose(0, 2, 1, 3).reshape(
+            self.n_seeds, -1)
 
 
 class MaskedFactorization(Objective):
-    """``M = P Q`` fitted to observed entries of ``M*``; each step uses a random subset of them.
+    """``M = P Q`` fitted to observed entries of ``M*``; each step uses a random part of them.
 
     Loss: the mean over *all* ``m n`` entries of the masked squared error,
     ``(1 / mn) sum_ij mask_ij ((PQ)_ij - M*_ij)^2`` (the paper's normalisation).
@@ -220,45 +206,51 @@ class MaskedFactorization(Objective):
     ----------
     model : quotientlearn.models.MatrixFactorization
     target : array_like, shape (S, m, n)
-    observed : array_like of int, shape (S, n_observed)
-        Flat indices of the observed entries of each seed.
-    per_step : int, optional
-        Entries used per step (a uniformly random subset, fresh each step); all of them by default
-        (full-batch GD).
+    mask : array_like of bool, shape (S, m, n)
+        The observed entries of each seed (at least one per seed).
+    step_fraction : float
+        Part of the observed entries used per step, in ``(0, 1]``; 1 gives full-batch GD.
+    sampling : {"exact", "bernoulli"}
+        ``"exact"``: a fresh uniformly random subset of ``round(step_fraction * n_observed)`` entries
+        (at least one) each step. ``"bernoulli"``: each observed entry kept independently with
+        probability ``step_fraction`` each step (the paper's batches).
     """
 
-    def __init__(self, model, target, observed, per_step=None):
+    def __init__(self, model, target, mask, step_fraction=1.0, sampling="exact"):
         self.model = model
         self.target = _seeded(target, "target", 2)
         if self.target.shape[1:] != (model.m, model.n):
             raise ValueError(f"target must have shape (S, {model.m}, {model.n}); "
                              f"got {self.target.shape}")
-        observed = np.asarray(observed)
-        if observed.ndim != 2 or observed.shape[0] != self.target.shape[0] or \
-                not np.issubdtype(observed.dtype, np.integer):
-            raise ValueError(f"observed must be integer indices of shape (S, n_observed); "
-                             f"got {observed.shape} {observed.dtype}")
-        if observed.min() < 0 or observed.max() >= model.m * model.n:
-            raise ValueError(f"observed indices must lie in [0, {model.m * model.n})")
-        self.observed = observed
+        mask = np.asarray(mask)
+        if mask.shape != self.target.shape or not np.all((mask == 0) | (mask == 1)):
+            raise ValueError(f"mask must hold 0/1 (or bool) entries of shape {self.target.shape}; "
+                             f"got shape {mask.shape}")
+        self.mask = mask.astype(bool)
+        n_observed = self.mask.sum(axis=(-2, -1))
+        if np.any(n_observed == 0):
+            raise ValueError("mask must observe at least one entry of every seed")
+        self.step_fraction = float(step_fraction)
+        if not 0.0 < self.step_fraction <= 1.0:
+            raise ValueError(f"step_fraction must lie in (0, 1]; got {step_fraction!r}")
+        if sampling not in ("exact", "bernoulli"):
+            raise ValueError(f"sampling must be 'exact' or 'bernoulli'; got {sampling!r}")
+        self.sampling = sampling
         self.n_seeds, self.dim = self.target.shape[0], model.dim
-        n_observed = observed.shape[1]
-        self.per_step = n_observed if per_step is None else _count(per_step, "per_step")
-        if self.per_step > n_observed:
-            raise ValueError(f"per_step must be at most n_observed = {n_observed}")
-        self._full_mask = self._mask(observed)
-
-    def _mask(self, indices):
-        mask = np.zeros((self.n_seeds, self.model.m * self.model.n))
-        np.put_along_axis(mask, indices, 1.0, axis=-1)
-        return mask.reshape(self.target.shape)
+        self._per_step = np.maximum(1, np.round(self.step_fraction * n_observed)).astype(int)
+        self._full_mask = self.mask.astype(float)
 
     def sample_batch(self, rng):
         """The step's mask, shape ``(S, m, n)`` (0/1)."""
-        if self.per_step == self.observed.shape[1]:
+        if self.step_fraction == 1.0:
             return self._full_mask
-        order = np.argsort(rng.random(self.observed.shape), axis=-1)[:, : self.per_step]
-        return self._mask(np.take_along_axis(self.observed, order, axis=-1))
+        keys = rng.random(self.target.shape)
+        if self.sampling == "bernoulli":
+            return (self.mask & (keys < self.step_fraction)).astype(float)
+        # The per_step smallest keys among the observed entries: a uniformly random subset.
+        keys = np.where(self.mask, keys, 2.0).reshape(self.n_seeds, -1)
+        cutoff = np.take_along_axis(np.sort(keys, axis=-1), self._per_step[:, None] - 1, axis=-1)
+        return (keys <= cutoff).reshape(self.target.shape).astype(float)
 
     def loss(self, theta, batch):
         """Masked squared error averaged over all entries, shape ``(S,)``."""
@@ -316,7 +308,7 @@ class FeatureRegression(Objective):
         self.label_noise = float(label_noise)
         if not np.isfinite(self.label_noise) or self.label_noise < 0:
             raise ValueError(f"label_noise must be finite and non-negative; got {label_noise!r}")
-        self.batch_size = n_samples if batch_size is None else _count(batch_size, "batch_size")
+        self.batch_size = n_samples if batch_size is None else integer(batch_size, "batch_size", minimum=1)
         if self.batch_size > n_samples:
             raise ValueError(f"batch_size must be at most the number of samples {n_samples}")
         if model is not None and model.beta_shape != (n_features,):
@@ -402,7 +394,7 @@ class _ObjectiveDrift(Drift):
 def _record_schedule(n_steps, record_every):
     if record_every is None:
         return np.array([0, n_steps])
-    every = _count(record_every, "record_every")
+    every = integer(record_every, "record_every", minimum=1)
     return np.unique(np.append(np.arange(0, n_steps + 1, every), n_steps))
 
 
@@ -455,8 +447,8 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
     if theta.shape != (objective.n_seeds, objective.dim):
         raise ValueError(f"theta0 must have shape ({objective.n_seeds}, {objective.dim}); "
                          f"got {theta.shape}")
-    lr = positive(lr, "lr")
-    n_steps = _count(n_steps, "n_steps")
+    lr = real(lr, "lr", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=1)
     temperature = validate_temperature(temperature)
     rng = as_generator(seed)
     schedule = _record_schedule(n_steps, record_every)

@@ -19,7 +19,7 @@ def _objectives(rng, n_seeds=3):
         "attention": sgd.TeacherStudentAttention(
             attention, datasets.attention_teacher(attention, n_seeds, rng), 4, 5, 0.02),
         "completion": sgd.MaskedFactorization(ql.models.MatrixFactorization(8, 7, 4),
-                                              completion.target, completion.observed, 11),
+                                              completion.target, completion.mask, 0.4),
         "linear_l1": sgd.FeatureRegression(spectral.features, spectral.targets, l1=0.1),
         "hadamard_minibatch": sgd.FeatureRegression(spectral.features, spectral.targets,
                                                     ql.models.Hadamard(16), batch_size=4),
@@ -151,7 +151,7 @@ def test_bad_arguments_are_refused():
         sgd.train(objective, theta, 1e-3, 0, rng)
     with pytest.raises(ValueError, match="temperature"):
         sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)
-    with pytest.raises(ValueError, match="seed must be an int or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="seed must be a non-negative integer"):
         sgd.train(objective, theta, 1e-3, 10, 1.5)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)
@@ -161,9 +161,18 @@ def test_bad_arguments_are_refused():
         sgd.FeatureRegression(objective.features, objective.targets, ql.models.Hadamard(3))
     with pytest.raises(ValueError, match="teacher must have shape"):
         sgd.TeacherStudentReLU(ql.models.ShallowReLU(3, 4), np.zeros((2, 5)), 8, 0.1)
-    with pytest.raises(ValueError, match="observed indices"):
+    with pytest.raises(ValueError, match="mask must hold"):
         sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
-                                np.array([[0, 9]]))
+                                np.ones((1, 4)))
+    with pytest.raises(ValueError, match="at least one entry"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.zeros((1, 2, 2)))
+    with pytest.raises(ValueError, match="step_fraction"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.ones((1, 2, 2)), 0.0)
+    with pytest.raises(ValueError, match="sampling"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.ones((1, 2, 2)), 0.5, "poisson")
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -186,3 +195,53 @@ def test_an_int_seed_is_the_generator_it_seeds():
                              temperature=0.1).theta
     np.testing.assert_array_equal(by_int, by_generator)
     assert not np.array_equal(by_int, sgd.train(objective, theta0, 1e-2, 50, 5, temperature=0.1).theta)
+
+
+def test_attention_output_is_the_papers_head():
+    # softmax(X W_Q (X W_K)^T / sqrt(d_head)) X W_V, written out directly from the named blocks.
+    rng = np.random.default_rng(5)
+    model = ql.models.Attention(6, 3)
+    objective = sgd.TeacherStudentAttention(model, datasets.attention_teacher(model, 2, rng), 4, 5,
+                                            0.0)
+    theta = rng.standard_normal((2, model.dim))
+    inputs, targets = objective.sample_batch(rng)
+    blocks = model.space.split(theta)
+    queries = np.einsum("sble,seh->sblh", inputs, blocks["W_Q"])
+    keys = np.einsum("sble,seh->sblh", inputs, blocks["W_K"])
+    values = np.einsum("sble,seh->sblh", inputs, blocks["W_V"])
+    scores = np.einsum("sbih,sbjh->sbij", queries, keys) / np.sqrt(3)
+    weights = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+    expected = weights @ values
+    assert expected.shape == (2, 4, 5, 3) and targets.shape == expected.shape
+    np.testing.assert_allclose(model.output(theta, inputs), expected, rtol=1e-12)
+    # One sequence batch shared by every theta broadcasts too.
+    shared = np.broadcast_to(inputs[0], inputs.shape)
+    np.testing.assert_allclose(model.output(theta, inputs[0]), model.output(theta, shared),
+                               rtol=1e-12)
+    # The loss is the mean over all B * L * d_head entries.
+    np.testing.assert_allclose(objective.loss(theta, (inputs, targets)),
+                               np.mean((expected - targets) ** 2, axis=(1, 2, 3)), rtol=1e-12)
+
+
+def test_completion_batches_sample_the_observed_entries_as_stated():
+    rng = np.random.default_rng(11)
+    problem = datasets.low_rank_completion(6, rng, (10, 10), (3.0,), 0.3, sampling="bernoulli")
+    model = ql.models.MatrixFactorization(10, 10, 2)
+    n_observed = problem.mask.sum(axis=(-2, -1))
+    exact = sgd.MaskedFactorization(model, problem.target, problem.mask, 0.5, "exact")
+    bernoulli = sgd.MaskedFactorization(model, problem.target, problem.mask, 0.5, "bernoulli")
+    counts = []
+    for _ in range(200):
+        batch = exact.sample_batch(rng)
+        assert np.all(batch <= problem.mask)
+        np.testing.assert_array_equal(batch.sum(axis=(-2, -1)), np.round(0.5 * n_observed))
+        batch = bernoulli.sample_batch(rng)
+        assert np.all(batch <= problem.mask)
+        counts.append(batch.sum(axis=(-2, -1)))
+    # Bernoulli(0.5) per observed entry: the total kept over 200 steps is Binomial(200 n_obs, 0.5).
+    kept, trials = int(np.sum(counts)), 200 * int(n_observed.sum())
+    assert stats.binomtest(kept, trials, 0.5).pvalue > 0.01
+    # Power: the same test rejects a keep probability of 0.45.
+    assert stats.binomtest(kept, trials, 0.45).pvalue < 1e-6
+    # Counts vary between steps (unlike exact sampling).
+    assert np.std(np.asarray(counts)[:, 0]) > 0

@@ -21,24 +21,22 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.validation import rng_from_seed
 
 __all__ = ["Engine", "Recorder", "Run", "as_generator"]
 
 
 def as_generator(seed):
-    """A ``numpy.random.Generator`` from an int seed (or anything ``default_rng`` takes) or a Generator.
+    """A ``numpy.random.Generator`` from a seed: :func:`~quotientlearn.validation.rng_from_seed`.
 
     Raises
     ------
+    TypeError
+        When ``seed`` is not an int, a sequence of ints, a Generator or None (``1.5``, ``True``).
     ValueError
-        When ``seed`` cannot seed a generator.
+        When it is a negative int.
     """
-    if isinstance(seed, bool | float):
-        raise ValueError(f"seed must be an int or a numpy.random.Generator; got {seed!r}")
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError):
-        raise ValueError(f"seed must be an int or a numpy.random.Generator; got {seed!r}") from None
+    return rng_from_seed(seed)
 
 
 class Recorder:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotientlearn.bias import validate_temperature
 from quotientlearn.dynamics.constraints import GaugeProjection
 from quotientlearn.dynamics.drift import Potential
 from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
 from quotientlearn.dynamics.noise import get_noise
 from quotientlearn.dynamics.samples import Samples
 from quotientlearn.dynamics.schemes import get_scheme
-from quotientlearn.validation import non_negative, positive, positive_int
+from quotientlearn.validation import integer, real, real_array
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = ["simulate"]
 
@@ -28,7 +28,7 @@ def _initial_state(model, init, n_particles, rng):
         # Random parameters moved along their orbits onto the slice: the dynamics start balanced.
         theta = model.sample((n_particles,), rng)
         return model.gauge.project(theta) if model.action.dim else theta
-    init = np.asarray(init, dtype=float)
+    init = real_array(init, "init")
     if init.shape not in ((model.dim,), (n_particles, model.dim)):
         raise ValueError(
             f"init must have shape ({model.dim},) or (n_particles, D) = ({n_particles}, {model.dim}); "
@@ -114,17 +114,17 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
                          f"got {noise_model.name!r}")
     if not callable(loss):
         raise ValueError(f"loss must be a callable beta -> (N,); got {type(loss).__name__}")
-    dt = positive(dt, "dt")
-    n_steps = positive_int(n_steps, "n_steps", allow_zero=True)
-    n_particles = positive_int(n_particles, "n_particles")
-    weight_decay = non_negative(weight_decay, "weight_decay")
-    gauge_penalty = non_negative(gauge_penalty, "gauge_penalty")
+    dt = real(dt, "dt", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=0)
+    n_particles = integer(n_particles, "n_particles", minimum=1)
+    weight_decay = real(weight_decay, "weight_decay", minimum=0.0)
+    gauge_penalty = real(gauge_penalty, "gauge_penalty", minimum=0.0)
     observables = dict(observables or {})
     for name, fn in observables.items():
         if not callable(fn):
             raise ValueError(f"observable {name!r} must be a callable (theta, beta) -> (N, ...)")
-    record_every = max(1, n_steps // 100) if record_every is None else positive_int(
-        record_every, "record_every")
+    record_every = (max(1, n_steps // 100) if record_every is None
+                    else integer(record_every, "record_every", minimum=1))
 
     rng = as_generator(seed)
     theta = _initial_state(model, init, n_particles, rng)

@@ -27,6 +27,7 @@ from quotientlearn.numerics import (
     sum_log,
 )
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = [
     "AffineStructure",
@@ -78,8 +79,12 @@ class GroupAction:
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
-        self.dim = int(dim)
-        self.space_dim = int(space_dim)
+        # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.
+        self.dim = integer(dim, "dim", minimum=0)
+        self.space_dim = integer(space_dim, "space_dim", minimum=1)
+        for label, fn in (("act", act), ("exp", exp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be a callable; got {type(fn).__name__}")
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -106,7 +111,7 @@ class GroupAction:
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
     def _structure_for(self, theta):
@@ -187,12 +192,13 @@ class GroupAction:
         return self._affine_cache[0]
 
     # --------------------------------------------------------------------------- moment map
-    def _require_affine(self):
+    def _affine_or_raise(self):
         structure = self.affine_structure()
         if structure is None:
             raise ValueError(
-                f"{self.name} is not an affine action, so it has no default moment map; "
-                "pass a gauge function chi to Gauge(action, chi=...)"
+                f"{self.name} is not an affine action, so it has no default moment map (and no "
+                "balanced gauge or implicit bias without one); pass a gauge function chi to "
+                "Gauge(action, chi=...)"
             )
         return structure
 
@@ -211,7 +217,7 @@ class GroupAction:
         -------
         chi : ndarray, shape (..., c)
         """
-        structure = self._require_affine()
+        structure = self._affine_or_raise()
         if getval(theta) is theta:
             return structure.moment_map(np.asarray(theta, dtype=float))
         # traced by autograd: the dense quadratic forms (small problems only)
@@ -221,7 +227,7 @@ class GroupAction:
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
-        return self._require_affine().moment_map_jacobian(np.asarray(theta, dtype=float))
+        return self._affine_or_raise().moment_map_jacobian(np.asarray(theta, dtype=float))
 
     def log_det_moment_gram(self, theta):
         """``log det J_chi J_chi^T`` of the moment map, shape ``(...,)``; ``-inf`` on degenerate orbits.
@@ -234,7 +240,7 @@ class GroupAction:
         -------
         log_det : ndarray, shape (...,)
         """
-        return self._require_affine().log_det_moment_gram(as_batch(theta, (self.space_dim,)))
+        return self._affine_or_raise().log_det_moment_gram(as_batch(theta, (self.space_dim,)))
 
     def balance(self, theta):
         """Move ``theta`` along its orbit onto the zero set of the moment map (the balanced slice).
@@ -251,7 +257,7 @@ class GroupAction:
         -------
         balanced : ndarray, shape (..., D)
         """
-        return self._require_affine().balance(as_batch(theta, (self.space_dim,)))
+        return self._affine_or_raise().balance(as_batch(theta, (self.space_dim,)))
 
 
 def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=200):
@@ -282,7 +288,11 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
     for _ in range(max_iter):
         values = chi(theta)
-        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
+            raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
+                             "the slice; check chi's domain")
+        residual = np.max(np.abs(values), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
         active = residual > tol
         if not np.any(active):
             return theta
@@ -291,7 +301,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)
-    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    residual = np.max(np.abs(chi(theta)), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",

@@ -17,6 +17,7 @@ import scipy.sparse
 from quotientlearn.groups.base import AffineStructure, GroupAction, log_det_psd, sum_log
 from quotientlearn.groups.magnitudes import geometric_mean_abs, rescaling_root, scaled_norm
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer
 
 #: Smallest positive normal float64.
 _TINY = float(np.finfo(float).tiny)
@@ -321,9 +322,9 @@ class LayerRescaling(TorusRescaling):
     """
 
     def __init__(self, dim, depth):
-        if depth < 2:
-            raise ValueError(f"depth must be at least 2; got {depth}")
-        self.width, self.depth = int(dim), int(depth)
+        self.width = integer(dim, "dim", minimum=1)
+        self.depth = integer(depth, "depth", minimum=2)
+        dim, depth = self.width, self.depth
         weights = np.zeros(((depth - 1) * dim, depth * dim))
         for layer in range(depth - 1):
             for i in range(dim):

@@ -23,6 +23,7 @@ from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
 from quotientlearn.numerics import jacobian
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer
 
 __all__ = ["Model"]
 
@@ -52,9 +53,13 @@ class Model:
         self.space = space
         self.action = action
         self.beta_shape = tuple(int(s) for s in beta_shape)
+        if gauge is not None and not isinstance(gauge, Gauge):
+            raise TypeError(f"gauge must be a Gauge or None; got {type(gauge).__name__}")
         self.gauge = gauge if gauge is not None else Gauge(action)
         self.bundle = SymmetryBundle(self)
-        self.predictor_rank = int(space.dim - action.dim if predictor_rank is None else predictor_rank)
+        self.predictor_rank = (max(space.dim - action.dim, 0) if predictor_rank is None
+                               else integer(predictor_rank, "predictor_rank", minimum=0,
+                                            maximum=space.dim))
 
     def __repr__(self):
         return f"{type(self).__name__}(D={self.dim}, k={self.action.dim}, beta_shape={self.beta_shape})"

@@ -11,6 +11,7 @@ from quotientlearn.groups.magnitudes import product_is_safe
 from quotientlearn.groups.torus import LayerRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["DiagonalNet"]
 
@@ -37,7 +38,8 @@ class DiagonalNet(Model):
     """
 
     def __init__(self, dim, depth=3):
-        self.width, self.depth = int(dim), int(depth)
+        self.width = integer(dim, "dim", minimum=1)
+        self.depth = integer(depth, "depth", minimum=2)
         space = ParameterSpace({f"u{layer + 1}": (self.width,) for layer in range(self.depth)})
         super().__init__(space, LayerRescaling(self.width, self.depth), (self.width,))
 

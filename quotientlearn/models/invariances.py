@@ -11,6 +11,7 @@ from quotientlearn.groups.torus import Scaling
 from quotientlearn.groups.translation import Translation as TranslationAction
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["ScaleInvariant", "Translation"]
 
@@ -27,7 +28,8 @@ class ScaleInvariant(Model):
     """
 
     def __init__(self, dim):
-        space = ParameterSpace({"theta": (int(dim),)})
+        # On R^1 the unit sphere is two points: there is no direction to learn.
+        space = ParameterSpace({"theta": (integer(dim, "dim", minimum=2),)})
         super().__init__(space, Scaling(space.dim), (space.dim,))
 
     def traceable_predictor(self, theta):
@@ -75,7 +77,8 @@ class Translation(Model):
     """
 
     def __init__(self, dim):
-        space = ParameterSpace({"logits": (int(dim),)})
+        # A softmax over one logit is the constant 1.
+        space = ParameterSpace({"logits": (integer(dim, "dim", minimum=2),)})
         super().__init__(space, TranslationAction(space.dim), (space.dim,))
 
     def traceable_predictor(self, theta):

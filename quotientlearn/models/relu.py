@@ -10,6 +10,7 @@ from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["ShallowReLU"]
 
@@ -28,7 +29,8 @@ class ShallowReLU(Model):
     """
 
     def __init__(self, d_in, width):
-        self.d_in, self.width = int(d_in), int(width)
+        self.d_in = integer(d_in, "d_in", minimum=1)
+        self.width = integer(width, "width", minimum=1)
         space = ParameterSpace({"W": (self.width, self.d_in), "v": (self.width,)})
         offset = self.width * self.d_in
         up = [j * self.d_in + np.arange(self.d_in) for j in range(self.width)]

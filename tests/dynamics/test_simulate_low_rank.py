@@ -32,7 +32,9 @@ def test_rank3_factorisation_of_a_rank1_target_completes(seed):
 
 def test_attention_gl_with_three_heads_completes():
     model = ql.models.Attention(3, 3, "gl")
-    samples = ql.simulate(model, lambda beta: loss(beta), 0.01, dt=1e-2, n_steps=300, n_particles=64,
-                          seed=0, progress=False)
+    # beta = [W_Q W_K^T | W_V]: the rank-1 target for the scores, a confining quadratic for W_V.
+    samples = ql.simulate(model, lambda beta: loss(beta[..., :3]) + 0.5 * anp.sum(beta[..., 3:] ** 2,
+                                                                                   axis=(-2, -1)),
+                          0.01, dt=1e-2, n_steps=300, n_particles=64, seed=0, progress=False)
     assert samples.n_diverged == 0 and np.all(np.isfinite(samples.theta))
     assert samples.metadata["max_gauge_residual"] < 1e-10
