@@ -18,11 +18,15 @@ from autograd import make_jvp, make_vjp
 from autograd.tracer import getval
 
 __all__ = [
+    "AutogradHessians",
     "DegenerateOrbitWarning",
+    "DenseHessians",
     "GaugeConvergenceWarning",
+    "Hessians",
     "jacobian",
     "jacobian_and_hessian",
     "log_det_psd",
+    "minimum_norm_solve",
     "minus_inf_where_degenerate",
     "sum_log",
 ]
@@ -111,6 +115,145 @@ def jacobian_and_hessian(fn, x):
     if not gradients:
         return np.zeros(out_shape + (n,)), np.zeros(out_shape + (n, n))
     return np.stack(gradients, axis=-2), np.stack(hessians, axis=-3)
+
+
+#: Largest number of entries of one replicated autograd pass (rows x n) in :class:`AutogradHessians`.
+_HESSIAN_CHUNK = 1_000_000
+
+
+class Hessians:
+    """The Hessians ``H_p`` of a row-wise map ``f: (N, n) -> (N, m)`` at points ``x``, as contractions.
+
+    The Itô route needs only a few contractions of the Hessians with vectors, never the dense
+    ``(N, m, n, n)`` array, whose size grows like ``D^3`` per point. Subclasses implement them in
+    closed form (:class:`DenseHessians` from a dense array is the reference, :class:`AutogradHessians`
+    the generic autograd route); :meth:`dense` is there for generic code that wants the array.
+    """
+
+    def trace(self):
+        """``tr H_p``, shape ``(N, m)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.trace")
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r`` for ``left, right`` of shape ``(N, r, n)``; shape ``(N, m)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.forms")
+
+    def contract(self, vectors):
+        """``sum_p H_p vectors_p`` for ``vectors`` of shape ``(N, m, n)``; shape ``(N, n)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.contract")
+
+    def dense(self):
+        """The Hessians as an array ``(N, m, n, n)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.dense")
+
+
+class DenseHessians(Hessians):
+    """:class:`Hessians` from a dense array ``(N, m, n, n)`` (the reference implementation)."""
+
+    def __init__(self, hessians):
+        self.hessians = np.asarray(hessians)
+
+    def trace(self):
+        """``tr H_p``, shape ``(N, m)``."""
+        return np.trace(self.hessians, axis1=-2, axis2=-1)
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r``, shape ``(N, m)``."""
+        return np.einsum("nri,npij,nrj->np", left, self.hessians, right)
+
+    def contract(self, vectors):
+        """``sum_p H_p vectors_p``, shape ``(N, n)``."""
+        return np.einsum("npij,npj->ni", self.hessians, vectors)
+
+    def dense(self):
+        """The array itself."""
+        return self.hessians
+
+
+class AutogradHessians(Hessians):
+    """:class:`Hessians` of ``fn`` at ``x`` by nested autograd passes over replicated rows.
+
+    A row of ``x`` is repeated once per vector pair (or per output), each copy differentiated along
+    its own direction: one forward-over-forward pass gives every ``left_r^T H_p right_r``, one
+    reverse-over-forward pass gives ``sum_p H_p v_p``. The cost is one pass through ``fn`` on
+    ``(N r, n)`` rows, chunked to bounded memory, instead of ``n m`` passes and an ``(N, m, n, n)``
+    array.
+
+    Parameters
+    ----------
+    fn : callable
+        Row-wise ``(N, n) -> (N, m)``, written with ``autograd.numpy``.
+    x : ndarray, shape (N, n)
+    """
+
+    def __init__(self, fn, x):
+        self.fn, self.x = fn, np.asarray(x, dtype=float)
+
+    def _rows(self, repeats):
+        n = self.x.shape[-1]
+        return max(1, _HESSIAN_CHUNK // max(1, repeats * n))
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r`` by forward over forward mode, shape ``(N, m)``."""
+        n_points, repeats, n = np.shape(left)
+        out = []
+        for start in range(0, n_points, self._rows(repeats)):
+            block = slice(start, start + self._rows(repeats))
+            points = np.repeat(self.x[block], repeats, axis=0)
+            a = np.reshape(left[block], (-1, n))
+            b = np.reshape(right[block], (-1, n))
+            inner = lambda y, b=b: make_jvp(self.fn)(y)(b)[1]  # noqa: E731
+            second = make_jvp(inner)(points)(a)[1]
+            out.append(np.reshape(second, (-1, repeats) + np.shape(second)[-1:]).sum(axis=1))
+        return np.concatenate(out, axis=0)
+
+    def trace(self):
+        """``tr H_p = sum_j e_j^T H_p e_j``, shape ``(N, m)``."""
+        n_points, n = self.x.shape
+        unit = np.broadcast_to(np.eye(n), (n_points, n, n))
+        return self.forms(unit, unit)
+
+    def contract(self, vectors):
+        """``sum_p H_p v_p`` by reverse over forward mode, shape ``(N, n)``."""
+        n_points, m, n = np.shape(vectors)
+        out = []
+        for start in range(0, n_points, self._rows(m)):
+            block = slice(start, start + self._rows(m))
+            points = np.repeat(self.x[block], m, axis=0)
+            directions = np.reshape(vectors[block], (-1, n))
+            pullback, value = make_vjp(lambda y, d=directions: make_jvp(self.fn)(y)(d)[1])(points)
+            select = np.tile(np.eye(m), (len(points) // m, 1))  # row (i, p) keeps output p
+            out.append(np.reshape(pullback(select), (-1, m, n)).sum(axis=1))
+        return np.concatenate(out, axis=0)
+
+    def dense(self):
+        """``(N, m, n, n)`` by reverse over reverse mode (:func:`jacobian_and_hessian`)."""
+        return jacobian_and_hessian(self.fn, self.x)[1]
+
+
+def minimum_norm_solve(matrix, rhs):
+    """Minimum-norm solutions ``X`` of ``matrix @ X = rhs`` for stacks of wide or square matrices.
+
+    ``matrix^T (matrix matrix^T)^{-1} rhs`` by a solve with the small Gram (a plain solve when square);
+    the pseudo-inverse takes over only when a matrix in the stack is singular.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (..., c, n)
+    rhs : ndarray, shape (..., c, q)
+
+    Returns
+    -------
+    solution : ndarray, shape (..., n, q)
+    """
+    c, n = matrix.shape[-2:]
+    try:
+        if c == n:
+            return np.linalg.solve(matrix, rhs)
+        gram = matrix @ np.swapaxes(matrix, -1, -2)
+        return np.swapaxes(matrix, -1, -2) @ np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:  # a singular matrix somewhere in the stack
+        return np.linalg.pinv(matrix) @ rhs
 
 
 def minus_inf_where_degenerate(log_det, stacklevel=3):

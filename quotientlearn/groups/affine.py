@@ -31,7 +31,11 @@ import scipy.sparse
 from autograd import make_jvp, make_vjp
 from scipy.sparse.csgraph import connected_components
 
-from quotientlearn.numerics import GaugeConvergenceWarning, minus_inf_where_degenerate
+from quotientlearn.numerics import (
+    GaugeConvergenceWarning,
+    minimum_norm_solve,
+    minus_inf_where_degenerate,
+)
 
 __all__ = ["AffineStructure", "minimum_norm_step", "probe_affine_structure"]
 
@@ -611,13 +615,7 @@ def minimum_norm_step(newton, chi):
     if c == k == 1:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(newton[..., 0] != 0, -chi / newton[..., 0], 0.0)
-    try:
-        if c == k:
-            return np.linalg.solve(newton, -chi[..., None])[..., 0]
-        normal = newton @ np.swapaxes(newton, -1, -2)
-        return (np.swapaxes(newton, -1, -2) @ np.linalg.solve(normal, -chi[..., None]))[..., 0]
-    except np.linalg.LinAlgError:
-        return -(np.linalg.pinv(newton) @ chi[..., None])[..., 0]
+    return -minimum_norm_solve(newton, chi[..., None])[..., 0]
 
 
 # ------------------------------------------------------------------------------------ probing
