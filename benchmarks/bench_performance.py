@@ -13,7 +13,7 @@ machine runs this: re-measure on a quiet one.
    T = 0.1, dt = 1e-3, N = 10^4, projection onto the balanced slice every step, at d = 1, 100, 1000:
    throughput of ``ql.simulate`` (autograd loss; and a :class:`~quotientlearn.Loss` with its gradient),
    a hand-optimised numpy loop (preallocated buffers, in-place, fewest passes) and, when numba is
-   installed, one fused numba kernel per step (the ceiling; numba's own normal generator), all
+   installed, one fused numba kernel per step (the ceiling; numba's compiled Generator draws), all
    relative to a naive numpy loop (the textbook expressions).
 2. ``n100``: the same at N = 100 particles (d = 1, 100): ``ql.simulate`` per step over the naive loop.
 3. ``custom``: ``ql.models.Custom`` built from a predictor and an ``act`` equal to a zoo model, per
@@ -52,7 +52,7 @@ GRADIENT_LOSS = ql.Loss(loss, gradient=lambda beta: beta - 1.0)
 def interleaved(contenders, repeats):
     """Seconds per call of every contender, ``{name: array (repeats,)}``, repetitions interleaved."""
     times = {name: [] for name in contenders}
-    for name, fn in contenders.items():  # warm-up (numba compilation, caches)
+    for fn in contenders.values():  # warm-up (numba compilation, caches)
         fn()
     for _ in range(repeats):
         for name, fn in contenders.items():
@@ -76,7 +76,7 @@ def show(title, rows, columns):
     print(f"{'':34s}" + "".join(f"{c:>24s}" for c in columns))
     for name, cells in rows.items():
         print(f"{name:34s}" + "".join(
-            f"{'%.2f [%.2f, %.2f]' % cell:>24s}" if cell is not None else f"{'n/a':>24s}"
+            f"{'{:.2f} [{:.2f}, {:.2f}]'.format(*cell):>24s}" if cell is not None else f"{'n/a':>24s}"
             for cell in cells))
 
 
@@ -126,16 +126,15 @@ def optimised_loop(n, d, steps, seed=0):
 
 if numba is not None:
     @numba.njit(cache=False)
-    def _fused_steps(u, v, steps, dt, scale, seed):
-        np.random.seed(seed)
+    def _fused_steps(u, v, steps, dt, scale, rng):
         n, d = u.shape
         for _ in range(steps):
             total = 0.0
             for i in range(n):
                 for j in range(d):
                     g = u[i, j] * v[i, j] - 1.0
-                    new_u = u[i, j] - dt * g * v[i, j] + scale * np.random.standard_normal()
-                    new_v = v[i, j] - dt * g * u[i, j] + scale * np.random.standard_normal()
+                    new_u = u[i, j] - dt * g * v[i, j] + scale * rng.standard_normal()
+                    new_v = v[i, j] - dt * g * u[i, j] + scale * rng.standard_normal()
                     total += new_u + new_v
                     ratio = np.sqrt(abs(new_v) / abs(new_u))
                     u[i, j] = new_u * ratio
@@ -147,7 +146,7 @@ if numba is not None:
 
 def fused_loop(n, d, steps, seed=0):
     return _fused_steps(np.ones((n, d)), np.ones((n, d)), steps, DT, np.sqrt(2 * TEMPERATURE * DT),
-                        seed)
+                        np.random.default_rng(seed))
 
 
 def library_loop(model, loss_fn, n, steps, seed=0):
@@ -256,7 +255,7 @@ def table_custom(repeats, quick, n=10_000):
     print(f"\n3. ql.models.Custom over the zoo model, time per simulation step (N = {n}; median "
           f"[min, max], {repeats} interleaved repetitions); Custom set-up in seconds (wall time)")
     for label, (ratio, setup) in rows.items():
-        print(f"{label:34s}{'%.2f [%.2f, %.2f]' % ratio:>24s}{setup:>12.3f} s")
+        print(f"{label:34s}{'{:.2f} [{:.2f}, {:.2f}]'.format(*ratio):>24s}{setup:>12.3f} s")
 
 
 # ---------------------------------------------------------------------------------- predictions
