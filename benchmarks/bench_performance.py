@@ -249,8 +249,8 @@ def table_custom(repeats, quick, n=10_000):
             ql.simulate(model, loss_fn, TEMPERATURE, dt=DT, n_steps=steps, n_particles=n, init=init,
                         seed=0, progress=False)
 
-        summary = ratio_summary(interleaved({"zoo": lambda: run(zoo), "custom": lambda: run(custom)},
-                                            repeats), "zoo", speed=False)
+        contenders = {"zoo": lambda zoo=zoo: run(zoo), "custom": lambda custom=custom: run(custom)}
+        summary = ratio_summary(interleaved(contenders, repeats), "zoo", speed=False)
         rows[label] = (summary["custom"], setup)
     print(f"\n3. ql.models.Custom over the zoo model, time per simulation step (N = {n}; median "
           f"[min, max], {repeats} interleaved repetitions); Custom set-up in seconds (wall time)")

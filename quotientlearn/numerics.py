@@ -27,6 +27,7 @@ __all__ = [
     "jacobian_and_hessian",
     "log_det_psd",
     "minimum_norm_solve",
+    "slice_tangents",
     "minus_inf_where_degenerate",
     "sum_log",
 ]
@@ -189,19 +190,19 @@ class AutogradHessians(Hessians):
     def __init__(self, fn, x):
         self.fn, self.x = fn, np.asarray(x, dtype=float)
 
-    def _rows(self, repeats):
-        n = self.x.shape[-1]
-        return max(1, _HESSIAN_CHUNK // max(1, repeats * n))
+    def _blocks(self, repeats):
+        """Slices of the points whose replicated rows hold at most ``_HESSIAN_CHUNK`` entries."""
+        n_points, n = self.x.shape
+        size = max(1, _HESSIAN_CHUNK // max(1, repeats * n))
+        return [slice(start, start + size) for start in range(0, n_points, size)]
 
     def forms(self, left, right):
         """``sum_r left_r^T H_p right_r`` by forward over forward mode, shape ``(N, m)``."""
-        n_points, repeats, n = np.shape(left)
+        repeats, n = np.shape(left)[-2:]
         out = []
-        for start in range(0, n_points, self._rows(repeats)):
-            block = slice(start, start + self._rows(repeats))
+        for block in self._blocks(repeats):
             points = np.repeat(self.x[block], repeats, axis=0)
-            a = np.reshape(left[block], (-1, n))
-            b = np.reshape(right[block], (-1, n))
+            a, b = np.reshape(left[block], (-1, n)), np.reshape(right[block], (-1, n))
             inner = lambda y, b=b: make_jvp(self.fn)(y)(b)[1]  # noqa: E731
             second = make_jvp(inner)(points)(a)[1]
             out.append(np.reshape(second, (-1, repeats) + np.shape(second)[-1:]).sum(axis=1))
@@ -215,13 +216,12 @@ class AutogradHessians(Hessians):
 
     def contract(self, vectors):
         """``sum_p H_p v_p`` by reverse over forward mode, shape ``(N, n)``."""
-        n_points, m, n = np.shape(vectors)
+        m, n = np.shape(vectors)[-2:]
         out = []
-        for start in range(0, n_points, self._rows(m)):
-            block = slice(start, start + self._rows(m))
+        for block in self._blocks(m):
             points = np.repeat(self.x[block], m, axis=0)
             directions = np.reshape(vectors[block], (-1, n))
-            pullback, value = make_vjp(lambda y, d=directions: make_jvp(self.fn)(y)(d)[1])(points)
+            pullback, _ = make_vjp(lambda y, d=directions: make_jvp(self.fn)(y)(d)[1])(points)
             select = np.tile(np.eye(m), (len(points) // m, 1))  # row (i, p) keeps output p
             out.append(np.reshape(pullback(select), (-1, m, n)).sum(axis=1))
         return np.concatenate(out, axis=0)
@@ -229,6 +229,27 @@ class AutogradHessians(Hessians):
     def dense(self):
         """``(N, m, n, n)`` by reverse over reverse mode (:func:`jacobian_and_hessian`)."""
         return jacobian_and_hessian(self.fn, self.x)[1]
+
+
+def slice_tangents(jacobian, constraint_jacobian):
+    """Tangents ``V`` with ``jacobian V = I`` and ``constraint_jacobian V = 0`` (minimum norm).
+
+    Parameters
+    ----------
+    jacobian : ndarray, shape (N, m, D)
+        Of the coordinates along the slice.
+    constraint_jacobian : ndarray, shape (N, c, D)
+        Of the gauge function that defines the slice.
+
+    Returns
+    -------
+    tangents : ndarray, shape (N, D, m)
+    """
+    m = jacobian.shape[-2]
+    constraint = np.concatenate([jacobian, constraint_jacobian], axis=-2)
+    rhs = np.zeros(constraint.shape[:-1] + (m,))
+    rhs[..., :m, :] = np.eye(m)
+    return minimum_norm_solve(constraint, rhs)
 
 
 def minimum_norm_solve(matrix, rhs):

@@ -1,7 +1,7 @@
 """Stochastic learning dynamics: one engine under :func:`simulate` and :func:`quotientlearn.sgd.train`.
 
-Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a loss with its gradient (:class:`Loss`), a noise model
-(:class:`NoiseModel`), a scheme (:class:`Scheme`), an optional constraint step
+Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a loss with its gradient
+(:class:`Loss`), a noise model (:class:`NoiseModel`), a scheme (:class:`Scheme`), an optional constraint step
 (:class:`Constraint`, :class:`GaugeProjection`), a :class:`Recorder`; :class:`Engine` runs them.
 """
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import math
 
 import autograd.numpy as anp
-import numpy as np
 from autograd import make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
-from quotientlearn.numerics import AutogradHessians, jacobian, minimum_norm_solve
+from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer
 
@@ -166,11 +165,7 @@ class Model:
         -------
         tangents : ndarray, shape (N, D, beta_size)
         """
-        jac = self.predictor_jacobian(theta)
-        constraint = np.concatenate([jac, self.gauge.chi_jacobian(theta)], axis=-2)
-        rhs = np.zeros(constraint.shape[:-1] + (self.beta_size,))
-        rhs[..., : self.beta_size, :] = np.eye(self.beta_size)
-        return minimum_norm_solve(constraint, rhs)
+        return slice_tangents(self.predictor_jacobian(theta), self.gauge.chi_jacobian(theta))
 
     def validate_beta(self, beta):
         """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""

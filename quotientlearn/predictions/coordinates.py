@@ -6,7 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.dynamics.noise import CoordinateDerivatives
-from quotientlearn.numerics import AutogradHessians, jacobian, minimum_norm_solve
+from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
 
 __all__ = ["Coordinates"]
 
@@ -82,9 +82,6 @@ class Coordinates:
         if not self.is_chart:
             return CoordinateDerivatives(theta, beta_jac, beta_hess, model.slice_tangents(theta))
         jac = jacobian(self.of_theta, theta)
-        constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
-        rhs = np.zeros(constraint.shape[:-1] + (self.size,))
-        rhs[..., : self.size, :] = np.eye(self.size)
-        tangents = minimum_norm_solve(constraint, rhs)
-        return CoordinateDerivatives(theta, jac, AutogradHessians(self.of_theta, theta), tangents,
+        return CoordinateDerivatives(theta, jac, AutogradHessians(self.of_theta, theta),
+                                     slice_tangents(jac, model.gauge.chi_jacobian(theta)),
                                      beta_jac, beta_hess)
