@@ -215,8 +215,10 @@ def _balancing_cases():
     works(area, "DiagonalNet(2, 5).predictor with an underflowing running product",
           lambda m_=model, t=theta: m_.predictor(t),
           lambda result, _: np.allclose(result, 1e-150, rtol=1e-13, atol=0))
-    works(area, "Attention(2, 3, 'gl').balanced(beta): d_head > d_emb",
-          lambda: models.Attention(2, 3, "gl").balanced(np.eye(2)), finite)
+    wide = models.Attention(2, 3, "gl")
+    beta = wide.predictor(wide.sample((), 0))
+    works(area, "Attention(2, 3, 'gl').balanced(beta): d_head > d_emb", lambda: wide.balanced(beta),
+          lambda result, _: np.allclose(wide.predictor(result), beta, atol=1e-13))
     translation = models.Translation(3)
     error(area, "Translation(3).gauge.project([-1, -1e-30, -1e30]): shift rounds the predictor",
           lambda: translation.gauge.project(np.array([-1.0, -1e-30, -1e30])), "mean", kind=ValueError)

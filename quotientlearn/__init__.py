@@ -2,7 +2,8 @@
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
 simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
-the experiment list and the paper authors' saved runs (:mod:`quotientlearn.data`).
+the experiment list, sweeps over it (:func:`sweep`) and the paper authors' saved runs
+(:mod:`quotientlearn.data`).
 """
 
 from quotientlearn import (
@@ -16,6 +17,7 @@ from quotientlearn import (
     predictions,
     sgd,
     stats,
+    sweeps,
     testing,
 )
 from quotientlearn.bias import (
@@ -31,6 +33,7 @@ from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
 from quotientlearn.stationary import Density, stationary_density
+from quotientlearn.sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -61,5 +64,7 @@ __all__ = [
     "simulate",
     "stationary_density",
     "stats",
+    "sweep",
+    "sweeps",
     "testing",
 ]
