@@ -162,7 +162,7 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
     for name in names:
         rows[name] = []
     for d in widths:
-        steps = max(2, int((40 if quick else 200) * 100 / max(d, 100)))
+        steps = max(2, int((20 if quick else 60) * 100 / max(d, 100)))
         model = ql.models.Hadamard(d)
         contenders = {
             names[0]: lambda d=d, steps=steps: naive_loop(n, d, steps),
@@ -243,7 +243,7 @@ def table_custom(repeats, quick, n=10_000):
         custom = make_custom()
         custom.gauge.project(init)  # probes the structure and builds its blocks
         setup = time.perf_counter() - start
-        steps = 5 if quick else 20
+        steps = 3 if quick else 10
 
         def run(model, steps=steps, loss_fn=loss_fn, init=init):
             ql.simulate(model, loss_fn, TEMPERATURE, dt=DT, n_steps=steps, n_particles=n, init=init,

@@ -15,6 +15,10 @@ import warnings
 import autograd.numpy as anp
 import numpy as np
 from autograd import make_jvp, make_vjp
+from autograd.core import SparseObject, defvjp, vspace
+from autograd.extend import defjvp, primitive
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.numpy.numpy_vjps import untake
 from autograd.tracer import getval
 
 __all__ = [
@@ -31,6 +35,34 @@ __all__ = [
     "minus_inf_where_degenerate",
     "sum_log",
 ]
+
+
+def _is_basic_index(index):
+    """Whether ``index`` is basic indexing (ints, slices, ``...``, ``None``): each element once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(part is Ellipsis or part is None or isinstance(part, slice | int | np.integer)
+               for part in parts)
+
+
+@primitive
+def _untake_basic(x, index, vs):
+    """The cotangent of ``A[index]`` scattered back into ``A``'s space, for basic indices."""
+
+    def mut_add(array):
+        array[index] += x  # basic indices never repeat an element: np.add.at's result, 8x faster
+        return array
+
+    return SparseObject(vs, mut_add)
+
+
+defvjp(_untake_basic, lambda ans, x, index, _: lambda g: g[index])
+defjvp(_untake_basic, "same")
+# autograd pulls every cotangent of ``A[index]`` back with ``np.add.at``, which dominated the generic
+# predictor pull-back of a user's model (``th[..., :d] * th[..., d:]``) in the hot loop. For basic
+# indices the in-place add gives the same sums; other indices keep autograd's rule.
+defvjp(ArrayBox.__getitem__, lambda ans, A, index: (
+    (lambda g: _untake_basic(g, index, vspace(A))) if _is_basic_index(index)
+    else (lambda g: untake(g, index, vspace(A)))))
 
 
 class DegenerateOrbitWarning(RuntimeWarning):

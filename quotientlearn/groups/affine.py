@@ -236,6 +236,37 @@ class _Component:
         self.basis = left[:, :rank].T
         self.c = rank
         self._kernels = {}
+        self.pair_weight = self._pair_weight()
+
+    def _pair_weight(self):
+        """``w`` when one generator scales coordinates by ``exp(+w t)`` and ``exp(-w t)`` (else None).
+
+        Then the moment map along the orbit is ``(P e^{2 w t} - M e^{-2 w t}) w / 2`` with ``P``, ``M``
+        the squared norms of the two sides, and the slice is reached exactly at
+        ``t = log(M / P) / (4 w)``: Hadamard products, neurons, attention columns, group scalars.
+        """
+        if self.k != 1 or not all(b.diagonal for b in self.blocks):
+            return None
+        weights = np.concatenate([b.diagonal_weights[0] for b in self.blocks])
+        weights = weights[weights != 0]
+        if not (np.any(weights > 0) and np.any(weights < 0)):
+            return None
+        scale = np.abs(weights[0])
+        return float(scale) if np.allclose(np.abs(weights), scale, rtol=1e-14, atol=0) else None
+
+    def exact_step(self, moments):
+        """The exact step ``(..., n, 1)`` onto the slice of a pair component, or ``None`` if degenerate."""
+        plus = minus = 0.0
+        for block, (second, _) in zip(self.blocks, moments, strict=True):
+            squares = second[..., block.diagonal_positions]  # (..., n, s)
+            weights = block.diagonal_weights[0]
+            plus = plus + squares[..., weights > 0].sum(axis=-1)
+            minus = minus + squares[..., weights < 0].sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = minus / plus
+            if not (np.min(ratio, initial=np.inf) > 0 and np.max(ratio, initial=0.0) < np.inf):
+                return None  # a degenerate orbit (one side zero): the damped Newton path handles it
+            return (np.log(ratio) / (4.0 * self.pair_weight))[..., None]
 
     def kernels(self, name):
         """Per block ``(quad (s(s+1)/2, q), lin (s, q), const (q,))`` of a quantity linear in the moments.
@@ -533,7 +564,8 @@ class AffineStructure:
     def balance(self, theta, tol=1e-13, max_iter=200):
         """Move ``theta`` along its orbit onto the moment map's zero set by damped Newton steps.
 
-        Each step solves ``J_chi Xi^T delta = -chi`` (minimum norm, by a solve with the small
+        Components of one generator scaling two sides oppositely (:meth:`_Component.exact_step`) are
+        moved there in one exact step. Each Newton step solves ``J_chi Xi^T delta = -chi`` (minimum norm, by a solve with the small
         ``c x c`` matrix ``M M^T`` of every component), clips ``|delta| <= 1`` and follows the flow of
         ``sum_a delta_a xi_a``. The iteration runs on the gathered block coordinates; converged points
         stop moving.
@@ -552,17 +584,31 @@ class AffineStructure:
         """
         components = self.components
         state = [[b.gather(theta) for b in t.blocks] for t in components]
+        # pair components are solved exactly, the others by damped Newton steps
+        newton = []
+        for index, t in enumerate(components):
+            step = None
+            if t.pair_weight is not None:
+                step = t.exact_step([b.moments(x) for b, x in zip(t.blocks, state[index], strict=True)])
+            if step is None:
+                newton.append(index)
+            else:
+                state[index] = [b.flow(step, x) for b, x in zip(t.blocks, state[index], strict=True)]
         untouched = self.untouched
-        rest = np.sum(theta[..., untouched] ** 2, axis=-1) if untouched.size else 0.0
-        residual = None
-        for iteration in range(max_iter + 1):
-            moments = [[b.moments(x) for b, x in zip(t.blocks, xs, strict=True)]
-                       for t, xs in zip(components, state, strict=True)]
-            norm = 1.0 + rest
-            for t, ms in zip(components, moments, strict=True):
+        fixed = np.sum(theta[..., untouched] ** 2, axis=-1) if untouched.size else 0.0
+        for index in set(range(len(components))) - set(newton):
+            for b, x in zip(components[index].blocks, state[index], strict=True):
+                fixed = fixed + np.sum(x * x, axis=(-3, -2, -1))
+        residual = np.zeros(theta.shape[:-1])
+        for iteration in range(max_iter + 1 if newton else 0):
+            types = [components[i] for i in newton]
+            moments = [[b.moments(x) for b, x in zip(t.blocks, state[i], strict=True)]
+                       for t, i in zip(types, newton, strict=True)]
+            norm = 1.0 + fixed
+            for t, ms in zip(types, moments, strict=True):
                 for b, (second, _) in zip(t.blocks, ms, strict=True):
                     norm = norm + b.trace(second).sum(axis=-1)
-            charges = [t.evaluate("chi", ms) for t, ms in zip(components, moments, strict=True)]
+            charges = [t.evaluate("chi", ms) for t, ms in zip(types, moments, strict=True)]
             largest = 0.0
             for chi in charges:
                 largest = np.maximum(largest, np.max(np.abs(chi), axis=(-2, -1), initial=0.0))
@@ -570,16 +616,16 @@ class AffineStructure:
             active = residual > tol
             if not np.any(active) or iteration == max_iter:
                 break
-            steps = []
-            for t, ms, chi in zip(components, moments, charges, strict=True):
-                steps.append(minimum_norm_step(t.bilinear("newton", ms), chi))  # C J . xi: (c, k)
+            # C J . xi: (c, k) per component
+            steps = [minimum_norm_step(t.bilinear("newton", ms), chi)
+                     for t, ms, chi in zip(types, moments, charges, strict=True)]
             squared = 0.0
             for step in steps:
                 squared = squared + np.sum(step * step, axis=(-2, -1))
             factor = np.where(active, 1.0 / np.maximum(np.sqrt(squared), 1.0), 0.0)
-            state = [[b.flow(step * factor[..., None, None], x)
-                      for b, x in zip(t.blocks, xs, strict=True)]
-                     for t, xs, step in zip(components, state, steps, strict=True)]
+            for t, i, step in zip(types, newton, steps, strict=True):
+                state[i] = [b.flow(step * factor[..., None, None], x)
+                            for b, x in zip(t.blocks, state[i], strict=True)]
         if np.any(residual > tol):
             warnings.warn(
                 f"gauge projection stopped after {max_iter} Newton steps with relative residual "
