@@ -565,8 +565,8 @@ class AffineStructure:
         """Move ``theta`` along its orbit onto the moment map's zero set by damped Newton steps.
 
         Components of one generator scaling two sides oppositely (:meth:`_Component.exact_step`) are
-        moved there in one exact step. Each Newton step solves ``J_chi Xi^T delta = -chi`` (minimum norm, by a solve with the small
-        ``c x c`` matrix ``M M^T`` of every component), clips ``|delta| <= 1`` and follows the flow of
+        moved there in one exact step. Each Newton step solves ``J_chi Xi^T delta = -chi`` (minimum
+        norm, by a solve with the small ``c x c`` matrix ``M M^T`` of every component), clips ``|delta| <= 1`` and follows the flow of
         ``sum_a delta_a xi_a``. The iteration runs on the gathered block coordinates; converged points
         stop moving.
 
@@ -597,7 +597,7 @@ class AffineStructure:
         untouched = self.untouched
         fixed = np.sum(theta[..., untouched] ** 2, axis=-1) if untouched.size else 0.0
         for index in set(range(len(components))) - set(newton):
-            for b, x in zip(components[index].blocks, state[index], strict=True):
+            for x in state[index]:
                 fixed = fixed + np.sum(x * x, axis=(-3, -2, -1))
         residual = np.zeros(theta.shape[:-1])
         for iteration in range(max_iter + 1 if newton else 0):
