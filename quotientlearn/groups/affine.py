@@ -566,9 +566,9 @@ class AffineStructure:
 
         Components of one generator scaling two sides oppositely (:meth:`_Component.exact_step`) are
         moved there in one exact step. Each Newton step solves ``J_chi Xi^T delta = -chi`` (minimum
-        norm, by a solve with the small ``c x c`` matrix ``M M^T`` of every component), clips ``|delta| <= 1`` and follows the flow of
-        ``sum_a delta_a xi_a``. The iteration runs on the gathered block coordinates; converged points
-        stop moving.
+        norm, by a solve with the small ``c x c`` matrix ``M M^T`` of every component), clips
+        ``|delta| <= 1`` and follows the flow of ``sum_a delta_a xi_a``. The iteration runs on the
+        gathered block coordinates; converged points stop moving.
 
         Parameters
         ----------
