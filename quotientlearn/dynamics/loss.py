@@ -4,6 +4,7 @@ Every step of :func:`~quotientlearn.simulate` needs ``grad L(beta)``. A plain ca
 ``autograd.numpy`` is differentiated by autograd, which traces the loss at every call (a fixed cost
 plus several passes over ``(N, *beta_shape)``). A :class:`Loss` given its gradient skips the trace:
 
+>>> import autograd.numpy as anp
 >>> loss = Loss(lambda b: 0.5 * anp.sum((b - 1.0) ** 2, axis=-1), gradient=lambda b: b - 1.0)
 
 :class:`Loss` is also the extension point for a loss class of one's own: subclass it and override
@@ -28,6 +29,26 @@ class Loss:
     gradient : callable, optional
         ``gradient(beta) -> (N, *beta_shape)``, the gradient of each row's loss. Without it, autograd
         differentiates ``value`` (one reverse-mode trace per call).
+
+    Examples
+    --------
+    A quadratic loss with its gradient (``simulate`` then skips autograd's trace), and the same loss
+    differentiated by autograd:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> value = lambda b: 0.5 * anp.sum((b - 1.0) ** 2, axis=-1)
+    >>> given = ql.Loss(value, gradient=lambda b: b - 1.0)
+    >>> beta = np.array([[2.0, 0.5]])
+    >>> given(beta), given.gradient(beta)
+    (array([0.625]), array([[ 1. , -0.5]]))
+    >>> ql.Loss(value).gradient(beta)  # autograd's
+    array([[ 1. , -0.5]])
+    >>> samples = ql.simulate(ql.models.Hadamard(2), given, 0.1, n_steps=10, n_particles=4, seed=0,
+    ...                       progress=False)
+    >>> samples.beta.shape
+    (4, 2)
     """
 
     def __init__(self, value=None, gradient=None):
@@ -71,6 +92,16 @@ def as_loss(loss):
     ------
     ValueError
         When ``loss`` is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quotientlearn.dynamics import Loss, as_loss
+    >>> loss = as_loss(lambda b: 0.5 * (b[..., 0] - 1.0) ** 2)
+    >>> loss, loss.gradient(np.array([[3.0]]))
+    (Loss(autograd gradient), array([[2.]]))
+    >>> as_loss(loss) is loss
+    True
     """
     if isinstance(loss, Loss):
         return loss

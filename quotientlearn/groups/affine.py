@@ -327,6 +327,22 @@ class AffineStructure:
         ``(generator, row, col, value)``: the nonzero entries ``A_a[row, col]``.
     offset_entries : tuple of ndarray
         ``(generator, row, value)``: the nonzero entries ``b_a[row]``.
+
+    Examples
+    --------
+    The torus of ``u v`` (``d = 2``): each generator scales ``u_i`` up and ``v_i`` down, so the
+    structure has two independent pair components of one type:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> structure = ql.models.Hadamard(dim=2).action.affine_structure()
+    >>> structure
+    AffineStructure(k=2, D=4, nnz=4, types=1)
+    >>> theta = np.array([2.0, 1.0, 0.5, 3.0])  # (u, v)
+    >>> structure.matrices[0] @ theta + structure.offsets[0]  # xi_0(theta) = (u_0, 0, -v_0, 0)
+    array([ 2. ,  0. , -0.5,  0. ])
+    >>> structure.moment_map(theta[None])  # (v_i^2 - u_i^2) / 2, the imbalance of each pair
+    array([[-1.875,  4.   ]])
     """
 
     def __init__(self, dim, space_dim, entries, offset_entries):
