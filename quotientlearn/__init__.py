@@ -26,7 +26,7 @@ from quotientlearn.bias import (
     log_slice_volume,
 )
 from quotientlearn.bundle import SymmetryBundle
-from quotientlearn.dynamics import DivergenceError, NoiseModel, Samples, simulate
+from quotientlearn.dynamics import DivergenceError, DivergenceWarning, NoiseModel, Samples, simulate
 from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
@@ -38,6 +38,7 @@ __all__ = [
     "DegenerateOrbitWarning",
     "Density",
     "DivergenceError",
+    "DivergenceWarning",
     "Gauge",
     "NoiseModel",
     "ParameterSpace",

@@ -18,6 +18,10 @@ import scipy.stats
 from scipy.integrate import cumulative_trapezoid
 
 from quotientlearn.predictions.density import Density
+from quotientlearn.validation import integer, real
+
+#: Largest relative change of the window's mass between the grid and every other node of it.
+_RESOLUTION = 1e-3
 
 __all__ = ["FitResult", "chisquare_test", "ks_test", "log_ratio_spread", "project", "total_variation",
            "window_cdf"]
@@ -44,7 +48,8 @@ class FitResult:
     window: tuple
 
     def verdict(self, alpha=0.01):
-        """``"consistent"`` if ``pvalue > alpha`` else ``"rejected"``."""
+        """``"consistent"`` if ``pvalue > alpha`` else ``"rejected"``; ``0 < alpha < 1``."""
+        alpha = real(alpha, "alpha", minimum=0.0, exclusive_minimum=True, maximum=1.0)
         return "consistent" if self.pvalue > alpha else "rejected"
 
     def as_dict(self):
@@ -85,24 +90,48 @@ def window_cdf(density, window, n_grid=4001):
         ``x (n,) -> log density (n,)`` (unnormalised).
     window : (float, float)
     n_grid : int
+        Number of nodes (>= 3; an even number is raised by one).
 
     Returns
     -------
     grid : ndarray, shape (n_grid,)
     cdf : ndarray, shape (n_grid,)
         From 0 to 1.
+
+    Raises
+    ------
+    ValueError
+        If the density is NaN or infinite on the grid, zero everywhere, or not resolved: its mass on
+        every other node differs from its mass on all nodes by more than 0.1% (a non-integrable
+        point between nodes, or a spike narrower than the grid).
     """
     low, high = _window(window)
     logpdf = _as_logpdf(density)
-    grid = np.linspace(low, high, int(n_grid))
-    log_values = np.asarray(logpdf(grid), dtype=float)
+    # Odd, so that every other node is a grid on the same window (the resolution check below).
+    n_grid = integer(n_grid, "n_grid", minimum=3, maximum=10**8) | 1
+    grid = np.linspace(low, high, n_grid)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_values = np.asarray(logpdf(grid), dtype=float)
     if log_values.shape != grid.shape:
         raise ValueError(f"the log density must return shape {grid.shape}; got {log_values.shape}")
-    finite = log_values[np.isfinite(log_values)]
-    if finite.size == 0 or np.any(np.isnan(log_values)) or np.any(log_values == np.inf):
-        raise ValueError("the log density is NaN, +inf or -inf everywhere on the window")
-    values = np.exp(log_values - finite.max())
+    for bad, what in ((np.isnan(log_values), "NaN"), (log_values == np.inf, "infinite")):
+        if np.any(bad):
+            raise ValueError(f"the density is {what} at x = {grid[np.argmax(bad)]:.6g} in the window "
+                             f"[{low:g}, {high:g}]: it is not integrable there; choose a window that "
+                             "excludes that point")
+    if np.all(log_values == -np.inf):
+        raise ValueError(f"the density is zero everywhere on the window [{low:g}, {high:g}]")
+    values = np.exp(log_values - log_values.max())
     cdf = cumulative_trapezoid(values, grid, initial=0.0)
+    # The mass on every other node must agree: a point where the density is not integrable (1/|x| at
+    # 0 between two nodes) or a spike narrower than the grid makes the two differ.
+    coarse = np.trapezoid(values[::2], grid[::2])
+    if not abs(coarse - cdf[-1]) <= _RESOLUTION * cdf[-1]:
+        raise ValueError(
+            f"the density is not resolved on the window [{low:g}, {high:g}]: its mass changes by "
+            f"{abs(coarse / cdf[-1] - 1):.1%} between {n_grid // 2 + 1} and {n_grid} grid nodes (a "
+            "non-integrable point, e.g. beta = 0 for 1/|beta|, or a spike); exclude it from the "
+            "window or raise n_grid")
     return grid, cdf / cdf[-1]
 
 
@@ -149,8 +178,8 @@ def chisquare_test(values, density, window, n_bins=20, n_grid=4001):
     """
     window = _window(window)
     inside = _inside(values, window)
-    n_bins = int(n_bins)
-    if n_bins < 2 or inside.size < 5 * n_bins:
+    n_bins = integer(n_bins, "n_bins", minimum=2)
+    if inside.size < 5 * n_bins:
         raise ValueError(f"need n_bins >= 2 and >= 5 samples per bin; got {n_bins} bins for "
                          f"{inside.size} samples")
     grid, cdf = window_cdf(density, window, n_grid)
