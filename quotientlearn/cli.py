@@ -1,9 +1,9 @@
-"""The ``quotientlearn`` command: ``demo``, ``list``, ``run NAME``, ``check``.
+"""The ``quotientlearn`` command: ``demo``, ``list``, ``run NAME``, ``sweep GRID.toml``, ``check``.
 
 Exit codes, one rule for every command:
 
 - ``0``: done, and every check the run makes passed;
-- ``1``: the run completed but a check failed (the report says which);
+- ``1``: the run completed but a check failed (the report says which), or a sweep cell failed;
 - ``2``: a user error — a bad argument or setting, an unusable ``--out``, a corrupt or mismatched
   checkpoint, a diverging run, a size too large for memory — reported as one line on stderr,
   without a traceback;
@@ -15,11 +15,10 @@ Anything else (a traceback) is a bug in quotientlearn.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
-
-from quotientlearn import experiments
-from quotientlearn.dynamics import DivergenceError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USER_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -54,13 +53,33 @@ def _parser():
                      help="override a setting (repeatable); types and ranges are checked")
     run.add_argument("--ablation", action="store_true",
                      help="also run the noise ablation (sets ablation=True where supported)")
+    run.add_argument("--instance", choices=("random", "paper"), default=None,
+                     help="problem instance: 'paper' trains on the authors' saved data "
+                          "(sets instance=...; spectral-sparsity, tv-recovery)")
+
+    sweep = sub.add_parser("sweep", help="run a grid of experiment settings on Dask distributed")
+    sweep.add_argument("grid", help="grid file (TOML): experiment, [fixed], [grid], [[zip]]")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="address of a running Dask scheduler (default: a cluster on this machine)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="worker processes of the local cluster (default: one per core)")
+    sweep.add_argument("--out", default=None, help="output folder (default quotientlearn-out/sweep-NAME)")
+    sweep.add_argument("--resume", action="store_true", help="skip the cells completed in --out")
+    sweep.add_argument("--serial", action="store_true",
+                       help="run the cells one after another in this process, without Dask")
 
     check = sub.add_parser("check", help="check the geometric identities of every zoo model")
     check.add_argument("--seed", type=int, default=0)
     return parser
 
 
+# The package is imported inside main(), under its Ctrl-C handler: an interrupt while numpy, geomstats
+# and the models load gives the one-line message, not a traceback.
+
+
 def _run(name, args, overrides=None):
+    from quotientlearn import experiments
+
     out = Path(args.out) if args.out is not None else experiments.default_out(name)
     report = experiments.run(name, seeds=getattr(args, "seeds", None), fast=getattr(args, "fast", False),
                              out=out, resume=getattr(args, "resume", False), overrides=overrides)
@@ -74,6 +93,8 @@ def _run(name, args, overrides=None):
 
 
 def _command(args):
+    from quotientlearn import experiments
+
     if args.command == "demo":
         return _run("demo", args)
     if args.command == "list":
@@ -84,7 +105,19 @@ def _command(args):
         overrides = experiments.parse_overrides(args.overrides)
         if args.ablation:
             overrides["ablation"] = True
+        if args.instance is not None:
+            overrides["instance"] = args.instance
         return _run(args.name, args, overrides)
+    if args.command == "sweep":
+        from quotientlearn.sweeps import sweep
+
+        try:
+            result = sweep(args.grid, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                           resume=args.resume, serial=args.serial)
+        except ImportError as exc:  # the `distributed` extra is missing: a user error
+            raise ValueError(str(exc)) from None
+        print(result.summary())
+        return EXIT_CHECK_FAILED if result.failed else EXIT_OK
     from quotientlearn import models, testing
 
     failed = False
@@ -98,6 +131,8 @@ def _command(args):
 def _interrupted_message(args):
     if args.command not in ("run", "demo"):
         return "interrupted"
+    from quotientlearn import experiments
+
     name = getattr(args, "name", "demo")
     out = Path(args.out) if args.out is not None else experiments.default_out(name)
     if experiments.has_checkpoints(out):
@@ -105,25 +140,59 @@ def _interrupted_message(args):
     return "interrupted; nothing to resume (no checkpoint was written; this run starts over next time)"
 
 
+class _Interrupts:
+    """Record that Ctrl-C was pressed, then raise ``KeyboardInterrupt`` as Python does.
+
+    An interrupt that lands inside an import can surface as another exception (numpy reports an
+    ``ImportError``); with the record, main() still reports it as an interrupt, on one line.
+    """
+
+    def __init__(self):
+        self.seen = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
 def main(argv=None):
     """Entry point of the ``quotientlearn`` command; returns the exit code (see the module docstring)."""
     args = _parser().parse_args(argv)
-    try:
-        return _command(args)
-    except KeyboardInterrupt:
+    with _Interrupts() as interrupts:
+        try:
+            code = _command(args)
+            if not interrupts.seen:  # a library may swallow the KeyboardInterrupt; the record stays
+                return code
+        except KeyboardInterrupt:
+            pass
+        except FloatingPointError as exc:  # DivergenceError, or numpy with errors set to raise
+            print(f"quotientlearn: error: the run diverged: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USER_ERROR
+        except MemoryError as exc:
+            detail = f" ({exc})" if str(exc) else ""
+            print(f"quotientlearn: error: out of memory{detail}; reduce the sizes in the settings",
+                  file=sys.stderr)
+            return EXIT_USER_ERROR
+        except (ValueError, OSError) as exc:
+            if not interrupts.seen:
+                print(f"quotientlearn: error: {_one_line(exc)}", file=sys.stderr)
+                return EXIT_USER_ERROR
+        except BaseException:
+            if not interrupts.seen:
+                raise  # a bug: the traceback is the report
         print(f"quotientlearn: {_interrupted_message(args)}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except DivergenceError as exc:
-        print(f"quotientlearn: error: the run diverged: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except MemoryError as exc:
-        detail = f" ({exc})" if str(exc) else ""
-        print(f"quotientlearn: error: out of memory{detail}; reduce the sizes in the settings",
-              file=sys.stderr)
-        return EXIT_USER_ERROR
-    except (ValueError, OSError) as exc:
-        print(f"quotientlearn: error: {_one_line(exc)}", file=sys.stderr)
-        return EXIT_USER_ERROR
 
 
 def _one_line(exc):

@@ -1,7 +1,9 @@
 """The declared, typed schema of experiment settings: type, range, scalar or list, for every name.
 
 A setting name means the same thing in every experiment (``lr`` is always a positive step size,
-``seeds`` a number of independent runs), so the schema is one table keyed by name. :func:`validate_config`
+``seeds`` a number of independent runs), so the schema is one table keyed by name (:data:`SETTINGS`),
+with per-experiment exceptions (:data:`EXPERIMENT_SETTINGS`) for the rare name that means something else
+in one experiment. :func:`validate_config`
 checks a whole configuration against it — the defaults, ``--set`` overrides and sweep grids all go
 through it — and refuses a wrong type, a value out of range or a list where a scalar belongs (and vice
 versa) with one :class:`SettingError` naming the setting. Every key of every experiment's ``CONFIG``
@@ -14,7 +16,8 @@ import math
 import numbers
 from dataclasses import dataclass
 
-__all__ = ["RELATIONS", "SETTINGS", "Setting", "SettingError", "validate_config", "validate_setting"]
+__all__ = ["EXPERIMENT_SETTINGS", "RELATIONS", "SETTINGS", "Setting", "SettingError", "declared",
+           "validate_config", "validate_setting"]
 
 
 class SettingError(ValueError):
@@ -241,6 +244,14 @@ SETTINGS = {
     "cases": Setting("str", help="'all' or ';'-separated case names"),
 }
 
+#: Settings whose name means something else in one experiment, by experiment.
+EXPERIMENT_SETTINGS = {
+    "bias-strength": {
+        "noise": Setting("str", choices=("isotropic", "horizontal", "label"), help="noise model"),
+        "gauge_fixing": Setting("bool", help="project onto the gauge slice after every step"),
+    },
+}
+
 #: Relations between settings, checked when both are present: ``(a, op, b)`` means ``a op b``.
 RELATIONS = (
     ("low", "<", "high"),
@@ -258,17 +269,23 @@ RELATIONS = (
 _OPERATORS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b}
 
 
-def validate_setting(key, value):
-    """One setting's value, checked and coerced against :data:`SETTINGS`.
+def declared(experiment=None):
+    """The declarations that apply to ``experiment``: :data:`SETTINGS` with its own overrides."""
+    return {**SETTINGS, **EXPERIMENT_SETTINGS.get(experiment, {})}
+
+
+def validate_setting(key, value, experiment=None):
+    """One setting's value, checked and coerced against its declaration.
 
     Raises
     ------
     SettingError
         If ``key`` is not declared or ``value`` does not fit its declaration.
     """
-    if key not in SETTINGS:
+    settings = declared(experiment)
+    if key not in settings:
         raise SettingError(f"setting {key!r} is not declared in quotientlearn.experiments.settings")
-    return SETTINGS[key].check(value, key)
+    return settings[key].check(value, key)
 
 
 def validate_config(config, experiment=None, known=None):
@@ -304,7 +321,7 @@ def validate_config(config, experiment=None, known=None):
     checked = {}
     for key, value in config.items():
         try:
-            checked[key] = validate_setting(key, value)
+            checked[key] = validate_setting(key, value, experiment)
         except SettingError as exc:
             raise SettingError(f"{exc} ({where})" if experiment else str(exc)) from None
     for first, op, second in RELATIONS:
