@@ -90,38 +90,38 @@ class Setting:
         """
         if self.kind == "list":
             if not isinstance(value, list | tuple):
-                raise SettingError(f"setting {name!r} must be {self.describe()}; got {value!r}")
+                raise SettingError(f"{name} must be {self.describe()}; got {value!r}")
             items = [self._number(item, f"{name}[{i}]", self.element) for i, item in enumerate(value)]
             if not items or (self.length is not None and len(items) != self.length):
-                raise SettingError(f"setting {name!r} must be {self.describe()}; got {value!r}")
+                raise SettingError(f"{name} must be {self.describe()}; got {value!r}")
             if self.increasing and any(b <= a for a, b in zip(items, items[1:], strict=False)):
-                raise SettingError(f"setting {name!r} must be increasing; got {value!r}")
+                raise SettingError(f"{name} must be increasing; got {value!r}")
             return items
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise SettingError(f"setting {name!r} must be True or False; got {value!r}")
+                raise SettingError(f"{name} must be True or False; got {value!r}")
             return value
         if self.kind == "str":
             if not isinstance(value, str) or (self.choices and value not in self.choices):
-                raise SettingError(f"setting {name!r} must be {self.describe()}; got {value!r}")
+                raise SettingError(f"{name} must be {self.describe()}; got {value!r}")
             return value
         return self._number(value, name, self.kind)
 
     def _number(self, value, name, kind):
         noun = "an integer" if kind == "int" else "a number"
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise SettingError(f"setting {name!r} must be {noun}; got {value!r}")
+            raise SettingError(f"{name} must be {noun}; got {value!r}")
         if not math.isfinite(value):
-            raise SettingError(f"setting {name!r} must be a finite number; got {value!r}")
+            raise SettingError(f"{name} must be a finite number; got {value!r}")
         if kind == "int":
             if not float(value).is_integer():
-                raise SettingError(f"setting {name!r} must be an integer; got {value!r}")
+                raise SettingError(f"{name} must be an integer; got {value!r}")
             value = int(value)
         else:
             value = float(value)
         low_ok = self.minimum is None or (value > self.minimum if self.exclusive else value >= self.minimum)
         if not low_ok or (self.maximum is not None and value > self.maximum):
-            raise SettingError(f"setting {name!r} must be {self._number_phrase(kind)}; got {value!r}")
+            raise SettingError(f"{name} must be {self._number_phrase(kind)}; got {value!r}")
         return value
 
 
@@ -323,9 +323,10 @@ def validate_config(config, experiment=None, known=None):
         try:
             checked[key] = validate_setting(key, value, experiment)
         except SettingError as exc:
-            raise SettingError(f"{exc} ({where})" if experiment else str(exc)) from None
+            raise SettingError(f"{exc} (a setting of {where})" if experiment else str(exc)) from None
     for first, op, second in RELATIONS:
         if first in checked and second in checked and not _OPERATORS[op](checked[first], checked[second]):
-            raise SettingError(f"setting {first!r} must be {op} {second!r}; got {first}={checked[first]!r}, "
-                               f"{second}={checked[second]!r}" + (f" ({where})" if experiment else ""))
+            context = f" (settings of {where})" if experiment else ""
+            raise SettingError(f"{first} must be {op} {second}; got {first}={checked[first]!r}, "
+                               f"{second}={checked[second]!r}{context}")
     return checked
