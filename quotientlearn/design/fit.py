@@ -1,4 +1,4 @@
-"""Fit a family's member to a target bias with pymanopt (THEORY.md section 5).
+"""Fit a family's member to a target bias with pymanopt (docs/theory.md section 5).
 
 The objective is ``Var_j[log det G_psi(beta_j) - R(beta_j)]`` over reference predictors ``beta_j``
 (the variance removes the free constant; the bias at temperature ``T`` is ``T/2`` times the
