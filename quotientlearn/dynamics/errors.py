@@ -21,6 +21,20 @@ class DivergenceError(FloatingPointError):
         The step size in use (``lr`` for SGD).
     bound : float or None
         The bound on ``|theta_i|`` that was left.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def exploding(beta):
+    ...     return -beta[..., 0] ** 4  # unbounded below: the particles run away
+    >>> try:
+    ...     ql.simulate(model, exploding, 0.1, dt=0.5, n_steps=200, n_particles=4, seed=0,
+    ...                 init=np.array([1.0, 1.0]), progress=False)
+    ... except ql.DivergenceError as error:
+    ...     print("diverged")
+    diverged
     """
 
     def __init__(self, step, fraction, dt, n_lost, n_particles, step_name="dt", droppable=True,
@@ -37,4 +51,20 @@ class DivergenceError(FloatingPointError):
 
 
 class DivergenceWarning(RuntimeWarning):
-    """Some particles diverged and were dropped (``drop_diverged=True``): the survivors are biased."""
+    """Some particles diverged and were dropped (``drop_diverged=True``): the survivors are biased.
+
+    Examples
+    --------
+    At ``dt = 0.3`` and ``T = 1`` a few of 64 particles of ``beta = u v`` leave the divergence bound:
+
+    >>> import warnings
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     samples = ql.simulate(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 1.0, dt=0.3,
+    ...                           n_steps=200, n_particles=64, seed=0, drop_diverged=True,
+    ...                           progress=False)
+    >>> samples.theta.shape, caught[0].category.__name__
+    ((62, 2), 'DivergenceWarning')
+    """

@@ -21,7 +21,17 @@ __all__ = ["EXPERIMENT_SETTINGS", "RELATIONS", "SETTINGS", "Setting", "SettingEr
 
 
 class SettingError(ValueError):
-    """An experiment setting of the wrong type, out of range, unknown, or inconsistent with another."""
+    """An experiment setting of the wrong type, out of range, unknown, or inconsistent with another.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> try:
+    ...     experiments.resolve_config("demo", overrides={"dt": 0})
+    ... except experiments.SettingError as error:
+    ...     print(error)
+    dt must be a number > 0; got 0.0 (a setting of experiment 'demo')
+    """
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,15 @@ class Setting:
         A list must be strictly increasing.
     help : str
         One line for the user.
+
+    Examples
+    --------
+    >>> from quotientlearn.experiments import Setting
+    >>> steps = Setting("int", minimum=1, help="training steps")
+    >>> steps.describe()
+    'an integer >= 1'
+    >>> steps.check(2000.0, "n_steps")  # an integral float is taken as an int
+    2000
     """
 
     kind: str
@@ -281,6 +300,12 @@ def validate_setting(key, value, experiment=None):
     ------
     SettingError
         If ``key`` is not declared or ``value`` does not fit its declaration.
+
+    Examples
+    --------
+    >>> from quotientlearn.experiments.settings import validate_setting
+    >>> validate_setting("seeds", 8.0)
+    8
     """
     settings = declared(experiment)
     if key not in settings:
@@ -309,6 +334,17 @@ def validate_config(config, experiment=None, known=None):
     ------
     SettingError
         Naming the first offending setting.
+
+    Examples
+    --------
+    >>> from quotientlearn.experiments import SettingError, validate_config
+    >>> validate_config({"lr": 1, "n_steps": 2000.0, "orbits": (0.5, 1)})
+    {'lr': 1.0, 'n_steps': 2000, 'orbits': [0.5, 1.0]}
+    >>> try:
+    ...     validate_config({"burn_in": 500, "n_steps": 100})
+    ... except SettingError as error:
+    ...     print(error)
+    burn_in must be < n_steps; got burn_in=500, n_steps=100
     """
     where = f"experiment {experiment!r}" if experiment else "the configuration"
     if not isinstance(config, dict):

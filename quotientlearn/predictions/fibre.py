@@ -31,6 +31,18 @@ class FibreIntegral(Prediction):
     fibre_points : int, optional
         Nodes per axis (default 401 for ``k = 1``, 121 for ``k = 2``) or importance samples
         (default 4096) for ``k > 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, gauge_fixing=False, weight_decay=0.5,
+    ...                                   method=ql.predictions.FibreIntegral(fibre_range=6.0))
+    >>> density
+    Density(method='fibre', shape=(1,))
     """
 
     name = "fibre"
