@@ -7,8 +7,8 @@ Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a los
 
 from quotientlearn.dynamics.constraints import Constraint, GaugeProjection
 from quotientlearn.dynamics.drift import Drift, Potential
-from quotientlearn.dynamics.engine import Engine, Recorder, Run, as_generator
-from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.dynamics.engine import DIVERGENCE_BOUND, Engine, Recorder, Run, as_generator
+from quotientlearn.dynamics.errors import DivergenceError, DivergenceWarning
 from quotientlearn.dynamics.loss import Loss, as_loss
 from quotientlearn.dynamics.noise import NOISE_MODELS, CoordinateDerivatives, NoiseModel, get_noise
 from quotientlearn.dynamics.samples import Samples
@@ -16,11 +16,13 @@ from quotientlearn.dynamics.schemes import SCHEMES, EulerMaruyama, Scheme, Stoch
 from quotientlearn.dynamics.simulate import simulate
 
 __all__ = [
+    "DIVERGENCE_BOUND",
     "NOISE_MODELS",
     "SCHEMES",
     "Constraint",
     "CoordinateDerivatives",
     "DivergenceError",
+    "DivergenceWarning",
     "Drift",
     "Engine",
     "EulerMaruyama",

