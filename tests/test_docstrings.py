@@ -2,8 +2,7 @@
 
 The public symbols are the names in ``quotientlearn.__all__`` and in the ``__all__`` of every module it
 re-exports (the list the API reference is written from); every subpackage must be among those modules.
-The examples run as doctests: ``pytest``
-collects the package with ``--doctest-modules`` (pyproject.toml).
+The examples run as doctests: ``pytest`` collects the package with ``--doctest-modules`` (pyproject.toml).
 """
 
 import inspect
