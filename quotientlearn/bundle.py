@@ -67,6 +67,19 @@ class SymmetryBundle(FiberBundle):
         ``() -> geomstats Manifold``: a fresh instance of the base (the quotient), for
         :meth:`~quotientlearn.spaces.Space.equip_with_quotient`. Default: ``Euclidean`` or ``Matrices``
         when the predictor has full rank, else none.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = np.array([2.0, 0.5])
+    >>> bundle = model.bundle  # also model.space.fiber_bundle for geomstats
+    >>> bundle.gram(theta)  # u^2 + v^2
+    array([[4.25]])
+    >>> vertical = bundle.vertical_projection(np.array([1.0, 0.0]), theta)
+    >>> bool(bundle.is_vertical(vertical, theta))
+    True
     """
 
     def __init__(self, model, submersion=None, lift=None, base_space=None):

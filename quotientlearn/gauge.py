@@ -38,6 +38,18 @@ class Gauge:
     space : Space, optional
         The parameter space, whose metric enters the constraint Gram; ``None`` for ``R^D`` with the
         identity metric. A model binds a gauge built without one to its own space.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = np.array([2.0, 0.5])
+    >>> model.gauge.chi(theta)  # the moment map (u^2 - v^2) / 2
+    array([1.875])
+    >>> on_slice = model.gauge.project(theta)  # along the orbit, predictor unchanged
+    >>> on_slice, model.predictor(on_slice)
+    (array([1., 1.]), array([1.]))
     """
 
     def __init__(self, action, chi=None, tol=1e-13, max_iter=200, space=None):

@@ -55,6 +55,16 @@ class Target:
         ``R(beta)``, shape ``(..., *beta_shape) -> (...,)``, written with ``autograd.numpy``.
     params : dict
         The spec's parameters (basis, group sizes, weights, rank), for :func:`parameterize`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> target = ql.design.make_target("tv", dim=3)  # a log-penalty on the jumps
+    >>> target.name, target.beta_shape
+    ('tv', (3,))
+    >>> round(float(target(np.array([1.0, 3.0, 2.0]))), 6)  # log 1 + log 2 + log 1
+    0.693147
     """
 
     name: str
@@ -112,6 +122,16 @@ def make_target(spec, *, dim=None, shape=None, rank=None):
     ------
     ValueError
         On an unknown name or a missing or malformed parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> target = ql.design.make_target("sparse", dim=3)  # R(beta) = sum_i log|beta_i|
+    >>> target
+    Target(name='sparse', beta_shape=(3,))
+    >>> float(target(np.array([1.0, 2.0, 0.5])))
+    0.0
     """
     if isinstance(spec, Target):
         return spec

@@ -15,15 +15,16 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.dynamics.errors import DivergenceError, DivergenceWarning
 from quotientlearn.validation import rng_from_seed
 
-__all__ = ["Engine", "Recorder", "Run", "as_generator"]
+__all__ = ["DIVERGENCE_BOUND", "Engine", "Recorder", "Run", "as_generator"]
 
 
 def as_generator(seed):
@@ -35,6 +36,14 @@ def as_generator(seed):
         When ``seed`` is not an int, a sequence of ints, a Generator or None (``1.5``, ``True``).
     ValueError
         When it is a negative int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quotientlearn.dynamics import as_generator
+    >>> rng = as_generator(0)
+    >>> as_generator(rng) is rng  # a Generator passes through
+    True
     """
     return rng_from_seed(seed)
 
@@ -51,6 +60,23 @@ class Recorder:
     n_particles : int
         ``N0``, the initial number of particles; a particle dropped after divergence keeps NaN (float
         records) in its later rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> recorder = dynamics.Recorder(lambda theta: {"beta": model.predictor(theta)},
+    ...                             steps=np.array([0, 50, 100]), n_particles=8)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), recorder=recorder, progress=False)
+    >>> run.records["beta"].shape, run.record_steps  # (n_records, N, *beta_shape)
+    ((3, 8, 1), array([  0,  50, 100]))
     """
 
     def __init__(self, observe, steps, n_particles):
@@ -99,6 +125,21 @@ class Run:
         The step a resumed run continued from (0 for a fresh run).
     seconds : float
         Wall time of the steps run in this call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), progress=False)
+    >>> run.alive  # indices of the particles still running (all, unless drop_diverged dropped some)
+    array([0, 1, 2, 3, 4, 5, 6, 7])
     """
 
     theta: np.ndarray
@@ -134,6 +175,27 @@ class _InterruptGuard:
 
 _RECORD_PREFIX = "record/"
 
+#: Entries of one ``(rows, D)`` chunk of particles: about 256 KB, so that a step's passes over a chunk
+#: stay in cache (and large temporaries are not paged in afresh at every step).
+_CHUNK_ENTRIES = 2**15
+
+
+def _chunked(fn, theta, rows):
+    """``fn`` applied to consecutive row chunks of ``theta`` (N, D), in order, into one new array."""
+    if rows >= len(theta):
+        return fn(theta)
+    out = np.empty_like(theta)
+    for start in range(0, len(theta), rows):
+        out[start:start + rows] = fn(theta[start:start + rows])
+    return out
+
+
+#: Default divergence bound on ``|theta_i|``. The learning problems here have parameters of order 1 to
+#: 100; an explicit step that has lost stability grows faster than exponentially and passes 1e8 within
+#: a few steps, whereas a bound near the float range (1e300) let "survivors" at 1e22-1e73 through,
+#: one or two steps from overflow. Problems with legitimately larger parameters pass a larger bound.
+DIVERGENCE_BOUND = 1e8
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -156,6 +218,25 @@ class Engine:
         How the layer calls the step size (``"dt"``, ``"lr"``), for error messages.
     offers_drop : bool
         Whether the layer offers ``drop_diverged`` (the divergence message then suggests it).
+    bound : float
+        A particle has *diverged* when a coordinate is non-finite or exceeds ``bound`` in magnitude
+        (default :data:`DIVERGENCE_BOUND`); checked after every step and again after every
+        constraint step, so no projection ever sees (or returns) a diverged particle.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), progress=False)
+    >>> run.theta.shape, run.n_steps
+    ((8, 2), 100)
     """
 
     drift: object
@@ -167,6 +248,7 @@ class Engine:
     constraint: object = None
     step_name: str = "dt"
     offers_drop: bool = True
+    bound: float = DIVERGENCE_BOUND
 
     def run(self, theta, n_steps, rng, recorder=None, checkpoint=None, resume=False,
             drop_diverged=False, progress=None, desc=None):
@@ -186,7 +268,8 @@ class Engine:
             Continue from ``checkpoint`` if it holds a state; the result is then bit-identical to an
             uninterrupted run.
         drop_diverged : bool
-            Drop particles that leave the finite numbers instead of raising :class:`DivergenceError`.
+            Drop particles that diverge (leave ``|theta_i| <= bound``) instead of raising
+            :class:`DivergenceError`; it is raised anyway when every particle diverges.
         progress : bool, optional
             Show a progress bar; by default one appears on a terminal after a few seconds.
         desc : str, optional
@@ -199,6 +282,9 @@ class Engine:
         n_particles = theta.shape[0]
         alive = np.arange(n_particles)
         step = 0
+        if not np.max(np.abs(theta), initial=0.0) <= self.bound:
+            raise ValueError(f"the initial state exceeds the divergence bound {self.bound:g} (largest "
+                             f"|theta_i| = {np.max(np.abs(theta)):.3g}); pass a larger divergence_bound")
         state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
         if state is not None:
             arrays = state["arrays"]
@@ -223,6 +309,11 @@ class Engine:
 
         drift, noise, scheme, model = self.drift, self.noise, self.scheme, self.model
         project = self.constraint.project if self.constraint is not None else None
+        # Particles are independent: a drift that says so is stepped (and projected) chunk by chunk,
+        # in order, which draws the same random numbers in the same order (bit-identical results)
+        # with every pass in cache.
+        rows = (max(1, _CHUNK_ENTRIES // max(1, theta.shape[-1])) if drift.independent_rows
+                else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)
         next_record = recorder.next_step if recorder is not None else -1
@@ -234,15 +325,13 @@ class Engine:
                 tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
                      disable=None if progress is None else not progress, leave=False) as bar:
             while step < n_steps:
-                theta = scheme.step(theta, drift, noise, model, dt, scale, rng)
+                theta = _chunked(lambda part: scheme.step(part, drift, noise, model, dt, scale, rng),
+                                 theta, rows)
                 step += 1
-                # A non-finite sum flags any non-finite coordinate (and overflow) in one pass.
-                if not math.isfinite(theta.sum()):
-                    bad = ~np.isfinite(np.sum(theta.reshape(len(theta), -1), axis=-1))
-                    if bad.any():
-                        theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
+                theta, alive = self._check(theta, alive, step, drop_diverged)
                 if project is not None:
-                    theta = project(theta)
+                    theta, alive = self._check(_chunked(project, theta, rows), alive, step,
+                                               drop_diverged)
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
                     next_record = recorder.next_step
@@ -254,12 +343,28 @@ class Engine:
                 if checkpoint is not None and checkpoint.due(step):
                     save()
         save(finished=True)
+        if alive.size < n_particles:
+            lost = n_particles - alive.size
+            warnings.warn(
+                f"{lost} of {n_particles} particles diverged and were dropped; the survivors are not "
+                f"samples of the unconditioned dynamics (biased towards where the step is stable): "
+                f"use a smaller {self.step_name}", DivergenceWarning, stacklevel=3)
         return Run(theta, alive, records, record_steps, n_steps, resumed_from,
                    time.perf_counter() - start)
 
-    def _diverged(self, theta, alive, bad, step, drop_diverged):
+    def _check(self, theta, alive, step, drop_diverged):
+        """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
+        # Three reductions without temporaries: a non-finite sum flags NaN, inf and overflow.
+        if math.isfinite(theta.sum()) and theta.max() <= self.bound and theta.min() >= -self.bound:
+            return theta, alive
+        with np.errstate(invalid="ignore"):
+            # one row per particle, points of any shape (matrices on a manifold)
+            bad = ~(np.max(np.abs(theta.reshape(len(theta), -1)), axis=-1) <= self.bound)  # NaN: bad
         n_bad = int(np.count_nonzero(bad))
+        if n_bad == 0:  # the sum overflowed, no coordinate did
+            return theta, alive
         if not drop_diverged or n_bad == len(alive):
             raise DivergenceError(step, n_bad / len(alive), self.dt, n_bad, len(alive),
-                                  step_name=self.step_name, droppable=self.offers_drop)
+                                  step_name=self.step_name, droppable=self.offers_drop,
+                                  bound=self.bound)
         return theta[~bad], alive[~bad]

@@ -30,46 +30,83 @@ no such drift.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import autograd.numpy as anp
 import numpy as np
 
-from quotientlearn.numerics import jacobian
+from quotientlearn.numerics import DenseHessians, Hessians, jacobian
 
 __all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
            "Preconditioned", "get_noise"]
 
 
-@dataclass(frozen=True)
 class CoordinateDerivatives:
     """Derivatives of the coordinates at slice points, as the Itô route needs them.
 
-    Attributes
+    The second derivatives are :class:`~quotientlearn.numerics.Hessians` operators (contractions
+    with vectors, in closed form for the zoo); the dense arrays are made only on request, for
+    generic code (the defaults of :class:`NoiseModel`).
+
+    Parameters
     ----------
     theta : ndarray, shape (n, *space.shape)
         Slice points.
     jacobian : ndarray, shape (n, m, D)
         ``J_c``, the Jacobian of the coordinates ``c`` (the predictor, or a chart of it).
-    hessians : ndarray, shape (n, m, D, D)
+    hessians : Hessians or ndarray, shape (n, m, D, D)
         Hessians of every coordinate.
     tangents : ndarray, shape (n, D, m)
         Slice tangents ``V``: ``J_c V = I`` and ``J_chi V = 0``.
-    beta_jacobian : ndarray, shape (n, P, D)
-        ``J_beta``, the Jacobian of the predictor itself (equal to ``jacobian`` without a chart).
-    beta_hessians : ndarray, shape (n, P, D, D)
+    beta_jacobian : ndarray, shape (n, P, D), optional
+        ``J_beta``, the Jacobian of the predictor itself (default: ``jacobian``, no chart).
+    beta_hessians : Hessians or ndarray, shape (n, P, D, D), optional
+
+    Examples
+    --------
+    The Itô route builds them; by hand, at the slice point of ``beta = 4`` for ``u v``:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn.numerics import jacobian_and_hessian
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = model.balanced(np.array([[4.0]]))  # (n, D) = (1, 2)
+    >>> jac, hess = jacobian_and_hessian(model.predictor, theta)  # (1, 1, 2), (1, 1, 2, 2)
+    >>> constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
+    >>> tangent = np.linalg.pinv(constraint)[..., :1]  # J V = I, J_chi V = 0
+    >>> derivatives = ql.dynamics.CoordinateDerivatives(theta, jac, hess, tangent, jac, hess)
+    >>> ql.dynamics.get_noise("isotropic").cometric(model, derivatives)  # J J^T = u^2 + v^2
+    array([[[8.]]])
     """
 
-    theta: np.ndarray
-    jacobian: np.ndarray
-    hessians: np.ndarray
-    tangents: np.ndarray
-    beta_jacobian: np.ndarray
-    beta_hessians: np.ndarray
+    def __init__(self, theta, jacobian, hessians, tangents, beta_jacobian=None, beta_hessians=None):
+        self.theta, self.jacobian, self.tangents = theta, jacobian, tangents
+        self.second = _as_hessians(hessians)
+        self.beta_jacobian = jacobian if beta_jacobian is None else beta_jacobian
+        self.beta_second = self.second if beta_hessians is None else _as_hessians(beta_hessians)
+
+    @cached_property
+    def hessians(self):
+        """Dense Hessians of the coordinates, ``(n, m, D, D)`` (made on first use)."""
+        return self.second.dense()
+
+    @cached_property
+    def beta_hessians(self):
+        """Dense Hessians of the predictor, ``(n, P, D, D)`` (made on first use)."""
+        return self.beta_second.dense()
+
+    @property
+    def tangent_rows(self):
+        """The tangents as rows ``V_k``, shape ``(n, m, D)``."""
+        return _transpose(self.tangents)
 
     def along_tangents(self, hessians):
         """Directional derivatives ``H V_k`` of a Jacobian along every tangent: ``(n, m, p, D)``."""
         return np.einsum("npij,njk->nkpi", hessians, self.tangents)
+
+
+def _as_hessians(hessians):
+    return hessians if isinstance(hessians, Hessians) else DenseHessians(hessians)
 
 
 def _transpose(matrix):
@@ -97,6 +134,22 @@ class NoiseModel:
         The increment is a tangent vector moved along a geodesic (the law does not depend on
         coordinates; on a curved space the step adds the Itô drift :meth:`curvature_drift`). ``False``:
         noise defined in the coordinates of ``R^D`` (``"preconditioned"``), no such drift.
+
+    Examples
+    --------
+    A noise model needs only its normalised covariance; here isotropic noise written by hand:
+
+    >>> import autograd.numpy as anp
+    >>> import quotientlearn as ql
+    >>> class MyIsotropic(ql.NoiseModel):
+    ...     isotropic = True
+    ...     def covariance(self, model, theta):
+    ...         return anp.broadcast_to(anp.eye(theta.shape[-1]), theta.shape[:-1] + 2 * theta.shape[-1:])
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> samples = ql.simulate(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 0.1,
+    ...                       noise=MyIsotropic(), n_steps=20, n_particles=4, seed=0, progress=False)
+    >>> samples.theta.shape
+    (4, 2)
     """
 
     name = "NoiseModel"
@@ -266,7 +319,7 @@ class Isotropic(NoiseModel):
         """``tr(C H_p) = tr H_p`` on flat space (the generic default otherwise), shape ``(n, m)``."""
         if not model.space.is_flat:
             return super().trace_hessian(model, derivatives)
-        return np.trace(derivatives.hessians, axis1=-2, axis2=-1)
+        return derivatives.second.trace()
 
     def cometric(self, model, derivatives):
         """``J_c J_c^T`` on flat space (``J_c K J_c^T`` otherwise), shape ``(n, m, m)``."""
@@ -278,14 +331,14 @@ class Isotropic(NoiseModel):
     def cometric_divergence(self, model, derivatives):
         """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k`` on flat space, shape ``(n, m)``.
 
-        On a curved space ``K`` varies too: autograd of the space's cometric (horizontal noise has the
-        same diffusion ``J K J^T``, since ``J Xi^T = 0``).
+        That is ``sum_k V_k^T H_p J_k + J_p . sum_k H_k V_k``: two contractions of the Hessians. On a
+        curved space ``K`` varies too: autograd of the space's cometric (horizontal noise has the same
+        diffusion ``J K J^T``, since ``J Xi^T = 0``).
         """
         if not model.space.is_flat:
             return _cometric_divergence(model, derivatives, _space_cometric, type(self).__name__)
-        jac = derivatives.jacobian
-        product = derivatives.along_tangents(derivatives.hessians) @ _transpose(jac)[:, None]
-        return np.einsum("nkpk->np", product + _transpose(product))
+        jac, rows, second = derivatives.jacobian, derivatives.tangent_rows, derivatives.second
+        return second.forms(rows, jac) + np.einsum("npd,nd->np", jac, second.contract(rows))
 
 
 class Horizontal(Isotropic):
@@ -332,9 +385,8 @@ class Horizontal(Isotropic):
             return NoiseModel.trace_hessian(self, model, derivatives)
         xi = model.action.generators(derivatives.theta)
         inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
-        hessians = derivatives.hessians
-        vertical = np.einsum("...ab,...bi,...pij,...aj->...p", inverse, xi, hessians, xi)
-        return np.trace(hessians, axis1=-2, axis2=-1) - vertical
+        second = derivatives.second
+        return second.trace() - second.forms(inverse @ xi, xi)
 
 
 class Label(NoiseModel):
@@ -368,7 +420,7 @@ class Label(NoiseModel):
         if not model.space.is_flat:
             return super().trace_hessian(model, derivatives)
         beta_jac = derivatives.beta_jacobian
-        return np.einsum("...qi,...pij,...qj->...p", beta_jac, derivatives.hessians, beta_jac)
+        return derivatives.second.forms(beta_jac, beta_jac)
 
     def cometric(self, model, derivatives):
         """``A A^T`` with ``A = J_c J_beta^T``, shape ``(n, m, m)``."""
@@ -378,15 +430,23 @@ class Label(NoiseModel):
         return cross @ _transpose(cross)
 
     def cometric_divergence(self, model, derivatives):
-        """``sum_k [dA_k A^T + A dA_k^T][:, k]``, ``dA_k = dJ_c,k J_beta^T + J_c dJ_beta,k^T``; ``(n, m)``."""
+        """``sum_k [dA_k A^T + A dA_k^T][:, k]``, ``dA_k = dJ_c,k J_beta^T + J_c dJ_beta,k^T``; ``(n, m)``.
+
+        With ``A = J_c J_beta^T``, ``H`` the coordinates' and ``G`` the predictor's Hessians, ``V_k``
+        the tangents, ``w = sum_k H_k V_k`` and ``U_q = sum_k A_kq V_k``, it is
+        ``sum_k V_k^T H_p (A J_beta)_k + J_p . sum_q G_q U_q
+        + sum_q A_pq (J_beta,q . w + sum_k V_k^T G_q J_k)``: contractions only.
+        """
         if not model.space.is_flat:
             return super().cometric_divergence(model, derivatives)
-        jac, beta_jac = derivatives.jacobian, derivatives.beta_jacobian
-        cross = jac @ _transpose(beta_jac)
-        dcross = (derivatives.along_tangents(derivatives.hessians) @ _transpose(beta_jac)[:, None]
-                  + jac[:, None] @ _transpose(derivatives.along_tangents(derivatives.beta_hessians)))
-        product = dcross @ _transpose(cross)[:, None]
-        return np.einsum("nkpk->np", product + _transpose(product))
+        jac, beta_jac, rows = derivatives.jacobian, derivatives.beta_jacobian, derivatives.tangent_rows
+        second, beta_second = derivatives.second, derivatives.beta_second
+        cross = jac @ _transpose(beta_jac)  # (n, m, P)
+        first = (second.forms(rows, cross @ beta_jac)
+                 + np.einsum("npd,nd->np", jac, beta_second.contract(_transpose(cross) @ rows)))
+        inner = (np.einsum("nqd,nd->nq", beta_jac, second.contract(rows))
+                 + beta_second.forms(rows, jac))
+        return first + np.einsum("npq,nq->np", cross, inner)
 
 
 class Preconditioned(Isotropic):
@@ -414,6 +474,14 @@ def get_noise(noise):
     ------
     ValueError
         For an unknown name or another object; the message lists the valid names.
+
+    Examples
+    --------
+    >>> from quotientlearn import dynamics
+    >>> dynamics.get_noise("horizontal")
+    Horizontal()
+    >>> sorted(dynamics.NOISE_MODELS)
+    ['horizontal', 'isotropic', 'label', 'preconditioned']
     """
     if isinstance(noise, NoiseModel):
         return noise

@@ -1,15 +1,17 @@
 """Lie group actions on a parameter space, with generic autograd defaults.
 
-The points acted on have shape ``(..., *shape)``: ``(..., D)`` for the flat parameter vector of the zoo,
-a manifold's own geomstats shape otherwise (``(..., n, n)`` for SPD matrices). Fundamental vector fields
-are tangent vectors of that shape; the Gram, projections and moment map here use the Euclidean inner
-product of the flattened entries (the metric of a curved space is put back in by
-:class:`~quotientlearn.bundle.SymmetryBundle`). A :class:`GroupAction` needs only
-``act(group_elem, theta)`` (and ``exp`` when group elements are not
-given by Lie-algebra coordinates). Everything else — fundamental vector fields, their Gram matrix, the
-vertical projection, the affine structure of a linear action, its moment map with the log-determinant
-of its constraint Gram, and the balancing move onto the moment map's zero set — is derived here with
-autograd and linear algebra. Subclasses override these methods with closed forms, which the tests hold
+The points acted on have shape ``(..., *shape)``: ``(..., D)`` for the flat parameter vector of the zoo, a
+manifold's own geomstats shape otherwise (``(..., n, n)`` for SPD matrices). Fundamental vector fields are
+tangent vectors of that shape; the Gram, projections and moment map here use the Euclidean inner product
+of the flattened entries (the metric of a curved space is put back in by
+:class:`~quotientlearn.bundle.SymmetryBundle`). A :class:`GroupAction` needs only ``act(group_elem,
+theta)`` (and ``exp`` when group elements are not given by Lie-algebra coordinates). Everything else —
+fundamental vector fields, their Gram matrix, the vertical projection, the affine structure of a linear
+action, its moment map with the log-determinant of its constraint Gram, and the balancing move onto the
+moment map's zero set — is derived here with autograd and linear algebra. For an affine action (every
+action in THEORY.md) the structure is probed once and stored sparsely
+(:mod:`quotientlearn.groups.affine`), and these defaults evaluate it block by block; other actions fall
+back to autograd generators. Subclasses override these methods with closed forms, which the tests hold
 against the defaults; callers simply call the methods.
 """
 
@@ -17,13 +19,19 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
-from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
+from quotientlearn.groups.affine import AffineStructure, minimum_norm_step, probe_affine_structure
+from quotientlearn.numerics import (
+    DegenerateOrbitWarning,
+    GaugeConvergenceWarning,
+    jacobian,
+    log_det_psd,
+    sum_log,
+)
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer, rng_from_seed
 
@@ -39,25 +47,6 @@ __all__ = [
 ]
 
 
-class GaugeConvergenceWarning(RuntimeWarning):
-    """Newton steps along the orbit did not reach the slice to the requested tolerance."""
-
-
-@dataclass(frozen=True)
-class AffineStructure:
-    """Generators of an affine action: ``xi_a(theta) = matrices[a] @ theta + offsets[a]``.
-
-    Attributes
-    ----------
-    matrices : ndarray, shape (k, D, D)
-    offsets : ndarray, shape (k, D)
-        On the flattened entries (``D = prod(shape)``).
-    """
-
-    matrices: np.ndarray
-    offsets: np.ndarray
-
-
 def autograd_generators(action, theta):
     """Fundamental vector fields by forward-mode autograd: ``d/dt act(exp(t e_a), theta)`` at ``t = 0``.
 
@@ -69,6 +58,14 @@ def autograd_generators(action, theta):
     Returns
     -------
     generators : ndarray, shape (..., k, *shape)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Hadamard(dim=1).action
+    >>> ql.groups.autograd_generators(action, np.array([2.0, 0.5]))  # equals the closed form
+    array([[ 2. , -0.5]])
     """
     batch = np.shape(getval(theta))[: np.ndim(getval(theta)) - len(action.shape)]
     identity = np.zeros(batch + (action.dim,))
@@ -105,6 +102,19 @@ class GroupAction:
     compact : bool
         The group is compact and :meth:`haar_sample` draws its Haar measure (the fibre integral then
         averages over the orbit instead of integrating group coordinates).
+
+    Examples
+    --------
+    The rescaling ``(x1 e^c, x2 e^-c)`` of ``beta = x1 x2``, given by its action alone:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.GroupAction(
+    ...     dim=1, space_dim=2,
+    ...     act=lambda c, theta: theta * anp.stack([anp.exp(c[..., 0]), anp.exp(-c[..., 0])], -1))
+    >>> action.generators(np.array([2.0, 0.5]))  # derived by autograd: (x1, -x2)
+    array([[ 2. , -0.5]])
     """
 
     compact = False
@@ -125,7 +135,6 @@ class GroupAction:
         self._exp = exp
         self.name = name or type(self).__name__
         self._affine_cache = None
-        self._moment_basis_cache = None
 
     def __repr__(self):
         return f"{self.name}(k={self.dim}, D={self.space_dim})"
@@ -169,8 +178,20 @@ class GroupAction:
         return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
+    def _structure_for(self, theta):
+        """The affine structure for plain (untraced) arrays of flat points ``(..., D)``, else ``None``.
+
+        Points of a manifold's shape take the autograd route.
+        """
+        if getval(theta) is not theta or len(self.shape) != 1:
+            return None
+        return self.affine_structure()
+
     def generators(self, theta):
         """Fundamental vector fields ``xi_a(theta)``.
+
+        From the sparse affine structure when the action is affine (on flat points), else by
+        forward-mode autograd.
 
         Parameters
         ----------
@@ -181,18 +202,26 @@ class GroupAction:
         generators : ndarray, shape (..., k, *shape)
         """
         theta = as_batch(theta, self.shape)
+        structure = self._structure_for(theta)
+        if structure is not None:
+            return structure.generators(theta)
         return autograd_generators(self, theta)
 
     def gram(self, theta):
         """Euclidean Gram matrix ``<xi_a, xi_b>`` of the generators, shape ``(..., k, k)``."""
+        theta = as_batch(theta, self.shape)
+        structure = self._structure_for(theta)
+        if structure is not None:
+            return structure.gram(theta)
         xi = self._flat_fields(self.generators(theta))
         return xi @ np.swapaxes(xi, -1, -2)
 
     def vertical_projection(self, tangent_vec, base_point):
         """Orthogonal projection onto the orbit directions, ``Xi^T Gram^{-1} Xi v``.
 
-        The generic default solves with the Gram (its pseudo-inverse on degenerate orbits); actions
-        whose generators are mutually orthogonal override it in ``O(D)``.
+        The generic default solves with the Gram (its pseudo-inverse on degenerate orbits), component
+        by component for an affine action; actions whose generators are mutually orthogonal override
+        it in ``O(D)``.
 
         Parameters
         ----------
@@ -202,6 +231,10 @@ class GroupAction:
         -------
         vertical : ndarray, shape (..., *shape)
         """
+        structure = self._structure_for(base_point)
+        if structure is not None and getval(tangent_vec) is tangent_vec:
+            return structure.vertical_projection(np.asarray(tangent_vec, dtype=float),
+                                                 np.asarray(base_point, dtype=float))
         generators = self._flat_fields(self.generators(base_point))
         gram = generators @ np.swapaxes(generators, -1, -2)
         rhs = np.einsum("...ad,...d->...a", generators, self._flat(tangent_vec))
@@ -214,37 +247,18 @@ class GroupAction:
 
     # ----------------------------------------------------------------------- affine structure
     def affine_structure(self, rng=0, rtol=1e-9):
-        """The affine structure of the generators, or ``None`` if the action is not affine.
+        """The sparse affine structure of the generators, or ``None`` if the action is not affine.
 
-        Probed by autograd at one random point and verified at another.
+        Probed once by batched autograd passes and verified at a random point
+        (:func:`~quotientlearn.groups.affine.probe_affine_structure`); cached.
 
         Returns
         -------
         structure : AffineStructure or None
         """
         if self._affine_cache is None:
-            self._affine_cache = (self._probe_affine(rng, rtol),)
+            self._affine_cache = (probe_affine_structure(self, rng, rtol),)
         return self._affine_cache[0]
-
-    def _probe_affine(self, rng, rtol):
-        rng = np.random.default_rng(rng)
-        base, check = rng.standard_normal((2, self.space_dim))
-        if self.dim == 0:
-            d = self.space_dim
-            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
-
-        def fields(point):
-            # The autograd route, not a closed-form override (which need not be traceable).
-            return self._flat_fields(autograd_generators(self, anp.reshape(point, self.shape)))
-
-        columns = jacobian(fields, base, mode="forward")
-        offsets = fields(base) - columns @ base
-        predicted = columns @ check + offsets
-        actual = fields(check)
-        scale = 1.0 + np.max(np.abs(actual))
-        if np.max(np.abs(predicted - actual)) > rtol * scale:
-            return None
-        return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
     def _affine_or_raise(self):
@@ -257,26 +271,12 @@ class GroupAction:
             )
         return structure
 
-    def _moment_basis(self):
-        """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
-        if self._moment_basis_cache is None and self.dim == 0:
-            self._moment_basis_cache = np.zeros((0, 0))
-        if self._moment_basis_cache is None:
-            structure = self._affine_or_raise()
-            sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
-            flat = np.concatenate(
-                [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
-            )
-            left, singular, _ = np.linalg.svd(flat, full_matrices=False)
-            rank = int(np.sum(singular > 1e-10 * max(singular.max(), 1e-300)))
-            self._moment_basis_cache = left[:, :rank].T
-        return self._moment_basis_cache
-
     def moment_map(self, theta):
         """Noether charges ``chi_c = C_ca (theta^T sym(A_a) theta / 2 + b_a . theta)``.
 
-        The independent combinations ``C`` drop the directions (e.g. rotations in GL(r)) whose
-        moment map vanishes identically; those remain as a residual symmetry of the slice.
+        The independent combinations ``C`` (orthonormal, one block per independent component of the
+        action) drop the directions (e.g. rotations in GL(r)) whose moment map vanishes identically;
+        those remain as a residual symmetry of the slice.
 
         Parameters
         ----------
@@ -287,19 +287,17 @@ class GroupAction:
         chi : ndarray, shape (..., c)
         """
         structure = self._affine_or_raise()
-        basis = self._moment_basis()
         theta = self._flat(theta)
+        if getval(theta) is theta:
+            return structure.moment_map(np.asarray(theta, dtype=float))
+        # traced by autograd: the dense quadratic forms (small problems only)
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
-        return anp.einsum("ca,...a->...c", basis, 0.5 * quadratic + linear)
+        return anp.einsum("ca,...a->...c", structure.moment_basis, 0.5 * quadratic + linear)
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map` on the flattened entries, shape ``(..., c, D)``."""
-        structure = self._affine_or_raise()
-        theta = self._flat(theta)
-        sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
-        grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
-        return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
+        return self._affine_or_raise().moment_map_jacobian(np.asarray(self._flat(theta), dtype=float))
 
     def log_det_moment_gram(self, theta):
         """``log det J_chi J_chi^T`` of the moment map, shape ``(...,)``; ``-inf`` on degenerate orbits.
@@ -312,14 +310,14 @@ class GroupAction:
         -------
         log_det : ndarray, shape (...,)
         """
-        jacobian = self.moment_map_jacobian(as_batch(theta, self.shape))
-        return log_det_psd(jacobian @ np.swapaxes(jacobian, -1, -2))
+        return self._affine_or_raise().log_det_moment_gram(self._flat(as_batch(theta, self.shape)))
 
     def balance(self, theta):
         """Move ``theta`` along its orbit onto the zero set of the moment map (the balanced slice).
 
-        The generic default takes damped Newton steps in the Lie algebra
-        (:func:`newton_onto_level_set`); actions with a closed form override it.
+        The generic default takes damped Newton steps along the orbit, component by component
+        (:meth:`AffineStructure.balance <quotientlearn.groups.affine.AffineStructure.balance>`);
+        actions with a closed form override it.
 
         Parameters
         ----------
@@ -329,16 +327,18 @@ class GroupAction:
         -------
         balanced : ndarray, shape (..., *shape)
         """
-        return newton_onto_level_set(self, theta, self.moment_map, self.moment_map_jacobian)
+        theta = as_batch(theta, self.shape)
+        return np.reshape(self._affine_or_raise().balance(self._flat(theta)), np.shape(theta))
 
 
 def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=200):
     """Move points along their orbits onto ``{chi = 0}`` by damped Newton steps in the Lie algebra.
 
     Each step is ``theta <- act(exp(delta), theta)`` with ``delta`` the minimum-norm solution of
-    ``J_chi Xi^T delta = -chi``, clipped to unit norm so that the exponential of a large step cannot
-    overshoot, and halved until the residual decreases. Vectorised over the batch; converged points
-    stop moving.
+    ``J_chi Xi^T delta = -chi`` (a solve with ``M M^T``, the pseudo-inverse only where it is
+    singular), clipped to unit norm so that the exponential of a large step cannot overshoot, and, on
+    a manifold's points, halved until the residual decreases. Vectorised over the batch; converged
+    points stop moving.
 
     Parameters
     ----------
@@ -356,8 +356,18 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     -------
     projected : ndarray, shape (..., *shape)
         With a :class:`GaugeConvergenceWarning` when ``max_iter`` steps did not reach ``tol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Hadamard(dim=1).action
+    >>> ql.groups.newton_onto_level_set(action, np.array([2.0, 0.5]), action.moment_map,
+    ...                                 action.moment_map_jacobian)  # |u| = |v|, u v unchanged
+    array([1., 1.])
     """
     theta = np.array(as_batch(theta, action.shape), dtype=float)
+    backtrack = len(action.shape) != 1
 
     def relative(values, points):
         return (np.max(np.abs(values), axis=-1, initial=0.0)
@@ -374,18 +384,14 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
             return theta
         generators = action._flat_fields(action.generators(theta))
         newton = chi_jacobian(theta) @ np.swapaxes(generators, -1, -2)
-        try:  # a square, regular system (a gauge fixing the whole group) is solved directly
-            if newton.shape[-1] != newton.shape[-2]:
-                raise np.linalg.LinAlgError
-            step = -np.linalg.solve(newton, values[..., None])[..., 0]
-        except np.linalg.LinAlgError:  # the minimum-norm solution otherwise
-            step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
+        step = minimum_norm_step(newton, values)
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
-        # backtracking on |chi| (the Newton step is a descent direction of |chi|^2): far from the slice
-        # a full step can overshoot, e.g. when diagonalising by rotations
+        # backtracking on |chi| (the Newton step is a descent direction of |chi|^2) for actions on a
+        # manifold's points: far from the slice a full step can overshoot, e.g. when diagonalising by
+        # rotations. Flat points keep the undamped path, which AffineStructure.balance follows too.
         merit = np.sum(values**2, axis=-1)
-        for _ in range(30):
+        for _ in range(30 if backtrack else 1):
             candidate = action.act_algebra(step, theta)
             candidate_values = chi(candidate)
             worse = active & ~(np.sum(candidate_values**2, axis=-1) <= merit)

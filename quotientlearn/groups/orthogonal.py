@@ -46,6 +46,15 @@ class OrthogonalAction(GroupAction):
     shape : tuple of int
         The shape of the points acted on.
     name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.Congruence(3)  # an OrthogonalAction on 3 x 3 matrices
+    >>> q = action.haar_sample((), 0)  # compact: a Haar-distributed orthogonal matrix
+    >>> np.allclose(q @ q.T, np.eye(3)), action.dim
+    (True, 3)
     """
 
     compact = True
@@ -78,6 +87,16 @@ class Congruence(OrthogonalAction):
     Parameters
     ----------
     n : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.Congruence(2)
+    >>> swap = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> action.act(swap, np.diag([1.0, 4.0]))  # Q P Q^T: the spectrum is unchanged
+    array([[4., 0.],
+           [0., 1.]])
     """
 
     def __init__(self, n):
@@ -102,6 +121,16 @@ class RightOrthogonal(OrthogonalAction):
     Parameters
     ----------
     n, k : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.RightOrthogonal(3, 2)  # O(2) on 3 x 2 matrices, U -> U Q
+    >>> u = np.eye(3)[:, :2]
+    >>> moved = action.act(action.haar_sample((), 0), u)
+    >>> np.allclose(moved @ moved.T, u @ u.T)  # U U^T is invariant
+    True
     """
 
     def __init__(self, n, k):

@@ -22,7 +22,7 @@ from autograd import make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
-from quotientlearn.numerics import jacobian
+from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer
 
@@ -54,6 +54,26 @@ class Model:
     bundle : callable, optional
         ``bundle(model) -> SymmetryBundle``: a bundle whose submersion is not the predictor (see
         :class:`~quotientlearn.bundle.SymmetryBundle`). Default: ``SymmetryBundle(model)``.
+
+    Examples
+    --------
+    A model subclass names its blocks, passes its action, and implements ``traceable_predictor``
+    (``tutorials/06_own_model.py`` writes one in full):
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> class Product(ql.models.Model):
+    ...     def __init__(self):
+    ...         super().__init__(ql.ParameterSpace({"x": (2,)}),
+    ...                          ql.groups.TorusRescaling(np.array([[1.0, -1.0]])), beta_shape=(1,))
+    ...     def traceable_predictor(self, theta):
+    ...         return theta[..., :1] * theta[..., 1:]
+    >>> model = Product()
+    >>> model.predictor(np.array([2.0, 3.0]))
+    array([6.])
+    >>> ql.testing.check_model(model).passed
+    True
     """
 
     def __init__(self, space, action, beta_shape, gauge=None, predictor_rank=None, bundle=None):
@@ -165,6 +185,41 @@ class Model:
         """The predictor of flattened points, ``(..., D) -> (..., beta_size)``, traceable by autograd."""
         theta = self.space.unflatten(flat_theta)
         return anp.reshape(self.traceable_predictor(theta), anp.shape(flat_theta)[:-1] + (self.beta_size,))
+
+    def predictor_hessians(self, theta):
+        """Hessians of the flattened predictor at ``theta`` (N, D), as contractions.
+
+        The generic default differentiates with autograd over replicated rows
+        (:class:`~quotientlearn.numerics.AutogradHessians`), never forming the dense ``(N, P, D, D)``
+        array; the zoo overrides it in closed form. The Itô route calls it.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+
+        Returns
+        -------
+        hessians : quotientlearn.numerics.Hessians
+        """
+        return AutogradHessians(self.flat_predictor, self.space.flatten(self.space.validate(theta)))
+
+    def slice_tangents(self, theta):
+        """Tangents of the slice in predictor coordinates: ``dphi V = I`` and ``J_chi V = 0``.
+
+        At slice points, ``V`` is the derivative of ``balanced`` (the minimum-norm solution where a
+        residual symmetry leaves the slice tangents undetermined). The generic default solves with the
+        Gram of ``[dphi; J_chi]``; the zoo overrides it in closed form.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+            Slice points.
+
+        Returns
+        -------
+        tangents : ndarray, shape (N, D, beta_size)
+        """
+        return slice_tangents(self.predictor_jacobian(theta), self.gauge.chi_jacobian(theta))
 
     def validate_beta(self, beta):
         """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""

@@ -59,6 +59,16 @@ class PreconditionedHadamard(Hadamard):
         ``d``.
     epsilon : float
         The metric's damping ``eps > 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.PreconditionedHadamard(1, 0.3)  # beta = u v, metric diag(sqrt(v^2 + eps^2), ...)
+    >>> model.predictor(np.array([2.0, 0.5]))
+    array([1.])
+    >>> model.space.is_flat  # a metric on R^2: the geometry is not the identity
+    False
     """
 
     def __init__(self, dim, epsilon=0.1):

@@ -72,6 +72,18 @@ class SPDSpectrum(Model):
     ----------
     n : int
         Matrix size; the predictor has ``n`` entries, in ascending order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.SPDSpectrum(2)
+    >>> p = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> model.predictor(p)  # the eigenvalues, ascending
+    array([1., 3.])
+    >>> model.gauge.project(p)  # the diagonal slice point of its orbit
+    array([[1., 0.],
+           [0., 3.]])
     """
 
     def __init__(self, n):

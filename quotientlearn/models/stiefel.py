@@ -92,6 +92,16 @@ class StiefelProjector(Model):
     ----------
     n, k : int
         ``1 <= k < n``; ``k >= 2`` for a continuous symmetry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.StiefelProjector(3, 2)
+    >>> model.predictor(np.eye(3)[:, :2])  # the projector onto the plane spanned by U
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 0.]])
     """
 
     def __init__(self, n, k):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
+from quotientlearn.dynamics.noise import CoordinateDerivatives
+from quotientlearn.numerics import AutogradHessians, jacobian, jacobian_and_hessian, slice_tangents
+
 __all__ = ["Coordinates"]
 
 
@@ -17,6 +20,14 @@ class Coordinates:
     chart : (callable, callable), optional
         ``(to_chart, from_chart)``: ``beta -> c`` (written with ``autograd.numpy``) and ``c -> beta``;
         ``None`` for the predictor itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> coordinates = ql.predictions.Coordinates(ql.models.Hadamard(dim=1))  # the predictor itself
+    >>> coordinates.slice_point(np.array([[4.0]]))  # the balanced point with beta = 4
+    array([[2., 2.]])
     """
 
     def __init__(self, model, chart=None):
@@ -58,3 +69,44 @@ class Coordinates:
     def slice_point(self, c):
         """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, *space.shape)``."""
         return self.model.balanced(self.beta(c))
+
+    def derivatives(self, theta):
+        """The coordinates' derivatives at slice points ``theta`` (n, D) for the Itô route.
+
+        In predictor coordinates they are the model's (closed forms in the zoo:
+        :meth:`~quotientlearn.models.Model.predictor_jacobian`, ``predictor_hessians``,
+        ``slice_tangents``); in a chart, autograd through the chart, with the tangents solved from
+        ``J_c V = I``, ``J_chi V = 0`` (minimum norm). Hessians stay operators: no ``(n, m, D, D)``
+        array.
+
+        Returns
+        -------
+        derivatives : CoordinateDerivatives
+        """
+        model = self.model
+        if not model.space.is_flat:
+            return self._curved_derivatives(theta)
+        beta_jac = model.predictor_jacobian(theta)
+        beta_hess = model.predictor_hessians(theta)
+        if not self.is_chart:
+            return CoordinateDerivatives(theta, beta_jac, beta_hess, model.slice_tangents(theta))
+        jac = jacobian(self.of_theta, theta)
+        return CoordinateDerivatives(theta, jac, AutogradHessians(self.of_theta, theta),
+                                     slice_tangents(jac, model.gauge.chi_jacobian(theta)),
+                                     beta_jac, beta_hess)
+
+    def _curved_derivatives(self, theta):
+        """Derivatives on a curved space (or a metric), by autograd on the flattened entries.
+
+        The slice tangents lie in the manifold's tangent space (:meth:`~quotientlearn.Gauge.slice_tangents`);
+        the Hessians are dense: the generic noise defaults on curved spaces contract them.
+        """
+        model = self.model
+        flat = model.space.flatten(theta)
+        jac, hess = jacobian_and_hessian(self.of_theta, flat)
+        if self.is_chart:
+            beta_jac, beta_hess = jacobian_and_hessian(self.beta_of_theta, flat)
+        else:
+            beta_jac, beta_hess = jac, hess
+        tangents = model.gauge.slice_tangents(theta, jac)  # (n, D, m)
+        return CoordinateDerivatives(theta, jac, hess, tangents, beta_jac, beta_hess)

@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from quotientlearn.numerics import jacobian
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
-from quotientlearn.validation import positive, positive_int
+from quotientlearn.validation import integer, positive
 
 __all__ = ["FibreIntegral"]
 
@@ -42,13 +42,27 @@ class FibreIntegral(Prediction):
     fibre_points : int, optional
         Nodes per axis (default 401 for ``k = 1``, 121 for ``k = 2``) or importance samples
         (default 4096) for ``k > 2``; Haar samples (default 256) for a compact group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, gauge_fixing=False, weight_decay=0.5,
+    ...                                   method=ql.predictions.FibreIntegral(fibre_range=6.0))
+    >>> density
+    Density(method='fibre', shape=(1,))
     """
 
     name = "fibre"
 
     def __init__(self, fibre_range=6.0, fibre_points=None):
         self.fibre_range = positive(fibre_range, "fibre_range")
-        self.fibre_points = None if fibre_points is None else positive_int(fibre_points, "fibre_points")
+        # A trapezoid rule needs interior nodes (with 1 or 2 the integral is 0 and the log density -inf).
+        self.fibre_points = None if fibre_points is None else integer(fibre_points, "fibre_points",
+                                                                       minimum=3, maximum=10**7)
 
     def check(self, problem):
         """The Gibbs law: isotropic noise; no gauge fixing unless the action is an isometry of ``U``.

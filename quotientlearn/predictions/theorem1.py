@@ -30,6 +30,20 @@ class Theorem1(Prediction):
     with respect to the Riemannian volume of the slice
     (:func:`quotientlearn.bias.log_slice_volume_in_coordinates`), a hypothesis checked against the Itô
     route and simulation, not assumed (experiment ``manifold-check``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, method=ql.predictions.Theorem1())
+    >>> density.method
+    'theorem1'
+    >>> hypothesis = ql.stationary_density(model, loss, 0.1, noise="horizontal", method="theorem1")
+    >>> "hypothesis under test" in hypothesis.info["note"]  # other dynamics: a note, not an error
+    True
     """
 
     name = "theorem1"

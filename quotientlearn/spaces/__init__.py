@@ -59,6 +59,16 @@ def as_space(manifold, atol=1e-8, generic=False):
     ------
     TypeError
         When ``manifold`` is not a geomstats manifold.
+
+    Examples
+    --------
+    >>> from geomstats.geometry.euclidean import Euclidean
+    >>> from geomstats.geometry.spd_matrices import SPDMatrices
+    >>> from quotientlearn.spaces import as_space
+    >>> type(as_space(SPDMatrices(2))).__name__  # a closed form
+    'SPDSpace'
+    >>> as_space(Euclidean(3)).is_flat  # flat R^D keeps the fast path
+    True
     """
     if isinstance(manifold, Space):
         return manifold

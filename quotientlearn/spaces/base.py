@@ -55,6 +55,17 @@ def as_batch(array, trailing_shape, name="theta"):
         If ``array`` is complex, boolean or not numeric.
     ValueError
         If the trailing axes differ from ``trailing_shape`` or an entry is not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quotientlearn.spaces import as_batch
+    >>> as_batch(np.ones((4, 3)), (3,)).shape
+    (4, 3)
+    >>> as_batch(np.ones((4, 2)), (3,))
+    Traceback (most recent call last):
+        ...
+    ValueError: theta must have shape (..., 3); got shape (4, 2)
     """
     trailing_shape = tuple(trailing_shape)
     raw = getval(array)
@@ -101,6 +112,14 @@ class Space:
         Tolerance of :meth:`validate` on :meth:`membership_residual`.
     membership_check : str
         What :meth:`membership_residual` measures, quoted in errors.
+
+    Examples
+    --------
+    >>> from geomstats.geometry.hypersphere import Hypersphere
+    >>> from quotientlearn.spaces import Space, as_space
+    >>> sphere = as_space(Hypersphere(2))  # a geomstats manifold with this interface mixed in
+    >>> isinstance(sphere, Space), sphere.is_flat, sphere.shape
+    (True, False, (3,))
     """
 
     is_flat = False
@@ -333,6 +352,14 @@ class ManifoldSpace(Space, Manifold):
         Equipped with its metric.
     atol : float
         Tolerance of :meth:`validate` on the distance to the manifold.
+
+    Examples
+    --------
+    >>> from geomstats.geometry.hypersphere import Hypersphere
+    >>> from quotientlearn.spaces import ManifoldSpace, as_space
+    >>> sphere = as_space(Hypersphere(2))
+    >>> isinstance(sphere, ManifoldSpace), sphere.dim  # geomstats' attributes are delegated
+    (True, 2)
     """
 
     def __init__(self, manifold, atol=1e-8):
@@ -382,6 +409,16 @@ class GeomstatsSpace(ManifoldSpace):
         Equipped with its metric.
     atol : float
         Tolerance of :meth:`validate` on ``max |projection(x) - x|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.hypersphere import Hypersphere
+    >>> from quotientlearn.spaces import as_space
+    >>> sphere = as_space(Hypersphere(2), generic=True)  # geomstats' own exp and metric
+    >>> point, tangent = np.array([0.0, 0.0, 1.0]), np.array([np.pi / 2, 0.0, 0.0])
+    >>> np.round(sphere.exp(tangent, point), 12)  # a quarter of a great circle
+    array([1., 0., 0.])
     """
 
     membership_check = "max |projection(x) - x|"

@@ -29,6 +29,15 @@ class PoincareBallSpace(ManifoldSpace):
     ``grad sigma = lambda x``, so ``gamma''(0) = |v|^2 grad sigma - 2 (grad sigma . v) v`` and Brownian
     motion drifts by ``(d - 2) x / lambda`` per unit ``T``. Steps follow the exponential map
     (Möbius addition), which never leaves the ball.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.poincare_ball import PoincareBall
+    >>> from quotientlearn.spaces import as_space
+    >>> ball = as_space(PoincareBall(2))
+    >>> float(ball.inner_product(np.array([1.0, 0.0]), np.array([1.0, 0.0]), np.zeros(2)))  # lambda(0)^2
+    4.0
     """
 
     is_chart = False  # x + v can leave the ball: steps follow the exponential map

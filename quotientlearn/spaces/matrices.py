@@ -67,6 +67,16 @@ class RotationSpace(ManifoldSpace):
     Tangent vectors at ``R`` are ``R Omega`` (``Omega`` skew). The polar projection is a second-order
     retraction (the metric is induced by ``R^{n x n}``, up to the factor 1/2); ``exp(R Omega) =
     R expm(Omega)``; ``gamma''(0) = R Omega^2``, and Brownian motion drifts by ``-(n - 1) R`` per unit ``T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.special_orthogonal import SpecialOrthogonal
+    >>> from quotientlearn.spaces import as_space
+    >>> rotations = as_space(SpecialOrthogonal(3))
+    >>> skew = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> float(rotations.inner_product(skew, skew, np.eye(3)))  # tr(A^T B) / 2
+    1.0
     """
 
     membership_check = "max |R^T R - I| (and |det R - 1|)"
@@ -144,6 +154,15 @@ class StiefelSpace(ManifoldSpace):
     ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic
     ``expm(W) U`` (``W`` skew of rank ``2k``), whose second derivative is
     ``-(v v^T U + U ((U^T v)^2 + v^T v))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.stiefel import Stiefel
+    >>> from quotientlearn.spaces import as_space
+    >>> stiefel = as_space(Stiefel(3, 2))
+    >>> stiefel.shape, float(stiefel.membership_residual(np.eye(3)[:, :2]))  # U^T U = I
+    ((3, 2), 0.0)
     """
 
     membership_check = "max |U^T U - I|"
@@ -243,6 +262,15 @@ class SPDSpace(ManifoldSpace):
     ``P sym(w) P``; noise ``L sym(G) L^T`` (``P = L L^T``, ``G`` i.i.d. ``N(0, 1)``) is orthonormal in
     the metric; ``P + V + V P^{-1} V / 2`` is a second-order retraction that stays positive definite;
     ``gamma''(0) = V P^{-1} V`` and Brownian motion drifts by ``(n + 1) P / 2`` per unit ``T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.spd_matrices import SPDMatrices
+    >>> from quotientlearn.spaces import as_space
+    >>> spd = as_space(SPDMatrices(2))
+    >>> float(spd.inner_product(np.eye(2), np.eye(2), np.diag([1.0, 4.0])))  # tr(P^-1 P^-1) = 1 + 1/16
+    1.0625
     """
 
     membership_check = "max(max |P - P^T|, -smallest eigenvalue) / max(1, max |P|)"

@@ -46,6 +46,22 @@ class MetricEuclidean(ManifoldSpace):
     ValueError
         When ``metric_matrix`` has the wrong shape, or is not symmetric positive definite at random probe
         points (the check and the size of the violation are named).
+
+    Examples
+    --------
+    A user's metric ``g(x) = 1 + x^2`` on ``R^1``: ``metric_matrix`` is all one writes.
+
+    >>> from geomstats.geometry.euclidean import Euclidean
+    >>> from geomstats.geometry.riemannian_metric import RiemannianMetric
+    >>> from quotientlearn.spaces import as_space
+    >>> class Quadratic(RiemannianMetric):
+    ...     def metric_matrix(self, base_point=None):
+    ...         return 1.0 + base_point[..., :, None] ** 2
+    >>> line = Euclidean(1, equip=False)
+    >>> _ = line.equip_with_metric(Quadratic)
+    >>> space = as_space(line)
+    >>> type(space).__name__, space.is_flat
+    ('MetricEuclidean', False)
     """
 
     is_chart = True

@@ -26,6 +26,16 @@ class ProductSpace(ManifoldSpace):
     factors : sequence of Space
         The factors as parameter spaces (``quotientlearn.spaces.as_space`` of geomstats' factors).
     atol : float
+
+    Examples
+    --------
+    >>> from geomstats.geometry.euclidean import Euclidean
+    >>> from geomstats.geometry.hypersphere import Hypersphere
+    >>> from geomstats.geometry.product_manifold import ProductManifold
+    >>> from quotientlearn.spaces import as_space
+    >>> product = as_space(ProductManifold([Hypersphere(2), Euclidean(2)]))
+    >>> type(product).__name__, product.shape  # points are the factors' entries side by side
+    ('ProductSpace', (5,))
     """
 
     @classmethod

@@ -27,6 +27,18 @@ class SphereSpace(ManifoldSpace):
     manifold : Hypersphere
     atol : float
         Tolerance on ``||x| - 1|``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.hypersphere import Hypersphere
+    >>> from quotientlearn.spaces import as_space
+    >>> sphere = as_space(Hypersphere(2))
+    >>> north, east = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+    >>> float(sphere.inner_product(east, east, north))
+    1.0
+    >>> np.round(sphere.exp(np.pi / 2 * east, north), 12)  # a quarter of a great circle
+    array([1., 0., 0.])
     """
 
     membership_check = "||x| - 1|"
