@@ -4,7 +4,8 @@
   low rank, group sparsity, weighted sparsity) returning zoo models.
 - :class:`Family` and the concrete :class:`OrthogonalBasis`, :class:`SparsityStrength`,
   :class:`Mixing`: parameterisations indexed by a point of a pymanopt manifold.
-- :func:`fit`: the member of a family whose bias best matches a target, by pymanopt.
+- :func:`fit`: the member of a family whose bias best matches a target, by pymanopt (drift matching
+  with a Gaussian continuation, or the variance of the bias mismatch).
 - :func:`make_target`, :class:`Target`: target regularisers in log-determinant units.
 - :func:`well_conditioned_reference`: reference predictors where the target is well conditioned.
 """
@@ -14,11 +15,12 @@ from quotientlearn.design.families import (
     Family,
     Mixing,
     OrthogonalBasis,
-    PowerProduct,
     SparsityStrength,
 )
 from quotientlearn.design.fit import (
+    DEFAULT_GAUSSIAN_SMOOTHING,
     DEFAULT_SMOOTHING,
+    OBJECTIVES,
     SOLVERS,
     DesignMismatchWarning,
     DesignResult,
@@ -28,7 +30,9 @@ from quotientlearn.design.reference import well_conditioned_reference
 from quotientlearn.design.targets import TARGETS, Target, make_target
 
 __all__ = [
+    "DEFAULT_GAUSSIAN_SMOOTHING",
     "DEFAULT_SMOOTHING",
+    "OBJECTIVES",
     "SOLVERS",
     "TARGETS",
     "DesignMismatchWarning",
@@ -36,7 +40,6 @@ __all__ = [
     "Family",
     "Mixing",
     "OrthogonalBasis",
-    "PowerProduct",
     "SparsityStrength",
     "Target",
     "fit",

@@ -3,7 +3,8 @@
 ``TorusRescaling(weights)`` multiplies ``theta_i`` by ``exp(sum_a c_a weights[a, i])``. Its special
 cases carry closed forms: :class:`PairRescaling` (one group of coordinates scaled up, a disjoint one down:
 Hadamard products, neurons, shared group scalars, attention columns), :class:`ColumnRescaling`,
-:class:`LayerRescaling` (deep diagonal networks) and :class:`Scaling` (normalisation layers).
+:class:`LayerRescaling` (deep diagonal networks), :class:`PowerRescaling` (power products
+``sign(u) |u|^p v``) and :class:`Scaling` (normalisation layers).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import scipy.sparse
 from quotientlearn.groups.base import AffineStructure, GroupAction, log_det_psd, sum_log
 from quotientlearn.spaces import as_batch
 
-__all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "Scaling", "TorusRescaling"]
+__all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "PowerRescaling", "Scaling",
+           "TorusRescaling"]
 
 
 class TorusRescaling(GroupAction):
@@ -304,3 +306,47 @@ class Scaling(TorusRescaling):
         """``theta / |theta|``."""
         theta = as_batch(theta, (self.space_dim,))
         return theta / np.linalg.norm(theta, axis=-1, keepdims=True)
+
+
+class PowerRescaling(TorusRescaling):
+    """``(u_i, v_i) -> (a_i u_i, a_i^{-p_i} v_i)``: the symmetry of ``sign(u_i) |u_i|^{p_i} v_i``.
+
+    The balanced slice ``u_i^2 = p_i v_i^2`` is reached in closed form.
+
+    Parameters
+    ----------
+    exponents : array_like, shape (d,)
+        ``p > 0``; ``D = 2 d``.
+    """
+
+    def __init__(self, exponents):
+        self.exponents = np.asarray(exponents, dtype=float).reshape(-1)
+        super().__init__(self.torus_weights(self.exponents), name="PowerRescaling")
+
+    @staticmethod
+    def torus_weights(exponents):
+        """``[I, -diag(p)]``, shape ``(d, 2 d)``; traceable by autograd in ``exponents``."""
+        eye = np.eye(np.shape(exponents)[-1])
+        return anp.concatenate([eye, -exponents * eye], axis=1)
+
+    def balance(self, theta):
+        """Move along the orbit to ``u^2 = p v^2``; degenerate orbits go to their limit ``0``.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (..., 2 d)
+
+        Returns
+        -------
+        balanced : ndarray, shape (..., 2 d)
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        d, p = self.exponents.size, self.exponents
+        u, v = theta[..., :d], theta[..., d:]
+        degenerate = (u == 0) | (v == 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # (a u)^2 = p (a^{-p} v)^2  <=>  a^{2 (1 + p)} = p v^2 / u^2.
+            factor = (p * v**2 / u**2) ** (1.0 / (2.0 * (1.0 + p)))
+        factor = np.where(degenerate, 0.0, factor)
+        down = np.where(degenerate, 0.0, np.where(degenerate, 1.0, factor) ** -p)
+        return np.concatenate([u * factor, v * down], axis=-1)
