@@ -52,7 +52,7 @@ OBJECTIVES = ("gradients", "values")
 DEFAULT_SMOOTHING = (3.0, 1.0, 0.3, 0.1, 0.03, 0.01, 1e-3)
 
 #: ``"gradients"``: Gaussian standard deviations relative to the RMS entry of the reference points.
-DEFAULT_GAUSSIAN_SMOOTHING = (1.0, 0.3, 0.1, 0.03, 0.01)
+DEFAULT_GAUSSIAN_SMOOTHING = (3.0, 1.0, 0.3, 0.1)
 
 # Working memory of one reference point's terms under second-order autograd, in units of the
 # largest per-point array (the tape keeps every intermediate; forward-over-reverse doubles it).

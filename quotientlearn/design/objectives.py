@@ -4,10 +4,12 @@ Both objectives are means over reference points ``beta_j`` of per-point terms ``
 
 - ``"values"``: ``m_j = log det G_psi(beta_j) - R(beta_j)`` and the cost ``Var_j[m_j]`` (THEORY.md
   section 5; the variance removes the free constant);
-- ``"gradients"``: ``m_j = |grad_beta log det G_psi(beta_j) - grad R(beta_j)|^2`` and the cost
-  ``mean_j m_j``. The bias acts on the dynamics through its gradient (the drift), so matching
-  gradients matches what training feels; it needs no constant, and each point gives ``d`` equations
-  instead of one, so ``O(d)`` points identify a ``d x d`` basis where values need ``O(d^2)``.
+- ``"gradients"``: ``m_j = |grad_beta log det G_psi(beta_j) - g_j|^2 / mean_k |g_k|^2`` with
+  ``g = grad R`` and the cost ``mean_j m_j``: the relative mismatch of the drifts, dimensionless so
+  that one gradient tolerance serves every size and smoothing level. The bias acts on the dynamics
+  through its gradient (the drift), so matching gradients matches what training feels; it needs no
+  constant, and each point gives ``d`` equations instead of one, so ``O(d)`` points identify a
+  ``d x d`` basis where values need ``O(d^2)``.
 
 The cost, its Euclidean gradient and Hessian-vector products are accumulated over chunks of points
 sized by a memory budget (:mod:`quotientlearn.memory`), each chunk differentiated by autograd, so the
@@ -43,7 +45,7 @@ def value_terms(family, reference, target_values, smoothing):
 
 
 def gradient_terms(family, reference, target_gradients, smoothing):
-    """Per-point ``|grad log det G_psi(beta_j) - g_j|^2`` (Gaussian smoothing ``sigma = smoothing``).
+    """Per-point ``|grad log det G_psi(beta_j) - g_j|^2 / mean_k |g_k|^2`` (Gaussian ``sigma``).
 
     Returns
     -------
@@ -51,10 +53,11 @@ def gradient_terms(family, reference, target_gradients, smoothing):
         ``(psi, chunk) -> (n_chunk,)``, traceable in ``psi``.
     """
     axes = tuple(range(1, reference.ndim))
+    normaliser = float(np.mean(np.sum(target_gradients**2, axis=axes)))
 
     def terms(psi, chunk):
         residual = family.log_det_gradient(psi, reference[chunk], smoothing) - target_gradients[chunk]
-        return anp.sum(residual**2, axis=axes)
+        return anp.sum(residual**2, axis=axes) / normaliser
 
     return terms
 

@@ -11,6 +11,7 @@ from scipy.stats import ortho_group
 
 from quotientlearn import models
 from quotientlearn.design import (
+    DEFAULT_GAUSSIAN_SMOOTHING,
     SOLVERS,
     DesignMismatchWarning,
     Family,
@@ -89,10 +90,12 @@ def test_history_and_result_fields(basis_problem):
     _, target, reference, held_out = basis_problem
     result = fit(OrthogonalBasis(8), target, reference, "conjugate-gradient", held_out=held_out,
                  seed=0)
-    assert len(result.stages) == 8 and result.stages[-1]["smoothing"] == 0.0
+    assert len(result.stages) == len(DEFAULT_GAUSSIAN_SMOOTHING) + 1
+    assert result.stages[-1]["smoothing"] == 0.0 and result.objective == "gradients"
     assert result.history.size >= sum(stage["iterations"] for stage in result.stages)
     assert result.history[-1] == pytest.approx(result.cost, rel=1e-6, abs=1e-18)
-    assert result.history[0] > 1.0 > 1e-12 > result.cost
+    # The relative drift mismatch falls from order one to rounding.
+    assert result.history[0] > 1e-2 > 1e-12 > result.cost
     assert result.model.beta_shape == (8,) and result.solver == "conjugate-gradient"
     summary = result.summary()
     assert summary["expressible"] and summary["iterations"] > 0
