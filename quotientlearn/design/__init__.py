@@ -8,6 +8,8 @@
   with a Gaussian continuation, or the variance of the bias mismatch).
 - :func:`make_target`, :class:`Target`: target regularisers in log-determinant units.
 - :func:`well_conditioned_reference`: reference predictors where the target is well conditioned.
+- :func:`signed_permutation_error`, :func:`row_direction_error`: recovery criteria;
+  :func:`fastica_basis`: the classical reference (scikit-learn's FastICA) for basis recovery.
 """
 
 from quotientlearn.design.catalogue import parameterize
@@ -26,6 +28,12 @@ from quotientlearn.design.fit import (
     DesignResult,
     fit,
 )
+from quotientlearn.design.recovery import (
+    ClassicalUnavailable,
+    fastica_basis,
+    row_direction_error,
+    signed_permutation_error,
+)
 from quotientlearn.design.reference import well_conditioned_reference
 from quotientlearn.design.targets import TARGETS, Target, make_target
 
@@ -35,6 +43,7 @@ __all__ = [
     "OBJECTIVES",
     "SOLVERS",
     "TARGETS",
+    "ClassicalUnavailable",
     "DesignMismatchWarning",
     "DesignResult",
     "Family",
@@ -42,8 +51,11 @@ __all__ = [
     "OrthogonalBasis",
     "SparsityStrength",
     "Target",
+    "fastica_basis",
     "fit",
     "make_target",
     "parameterize",
+    "row_direction_error",
+    "signed_permutation_error",
     "well_conditioned_reference",
 ]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 import pymanopt
-from autograd import grad, make_jvp
+from autograd import grad
 
 from quotientlearn.memory import chunk_slices
 
@@ -114,6 +114,11 @@ class ChunkedObjective:
             grad(lambda p, c=chunk: anp.sum(self.terms(p, c)) / self.n_points)(psi)
             for chunk in self.chunks))
 
+    def _chunk_hessian_vector_product(self, chunk, centre, psi, vector):
+        # Reverse over reverse: every autograd primitive has a VJP, not every one a JVP (slogdet).
+        gradient = grad(self._chunk_cost(chunk, centre))
+        return grad(lambda point: anp.sum(gradient(point) * vector))(psi)
+
     def cost(self, psi):
         """The objective at ``psi``; ``inf`` where it is not finite (a degenerate orbit)."""
         values = self.values(psi)
@@ -138,7 +143,7 @@ class ChunkedObjective:
         The variance adds ``-2 (grad mean . v) grad mean`` to the fixed-centre Hessian.
         """
         centre = self._centre(psi)
-        product = sum(make_jvp(grad(self._chunk_cost(chunk, centre)))(psi)(vector)[1]
+        product = sum(self._chunk_hessian_vector_product(chunk, centre, psi, vector)
                       for chunk in self.chunks)
         if self.centred:
             mean_gradient = self._mean_gradient(psi)

@@ -1,0 +1,107 @@
+"""Recovery criteria for designed parameters, and the classical reference for basis recovery.
+
+A sparsity target fixes a basis only up to signed permutations of its rows (and, for a mixing, up to
+the rows' scales), so the criteria compare rows up to those symmetries:
+
+- :func:`signed_permutation_error`: ``max |(|B_fit B^T| - P)|`` for orthonormal rows;
+- :func:`row_direction_error`: the same for rows of any length, compared as directions.
+
+:func:`fastica_basis` is the classical method for the same recovery problem from *samples* sparse in
+an orthogonal basis: scikit-learn's FastICA (an optional dependency, the ``classical`` extra).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ClassicalUnavailable", "fastica_basis", "row_direction_error",
+           "signed_permutation_error"]
+
+
+class ClassicalUnavailable(ImportError):
+    """scikit-learn, needed for the classical reference, is not installed."""
+
+
+def signed_permutation_error(fitted, true):
+    """``max |(|fitted true^T| - P)|`` for the nearest signed permutation ``P`` (inf if none).
+
+    Parameters
+    ----------
+    fitted, true : ndarray, shape (d, d)
+        Rows are basis vectors (orthonormal).
+
+    Returns
+    -------
+    error : float
+        ``inf`` when two fitted rows are closest to the same true row.
+    """
+    overlap = np.abs(np.asarray(fitted, dtype=float) @ np.asarray(true, dtype=float).T)
+    permutation = (overlap == overlap.max(axis=1, keepdims=True)).astype(float)
+    if not np.all(permutation.sum(axis=0) == 1):
+        return float("inf")
+    return float(np.max(np.abs(overlap - permutation)))
+
+
+def row_direction_error(fitted, true):
+    """:func:`signed_permutation_error` of the rows scaled to unit length.
+
+    For a mixing ``A = M^{-1}``, whose rows are fixed only up to scale (and order and sign).
+
+    Parameters
+    ----------
+    fitted, true : ndarray, shape (d, d)
+
+    Returns
+    -------
+    error : float
+    """
+    def unit(rows):
+        rows = np.asarray(rows, dtype=float)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    return signed_permutation_error(unit(fitted), unit(true))
+
+
+def fastica_basis(samples, seed=None, max_iter=1000, tol=1e-10):
+    """Estimate an orthogonal basis from samples sparse in it, by FastICA (scikit-learn).
+
+    The samples are white by construction (an orthogonal basis, unit-variance coefficients), so
+    FastICA runs without its own whitening and returns an orthogonal unmixing: its rows estimate the
+    basis up to signed permutations, the same symmetry as the designed basis.
+
+    Parameters
+    ----------
+    samples : ndarray, shape (n, d)
+        ``beta = B^T c`` with independent, sparse, unit-variance coefficients ``c``.
+    seed : int, optional
+        FastICA's random start.
+    max_iter : int
+    tol : float
+
+    Returns
+    -------
+    basis : ndarray, shape (d, d)
+        Orthogonal; rows estimate the basis vectors.
+
+    Raises
+    ------
+    ClassicalUnavailable
+        When scikit-learn is not installed (``pip install "quotientlearn[classical]"``).
+    """
+    try:
+        from sklearn.decomposition import FastICA
+    except ImportError as exc:  # pragma: no cover - exercised only without scikit-learn
+        raise ClassicalUnavailable(
+            "the classical reference needs scikit-learn: pip install \"quotientlearn[classical]\""
+        ) from exc
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    samples = np.asarray(samples, dtype=float)
+    ica = FastICA(whiten=False, max_iter=max_iter, tol=tol, random_state=seed)
+    with warnings.catch_warnings():
+        # Non-convergence is an outcome the caller measures (the recovery error), not an error.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ica.fit(samples)
+    return np.asarray(ica.components_)
