@@ -4,7 +4,7 @@ A sparsity target fixes a basis only up to signed permutations of its rows (and,
 the rows' scales), so the criteria compare rows up to those symmetries:
 
 - :func:`signed_permutation_error`: ``max |(|B_fit B^T| - P)|`` for orthonormal rows;
-- :func:`row_direction_error`: the same for rows of any length, compared as directions.
+- :func:`row_direction_error`: rows of any length and angle, compared as directions.
 
 :func:`fastica_basis` is the classical method for the same recovery problem from *samples* sparse in
 an orthogonal basis: scikit-learn's FastICA (an optional dependency, the ``classical`` extra).
@@ -43,9 +43,10 @@ def signed_permutation_error(fitted, true):
 
 
 def row_direction_error(fitted, true):
-    """:func:`signed_permutation_error` of the rows scaled to unit length.
+    """``max_i (1 - |cos(fitted_i, true_pi(i))|)`` for the best-matching rows ``pi`` (inf if none).
 
-    For a mixing ``A = M^{-1}``, whose rows are fixed only up to scale (and order and sign).
+    For a mixing ``A = M^{-1}``, whose rows are fixed only up to scale, order and sign; the rows need
+    not be orthogonal.
 
     Parameters
     ----------
@@ -54,12 +55,16 @@ def row_direction_error(fitted, true):
     Returns
     -------
     error : float
+        ``inf`` when two fitted rows are closest to the same true row.
     """
     def unit(rows):
         rows = np.asarray(rows, dtype=float)
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
-    return signed_permutation_error(unit(fitted), unit(true))
+    cosines = np.abs(unit(fitted) @ unit(true).T)
+    if len(set(np.argmax(cosines, axis=1).tolist())) != len(cosines):
+        return float("inf")
+    return float(np.max(1.0 - cosines.max(axis=1)))
 
 
 def fastica_basis(samples, seed=None, max_iter=1000, tol=1e-10):
