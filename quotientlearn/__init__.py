@@ -1,11 +1,25 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
 The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design and
-the experiment list.
+simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
+the experiment list, sweeps over it (:func:`sweep`) and the paper authors' saved runs
+(:mod:`quotientlearn.data`).
 """
 
-from quotientlearn import datasets, design, experiments, groups, models, sgd, stats, testing
+from quotientlearn import (
+    data,
+    datasets,
+    design,
+    dynamics,
+    experiments,
+    groups,
+    models,
+    predictions,
+    sgd,
+    stats,
+    sweeps,
+    testing,
+)
 from quotientlearn.bias import (
     effective_loss,
     implicit_bias,
@@ -19,6 +33,7 @@ from quotientlearn.gauge import Gauge
 from quotientlearn.groups import DegenerateOrbitWarning
 from quotientlearn.spaces import ParameterSpace
 from quotientlearn.stationary import Density, stationary_density
+from quotientlearn.sweeps import sweep
 
 __version__ = "0.1.0"
 
@@ -31,8 +46,10 @@ __all__ = [
     "ParameterSpace",
     "Samples",
     "SymmetryBundle",
+    "data",
     "datasets",
     "design",
+    "dynamics",
     "effective_loss",
     "experiments",
     "groups",
@@ -41,9 +58,12 @@ __all__ = [
     "log_residual_orbit_volume",
     "log_slice_volume",
     "models",
+    "predictions",
     "sgd",
     "simulate",
     "stationary_density",
     "stats",
+    "sweep",
+    "sweeps",
     "testing",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from quotientlearn.groups.base import _degenerate_to_minus_inf, log_det_psd
+from quotientlearn.numerics import log_det_psd, minus_inf_where_degenerate
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "effective_loss",
@@ -22,14 +23,6 @@ __all__ = [
 ]
 
 _COORDINATES = ("slice", "predictor")
-
-
-def validate_temperature(temperature):
-    """Return ``temperature`` as a float after checking it is finite and non-negative."""
-    value = float(temperature)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"temperature must be finite and non-negative; got {temperature!r}")
-    return value
 
 
 def implicit_bias(model, theta, temperature):
@@ -97,13 +90,19 @@ def log_slice_volume(model, beta):
     Returns
     -------
     log_volume : ndarray, shape (...,)
+        ``+inf`` (with a :class:`~quotientlearn.groups.DegenerateOrbitWarning`) where ``dphi`` loses
+        rank, e.g. ``beta = 0``: the slice volume per unit predictor volume diverges there. The
+        residual orbits shrink at such points too, but along fewer directions than ``dphi`` loses
+        (for ``M = P Q``: ``k(k-1)/2`` against ``k(m+n-k)`` when ``k`` singular values vanish), so
+        the limit is ``+inf``, never the NaN of ``inf - inf``.
     """
     theta = model.balanced(beta)
     cometric = model.bundle.quotient_cometric(theta)
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_pdet = np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1)
-    return -0.5 * _degenerate_to_minus_inf(log_pdet) + log_residual_orbit_volume(model, theta)
+        log_pdet = minus_inf_where_degenerate(np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1))
+        volume = -0.5 * log_pdet + log_residual_orbit_volume(model, theta)
+    return np.where(log_pdet == -np.inf, np.inf, volume)
 
 
 def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):

@@ -1,4 +1,4 @@
-"""The ``quotientlearn`` command: ``demo``, ``list``, ``run NAME``, ``check``."""
+"""The ``quotientlearn`` command: ``demo``, ``list``, ``run NAME``, ``sweep GRID.toml``, ``check``."""
 
 from __future__ import annotations
 
@@ -30,6 +30,20 @@ def _parser():
                      help="override a configuration value (repeatable)")
     run.add_argument("--ablation", action="store_true",
                      help="also run the noise ablation (sets ablation=True where supported)")
+    run.add_argument("--instance", choices=("random", "paper"), default=None,
+                     help="problem instance: 'paper' trains on the authors' saved data "
+                          "(sets instance=...; spectral-sparsity, tv-recovery)")
+
+    sweep = sub.add_parser("sweep", help="run a grid of experiment settings on Dask distributed")
+    sweep.add_argument("grid", help="grid file (TOML): experiment, [fixed], [grid], [[zip]]")
+    sweep.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="address of a running Dask scheduler (default: a cluster on this machine)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="worker processes of the local cluster (default: one per core)")
+    sweep.add_argument("--out", default=None, help="output folder (default quotientlearn-out/sweep-NAME)")
+    sweep.add_argument("--resume", action="store_true", help="skip the cells completed in --out")
+    sweep.add_argument("--serial", action="store_true",
+                       help="run the cells one after another in this process, without Dask")
 
     check = sub.add_parser("check", help="check the geometric identities of every zoo model")
     check.add_argument("--seed", type=int, default=0)
@@ -52,11 +66,23 @@ def main(argv=None):
             overrides = experiments.parse_overrides(args.overrides)
             if args.ablation:
                 overrides["ablation"] = True
+            if args.instance is not None:
+                overrides["instance"] = args.instance
             report = experiments.run(args.name, seeds=args.seeds, fast=args.fast, out=args.out,
                                      resume=args.resume, overrides=overrides)
             out = args.out or f"quotientlearn-out/{args.name}"
             print(f"{args.name}: done in {report['seconds']:.1f} s; wrote {out}/report.json")
             return 0
+        if args.command == "sweep":
+            from quotientlearn.sweeps import sweep
+
+            try:
+                result = sweep(args.grid, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                               resume=args.resume, serial=args.serial)
+            except ImportError as exc:  # the `distributed` extra is missing: a user error
+                raise ValueError(str(exc)) from None
+            print(result.summary())
+            return 1 if result.failed else 0
         if args.command == "check":
             from quotientlearn import models, testing
 

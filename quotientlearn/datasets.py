@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from quotientlearn.data import paper_run
+
 __all__ = [
     "CompletionProblem",
     "SensingProblem",
@@ -19,6 +21,8 @@ __all__ = [
     "gaussian_sensing",
     "low_rank_completion",
     "neuron_scales",
+    "paper_sensing",
+    "paper_spectral_regression",
     "relu_teacher",
     "sparse_cosine_regression",
     "step_signal",
@@ -66,7 +70,7 @@ def relu_teacher(model, n_seeds, rng, std=1.5):
 
 
 def attention_teacher(model, n_seeds, rng, std=0.75, query_gain=(4.0, 4.0)):
-    """Teacher ``(W_Q, W_K)`` with entries ``N(0, std^2)`` and ``W_Q`` times ``a + b |z|``.
+    """Teacher ``(W_Q, W_K, W_V)`` with entries ``N(0, std^2)`` and ``W_Q`` times ``a + b |z|``.
 
     ``z ~ N(0, 1)`` is one scalar per seed: it sharpens the teacher's attention pattern.
 
@@ -103,18 +107,19 @@ class CompletionProblem:
     left, right : ndarray, shape (S, m, r), (S, n, r)
         ``U`` and ``V`` (orthonormal columns).
     singular_values : ndarray, shape (r,)
-    observed : ndarray of int, shape (S, n_observed)
-        Flat indices (into ``m * n``) of the observed entries; the same count for every seed.
+    mask : ndarray of bool, shape (S, m, n)
+        The observed entries.
     """
 
     target: np.ndarray
     left: np.ndarray
     right: np.ndarray
     singular_values: np.ndarray
-    observed: np.ndarray
+    mask: np.ndarray
 
 
-def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0), fraction=0.2):
+def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0), fraction=0.2,
+                        sampling="exact"):
     """``M* = U diag(s) V^T`` with ``U, V`` from QR of Gaussians; a random ``fraction`` observed.
 
     Parameters
@@ -126,7 +131,11 @@ def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0)
     singular_values : sequence of float
         ``s``, length ``r <= min(m, n)``.
     fraction : float
-        Observed fraction in ``(0, 1]``; ``round(fraction * m * n)`` entries per seed.
+        Observed fraction in ``(0, 1]``.
+    sampling : {"exact", "bernoulli"}
+        ``"exact"``: a uniformly random subset of ``round(fraction * m * n)`` entries per seed.
+        ``"bernoulli"``: each entry observed independently with probability ``fraction`` (the
+        paper's mask; the count varies between seeds, and a seed observing nothing is redrawn).
 
     Returns
     -------
@@ -141,12 +150,22 @@ def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0)
     n_observed = round(float(fraction) * m * n)
     if not 0.0 < fraction <= 1.0 or n_observed < 1:
         raise ValueError(f"fraction must lie in (0, 1] and observe at least one entry; got {fraction}")
+    if sampling not in ("exact", "bernoulli"):
+        raise ValueError(f"sampling must be 'exact' or 'bernoulli'; got {sampling!r}")
     left = np.linalg.qr(rng.standard_normal((n_seeds, m, s.size)))[0]
     right = np.linalg.qr(rng.standard_normal((n_seeds, n, s.size)))[0]
     target = (left * s) @ np.swapaxes(right, -1, -2)
-    # argsort of uniforms: a uniformly random subset of exactly n_observed entries per seed.
-    observed = np.sort(np.argsort(rng.random((n_seeds, m * n)), axis=-1)[:, :n_observed], axis=-1)
-    return CompletionProblem(target, left, right, s, observed)
+    if sampling == "bernoulli":
+        mask = rng.random((n_seeds, m, n)) < fraction
+        while not np.all(mask.any(axis=(-2, -1))):
+            empty = ~mask.any(axis=(-2, -1))
+            mask[empty] = rng.random((int(empty.sum()), m, n)) < fraction
+    else:
+        # The n_observed smallest of m n uniforms: a uniformly random subset per seed.
+        keys = rng.random((n_seeds, m * n))
+        cutoff = np.sort(keys, axis=-1)[:, n_observed - 1 : n_observed]
+        mask = (keys <= cutoff).reshape(n_seeds, m, n)
+    return CompletionProblem(target, left, right, s, mask)
 
 
 def cosine_features(points, n_features):
@@ -243,6 +262,31 @@ def total_variation(signal):
     return np.sum(np.abs(np.diff(signal, axis=-1)), axis=-1)
 
 
+def paper_spectral_regression(n_seeds):
+    """The authors' own spectral instance (Fig 5, seed 456), repeated along a seed axis.
+
+    Training inputs, targets and true coefficients are read from the package's copy of the paper's
+    saved arrays (:func:`quotientlearn.data.paper_run`); seeds then differ only in what a training
+    run draws itself (initialisations, minibatches, noise).
+
+    Parameters
+    ----------
+    n_seeds : int
+
+    Returns
+    -------
+    SpectralProblem
+        ``features (S, 32, 64)``, ``targets (S, 32)``, ``truth (S, 64)``.
+    """
+    arrays = paper_run("spectral_sparsity").arrays
+    n_seeds = _count(n_seeds, "n_seeds")
+    truth = np.asarray(arrays["w_true"], dtype=float)
+    features = cosine_features(np.asarray(arrays["t_train"], dtype=float)[:, 0], truth.size)
+    return SpectralProblem(np.repeat(features[None], n_seeds, axis=0),
+                           np.repeat(np.asarray(arrays["y_train"], dtype=float)[None], n_seeds, 0),
+                           np.repeat(truth[None], n_seeds, axis=0))
+
+
 @dataclass(frozen=True)
 class SensingProblem:
     """Compressed sensing of one signal with a Gaussian matrix per seed.
@@ -276,3 +320,23 @@ def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise=0.1):
     sensing /= np.sqrt(n_measurements)
     targets = sensing @ signal + noise * rng.standard_normal((sensing.shape[0], n_measurements))
     return SensingProblem(sensing, targets, signal)
+
+
+def paper_sensing(n_seeds):
+    """The authors' own compressed-sensing instance (Fig 6, seed 0), repeated along a seed axis.
+
+    Parameters
+    ----------
+    n_seeds : int
+
+    Returns
+    -------
+    SensingProblem
+        ``sensing (S, 60, 200)``, ``targets (S, 60)`` and the step signal ``truth (200,)``, as the
+        paper's saved arrays hold them.
+    """
+    arrays = paper_run("tv_recovery").arrays
+    n_seeds = _count(n_seeds, "n_seeds")
+    return SensingProblem(np.repeat(np.asarray(arrays["ameas"], dtype=float)[None], n_seeds, 0),
+                          np.repeat(np.asarray(arrays["ymeas"], dtype=float)[None], n_seeds, 0),
+                          np.asarray(arrays["true_signal"], dtype=float))

@@ -8,10 +8,12 @@ autograd and points are projected onto the slice by damped Newton steps in the L
 from __future__ import annotations
 
 import numpy as np
-from autograd import make_vjp
+from autograd.tracer import getval
 
-from quotientlearn.groups.base import GaugeConvergenceWarning, log_det_psd, newton_onto_level_set
+from quotientlearn.groups.base import GaugeConvergenceWarning, GroupAction, newton_onto_level_set
+from quotientlearn.numerics import jacobian, log_det_psd
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, real
 
 __all__ = ["Gauge", "GaugeConvergenceWarning"]
 
@@ -32,10 +34,15 @@ class Gauge:
     """
 
     def __init__(self, action, chi=None, tol=1e-13, max_iter=200):
+        if not isinstance(action, GroupAction):
+            raise TypeError(f"action must be a GroupAction; got {type(action).__name__}")
+        if chi is not None and not callable(chi):
+            raise TypeError(f"chi must be a callable theta -> (..., c) or None; got {type(chi).__name__}")
         self.action = action
         self._chi = chi
-        self.tol = tol
-        self.max_iter = max_iter
+        self.tol = real(tol, "tol", minimum=0.0, exclusive_minimum=True)
+        self.max_iter = integer(max_iter, "max_iter", minimum=1)
+        self._moment_checked = chi is not None
 
     @property
     def is_moment_map(self):
@@ -64,20 +71,47 @@ class Gauge:
         return self._chi_raw(theta)
 
     def _chi_raw(self, theta):
-        return self.action.moment_map(theta) if self.is_moment_map else self._chi(theta)
+        if self.is_moment_map:
+            self._require_moment_constraints()
+            return self.action.moment_map(theta)
+        return self._checked_chi_value(self._chi(theta), theta)
+
+    def _require_moment_constraints(self):
+        """Refuse a moment map that vanishes identically on a nontrivial group (checked once).
+
+        Isometric actions (rotations) have a zero moment map: its zero set is the whole space, so the
+        balanced "gauge" would fix nothing and the bias would silently be ``0``.
+        """
+        if self._moment_checked:
+            return
+        probe = np.linspace(0.5, 1.5, self.action.space_dim)
+        if self.action.dim > 0 and self.action.moment_map_jacobian(probe).shape[-2] == 0:
+            raise ValueError(
+                f"the moment map of {self.action.name} vanishes identically (an action by "
+                "isometries, e.g. rotations): the balanced gauge fixes nothing; pass a gauge "
+                "function chi to Gauge(action, chi=...)")
+        self._moment_checked = True
+
+    def _checked_chi_value(self, value, theta):
+        """A user chi's value after checking its shape ``(..., c)`` and finiteness."""
+        batch = np.shape(getval(theta))[:-1]
+        shape = np.shape(getval(value))
+        if len(shape) != len(batch) + 1 or shape[:-1] != batch or shape[-1] < 1:
+            raise ValueError(f"chi must return shape (..., c) with c >= 1 for theta of shape "
+                             f"{batch + (self.action.space_dim,)}; got shape {shape}")
+        if not np.all(np.isfinite(getval(value))):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(getval(value)), axis=-1)))
+            raise ValueError(f"chi is not finite (NaN or inf) at {bad} point(s); check chi's domain")
+        return value
 
     def chi_jacobian(self, theta):
         """Jacobian ``J_chi`` of shape ``(..., c, D)``."""
         theta = self._validate(theta)
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.moment_map_jacobian(theta)
-        vjp, value = make_vjp(self._chi)(theta)
-        rows = []
-        for c in range(value.shape[-1]):
-            direction = np.zeros_like(value)
-            direction[..., c] = 1.0
-            rows.append(vjp(direction))
-        return np.stack(rows, axis=-2)
+        self._chi_raw(theta)  # a user chi of the wrong shape or with NaN fails here, clearly
+        return jacobian(self._chi, theta)
 
     def constraint_gram(self, theta):
         """``G_C = J_chi J_chi^T``, shape ``(..., c, c)``; equals the Gram for the moment map."""
@@ -92,6 +126,7 @@ class Gauge:
         """
         theta = self._validate(theta)
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
 
@@ -116,6 +151,7 @@ class Gauge:
         projected : ndarray, shape (..., D)
         """
         if self.is_moment_map:
+            self._require_moment_constraints()
             return self.action.balance(theta)  # validates theta itself: once per simulation step
         return self.newton_project(theta)
 

@@ -1,18 +1,21 @@
 """Discrete minibatch SGD / full-batch GD (momentum 0, weight decay 0), vectorised over seeds.
 
 Parameters of ``S`` independent runs are one array of shape ``(S, D)``; every step is a handful of
-batched numpy operations on it, so ``S`` seeds cost little more than one. An *objective* supplies the
-data stream and the loss; :func:`train` runs the loop, records observables, checkpoints and resumes.
+batched numpy operations on it, so ``S`` seeds cost little more than one. An :class:`Objective` supplies
+the data stream and the loss; :func:`train` is a thin layer over the dynamics engine
+(:class:`~quotientlearn.dynamics.engine.Engine`, the one under :func:`~quotientlearn.simulate`), which
+runs the loop, records observables, checkpoints and resumes.
 
 Objectives (closed-form gradients; each also has an ``autograd.numpy`` loss, and the tests check that
 the two agree):
 
 - :class:`TeacherStudentReLU`: two-layer bias-free ReLU student of a teacher, fresh Gaussian inputs.
-- :class:`TeacherStudentAttention`: single-head attention scores ``W_Q W_K^T`` of a teacher.
+- :class:`TeacherStudentAttention`: single-head attention (learned queries, keys and values) of a
+  teacher.
 - :class:`MaskedFactorization`: ``M = P Q`` fitted on a random part of the observed entries.
-- :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised
-  ``w = T (u * v)`` (Hadamard, cosine-basis or cumulative-sum products), with an l1 penalty and
-  optional label noise.
+- :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised by a model
+  ``w = phi(theta)`` (e.g. the products ``T (u * v)`` of the zoo), with an l1 penalty and optional
+  label noise.
 
 Losses are mean squared errors (``mean((f - y)^2)``, PyTorch's ``MSELoss``). With ``temperature > 0``
 each step adds Langevin noise ``sqrt(2 lr T) N(0, I)``, the Euler--Maruyama step of
@@ -21,37 +24,28 @@ each step adds Langevin noise ``sqrt(2 lr T) N(0, I)``, the Euler--Maruyama step
 
 from __future__ import annotations
 
-import signal
-import threading
 from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
-from tqdm.auto import tqdm
+from autograd import grad
 
-from quotientlearn.bias import validate_temperature
+from quotientlearn.dynamics.drift import Drift, check_traceable
+from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
+from quotientlearn.dynamics.noise import Isotropic
+from quotientlearn.dynamics.schemes import EulerMaruyama
+from quotientlearn.validation import integer, real
+from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = [
     "FeatureRegression",
     "MaskedFactorization",
+    "Objective",
     "TeacherStudentAttention",
     "TeacherStudentReLU",
     "TrainResult",
     "train",
 ]
-
-
-def _positive(value, name):
-    value = float(value)
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
-    return value
-
-
-def _count(value, name):
-    if isinstance(value, bool) or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _seeded(array, name, trailing_ndim):
@@ -65,7 +59,32 @@ def _seeded(array, name, trailing_ndim):
 
 
 # ------------------------------------------------------------------------------------ objectives
-class TeacherStudentReLU:
+class Objective:
+    """A training objective for :func:`train`: a data stream and a loss, vectorised over seeds.
+
+    Subclasses set ``n_seeds`` (``S``) and ``dim`` (``D``) and implement :meth:`sample_batch` and
+    :meth:`loss`; :meth:`gradient` defaults to autograd and is overridden in closed form where that
+    is faster (every objective of this module does, and the tests check the two agree).
+    """
+
+    n_seeds: int
+    dim: int
+
+    def sample_batch(self, rng):
+        """The data of one step (a minibatch, a mask, ...), drawn from ``rng``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Objective.sample_batch(rng)")
+
+    def loss(self, theta, batch):
+        """The loss per seed, shape ``(S,)``, written with ``autograd.numpy``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Objective.loss(theta, batch)")
+
+    def gradient(self, theta, batch):
+        """Gradient of :meth:`loss` per seed, shape ``(S, D)``; the default uses autograd."""
+        check_traceable(lambda point: self.loss(point, batch), theta, f"{type(self).__name__}.loss")
+        return grad(lambda point: anp.sum(self.loss(point, batch)))(theta)
+
+
+class TeacherStudentReLU(Objective):
     """``f(x) = sum_j v_j relu(w_j . x)`` learning a teacher of the same shape from fresh inputs.
 
     Each step draws ``x ~ N(0, I)`` of shape ``(S, batch_size, d_in)`` and labels
@@ -86,26 +105,19 @@ class TeacherStudentReLU:
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.label_noise = float(label_noise)
-        self._teacher = model.space.split(self.teacher)
-
-    def output(self, theta, inputs):
-        """Network outputs, shape ``(S, B)``, for ``theta (S, D)`` and ``inputs (S, B, d_in)``."""
-        blocks = self.model.space.split(theta)
-        hidden = anp.maximum(anp.matmul(inputs, anp.swapaxes(blocks["W"], -1, -2)), 0.0)
-        return anp.sum(hidden * blocks["v"][:, None, :], axis=-1)
 
     def sample_batch(self, rng):
-        """``(x, y)`` of shapes ``(S, B, d_in)`` and ``(S, B)``."""
+        """``(x, y)`` of shapes ``(S, B, d_in)`` and ``(S, B)``: the teacher is the zoo's network."""
         inputs = rng.standard_normal((self.n_seeds, self.batch_size, self.model.d_in))
-        labels = self.output(self.teacher, inputs)
+        labels = self.model.output(self.teacher, inputs)
         return inputs, labels + self.label_noise * rng.standard_normal(labels.shape)
 
     def loss(self, theta, batch):
         """Mean squared error per seed, shape ``(S,)`` (autograd-traceable)."""
         inputs, labels = batch
-        return anp.mean((self.output(theta, inputs) - labels) ** 2, axis=-1)
+        return anp.mean((self.model.output(theta, inputs) - labels) ** 2, axis=-1)
 
     def gradient(self, theta, batch):
         """Closed-form gradient of :meth:`loss`, shape ``(S, D)``."""
@@ -121,12 +133,14 @@ class TeacherStudentReLU:
         return np.concatenate([grad_w.reshape(self.n_seeds, -1), grad_v], axis=-1)
 
 
-class TeacherStudentAttention:
-    """Single-head attention ``out = softmax(c X W_Q W_K^T X^T) X`` learning a teacher's scores.
+class TeacherStudentAttention(Objective):
+    """Single-head attention ``softmax(c X W_Q (X W_K)^T) X W_V`` learning a teacher of the same shape.
 
-    Values and output map are the identity (``W_V = W_O = I``), so only ``W_Q W_K^T`` is learned;
+    Queries, keys and values are learned ``d_emb x d_head`` projections and there is no output map, so
+    the output has width ``d_head`` (the paper's model, :meth:`quotientlearn.models.Attention.output`);
     ``c = 1 / sqrt(d_head)``. Each step draws ``X ~ N(0, I)`` of shape ``(S, B, seq_len, d_emb)`` and
-    targets ``teacher(X) + noise * eps``.
+    targets ``teacher(X) + noise * eps``; the loss is the mean over all ``B * seq_len * d_head``
+    output entries.
 
     Parameters
     ----------
@@ -142,61 +156,48 @@ class TeacherStudentAttention:
         if self.teacher.shape[1] != model.dim:
             raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
-        self.batch_size = _count(batch_size, "batch_size")
-        self.seq_len = _count(seq_len, "seq_len")
+        self.batch_size = integer(batch_size, "batch_size", minimum=1)
+        self.seq_len = integer(seq_len, "seq_len", minimum=1)
         self.noise = float(noise)
         self.scale = 1.0 / np.sqrt(model.d_head)
 
-    def _scores(self, theta, inputs):
-        blocks = self.model.space.split(theta)
-        queries = anp.matmul(inputs, blocks["W_Q"][:, None])                 # (S, B, L, h)
-        keys = anp.matmul(inputs, blocks["W_K"][:, None])
-        return queries, keys, self.scale * anp.matmul(queries, anp.swapaxes(keys, -1, -2))
-
-    @staticmethod
-    def _softmax(scores):
-        shifted = scores - anp.max(scores, axis=-1, keepdims=True)
-        weights = anp.exp(shifted)
-        return weights / anp.sum(weights, axis=-1, keepdims=True)
-
-    def output(self, theta, inputs):
-        """Outputs, shape ``(S, B, L, d_emb)``, for ``inputs`` of shape ``(S, B, L, d_emb)``."""
-        return anp.matmul(self._softmax(self._scores(theta, inputs)[2]), inputs)
-
     def sample_batch(self, rng):
-        """``(X, Y)``, both of shape ``(S, B, L, d_emb)``."""
+        """``(X, Y)`` of shapes ``(S, B, L, d_emb)`` and ``(S, B, L, d_head)``."""
         inputs = rng.standard_normal((self.n_seeds, self.batch_size, self.seq_len,
                                       self.model.d_emb))
-        targets = self.output(self.teacher, inputs)
+        targets = self.model.output(self.teacher, inputs)
         return inputs, targets + self.noise * rng.standard_normal(targets.shape)
 
     def loss(self, theta, batch):
-        """Mean squared error per seed over batch, positions and features; shape ``(S,)``."""
+        """Mean squared error per seed over batch, positions and output features; shape ``(S,)``."""
         inputs, targets = batch
-        return anp.mean((self.output(theta, inputs) - targets) ** 2, axis=(1, 2, 3))
+        return anp.mean((self.model.output(theta, inputs) - targets) ** 2, axis=(1, 2, 3))
 
     def gradient(self, theta, batch):
         """Closed-form gradient of :meth:`loss` (softmax backward), shape ``(S, D)``."""
         inputs, targets = batch
-        queries, keys, scores = self._scores(theta, inputs)
-        attn = self._softmax(scores)
-        residual = attn @ inputs - targets
-        grad_out = (2.0 / residual[0].size) * residual
-        grad_attn = grad_out @ np.swapaxes(inputs, -1, -2)                  # (S, B, L, L)
+        d_emb, h = self.model.d_emb, self.model.d_head
+        # Queries, keys and values from one matmul with [W_Q | W_K | W_V] side by side.
+        stacked = theta.reshape(self.n_seeds, 3, d_emb, h).transpose(0, 2, 1, 3)
+        qkv = inputs @ stacked.reshape(self.n_seeds, 1, d_emb, 3 * h)
+        queries, keys, values = qkv[..., :h], qkv[..., h: 2 * h], qkv[..., 2 * h:]
+        scores = self.scale * (queries @ np.swapaxes(keys, -1, -2))
+        attn = np.exp(scores - scores.max(axis=-1, keepdims=True))
+        attn /= attn.sum(axis=-1, keepdims=True)
+        grad_out = (2.0 / targets[0].size) * (attn @ values - targets)       # (S, B, L, h)
+        grad_attn = grad_out @ np.swapaxes(values, -1, -2)                  # (S, B, L, L)
         grad_scores = attn * (grad_attn - np.sum(grad_attn * attn, axis=-1, keepdims=True))
-        grad_queries = self.scale * (grad_scores @ keys)
-        grad_keys = self.scale * (np.swapaxes(grad_scores, -1, -2) @ queries)
-        flat_inputs = inputs.reshape(self.n_seeds, -1, self.model.d_emb)
-        grad_wq = np.swapaxes(flat_inputs, -1, -2) @ grad_queries.reshape(self.n_seeds, -1,
-                                                                          self.model.d_head)
-        grad_wk = np.swapaxes(flat_inputs, -1, -2) @ grad_keys.reshape(self.n_seeds, -1,
-                                                                       self.model.d_head)
-        return np.concatenate([grad_wq.reshape(self.n_seeds, -1),
-                               grad_wk.reshape(self.n_seeds, -1)], axis=-1)
+        grad_qkv = np.concatenate([self.scale * (grad_scores @ keys),
+                                   self.scale * (np.swapaxes(grad_scores, -1, -2) @ queries),
+                                   np.swapaxes(attn, -1, -2) @ grad_out], axis=-1)
+        flat_inputs = inputs.reshape(self.n_seeds, -1, d_emb)
+        grad = np.swapaxes(flat_inputs, -1, -2) @ grad_qkv.reshape(self.n_seeds, -1, 3 * h)
+        return grad.reshape(self.n_seeds, d_emb, 3, h).transpose(0, 2, 1, 3).reshape(
+            self.n_seeds, -1)
 
 
-class MaskedFactorization:
-    """``M = P Q`` fitted to observed entries of ``M*``; each step uses a random subset of them.
+class MaskedFactorization(Objective):
+    """``M = P Q`` fitted to observed entries of ``M*``; each step uses a random part of them.
 
     Loss: the mean over *all* ``m n`` entries of the masked squared error,
     ``(1 / mn) sum_ij mask_ij ((PQ)_ij - M*_ij)^2`` (the paper's normalisation).
@@ -205,45 +206,51 @@ class MaskedFactorization:
     ----------
     model : quotientlearn.models.MatrixFactorization
     target : array_like, shape (S, m, n)
-    observed : array_like of int, shape (S, n_observed)
-        Flat indices of the observed entries of each seed.
-    per_step : int, optional
-        Entries used per step (a uniformly random subset, fresh each step); all of them by default
-        (full-batch GD).
+    mask : array_like of bool, shape (S, m, n)
+        The observed entries of each seed (at least one per seed).
+    step_fraction : float
+        Part of the observed entries used per step, in ``(0, 1]``; 1 gives full-batch GD.
+    sampling : {"exact", "bernoulli"}
+        ``"exact"``: a fresh uniformly random subset of ``round(step_fraction * n_observed)`` entries
+        (at least one) each step. ``"bernoulli"``: each observed entry kept independently with
+        probability ``step_fraction`` each step (the paper's batches).
     """
 
-    def __init__(self, model, target, observed, per_step=None):
+    def __init__(self, model, target, mask, step_fraction=1.0, sampling="exact"):
         self.model = model
         self.target = _seeded(target, "target", 2)
         if self.target.shape[1:] != (model.m, model.n):
             raise ValueError(f"target must have shape (S, {model.m}, {model.n}); "
                              f"got {self.target.shape}")
-        observed = np.asarray(observed)
-        if observed.ndim != 2 or observed.shape[0] != self.target.shape[0] or \
-                not np.issubdtype(observed.dtype, np.integer):
-            raise ValueError(f"observed must be integer indices of shape (S, n_observed); "
-                             f"got {observed.shape} {observed.dtype}")
-        if observed.min() < 0 or observed.max() >= model.m * model.n:
-            raise ValueError(f"observed indices must lie in [0, {model.m * model.n})")
-        self.observed = observed
+        mask = np.asarray(mask)
+        if mask.shape != self.target.shape or not np.all((mask == 0) | (mask == 1)):
+            raise ValueError(f"mask must hold 0/1 (or bool) entries of shape {self.target.shape}; "
+                             f"got shape {mask.shape}")
+        self.mask = mask.astype(bool)
+        n_observed = self.mask.sum(axis=(-2, -1))
+        if np.any(n_observed == 0):
+            raise ValueError("mask must observe at least one entry of every seed")
+        self.step_fraction = float(step_fraction)
+        if not 0.0 < self.step_fraction <= 1.0:
+            raise ValueError(f"step_fraction must lie in (0, 1]; got {step_fraction!r}")
+        if sampling not in ("exact", "bernoulli"):
+            raise ValueError(f"sampling must be 'exact' or 'bernoulli'; got {sampling!r}")
+        self.sampling = sampling
         self.n_seeds, self.dim = self.target.shape[0], model.dim
-        n_observed = observed.shape[1]
-        self.per_step = n_observed if per_step is None else _count(per_step, "per_step")
-        if self.per_step > n_observed:
-            raise ValueError(f"per_step must be at most n_observed = {n_observed}")
-        self._full_mask = self._mask(observed)
-
-    def _mask(self, indices):
-        mask = np.zeros((self.n_seeds, self.model.m * self.model.n))
-        np.put_along_axis(mask, indices, 1.0, axis=-1)
-        return mask.reshape(self.target.shape)
+        self._per_step = np.maximum(1, np.round(self.step_fraction * n_observed)).astype(int)
+        self._full_mask = self.mask.astype(float)
 
     def sample_batch(self, rng):
         """The step's mask, shape ``(S, m, n)`` (0/1)."""
-        if self.per_step == self.observed.shape[1]:
+        if self.step_fraction == 1.0:
             return self._full_mask
-        order = np.argsort(rng.random(self.observed.shape), axis=-1)[:, : self.per_step]
-        return self._mask(np.take_along_axis(self.observed, order, axis=-1))
+        keys = rng.random(self.target.shape)
+        if self.sampling == "bernoulli":
+            return (self.mask & (keys < self.step_fraction)).astype(float)
+        # The per_step smallest keys among the observed entries: a uniformly random subset.
+        keys = np.where(self.mask, keys, 2.0).reshape(self.n_seeds, -1)
+        cutoff = np.take_along_axis(np.sort(keys, axis=-1), self._per_step[:, None] - 1, axis=-1)
+        return (keys <= cutoff).reshape(self.target.shape).astype(float)
 
     def loss(self, theta, batch):
         """Masked squared error averaged over all entries, shape ``(S,)``."""
@@ -262,21 +269,23 @@ class MaskedFactorization:
                                grad_q.reshape(self.n_seeds, -1)], axis=-1)
 
 
-class FeatureRegression:
-    """Least squares on fixed features, ``mean((X w - y)^2) + l1 |w|_1``, with optional products.
+class FeatureRegression(Objective):
+    """Least squares on fixed features, ``mean((X w - y)^2) + l1 |w|_1``, with an optional model.
 
-    ``model=None`` trains ``w`` itself (``theta = w``). A product model of the zoo (``Hadamard``,
-    ``BasisHadamard``, ``CumsumHadamard``; ``theta = (u, v)``) trains ``w = T (u * v)`` instead, with
-    ``T`` read from its predictor Jacobian. ``batch_size`` below the number of samples gives minibatch
-    SGD (a fresh random subset each step); by default it is full-batch GD. ``label_noise > 0`` adds
-    fresh ``N(0, label_noise^2)`` noise to the targets of every step (label-noise SGD): unlike
-    minibatch noise it does not vanish at an interpolating solution.
+    ``model=None`` trains ``w`` itself (``theta = w``). A model with ``beta_shape == (K,)`` trains its
+    parameters instead, with ``w = model.predictor(theta)`` (e.g. the products ``T (u * v)`` of
+    ``Hadamard``, ``BasisHadamard``, ``CumsumHadamard``); the gradient pulls ``dL/dw`` back with the
+    model's closed-form :meth:`~quotientlearn.models.Model.predictor_and_pullback`. ``batch_size``
+    below the number of samples gives minibatch SGD (a fresh random subset each step); by default it
+    is full-batch GD. ``label_noise > 0`` adds fresh ``N(0, label_noise^2)`` noise to the targets of
+    every step (label-noise SGD): unlike minibatch noise it does not vanish at an interpolating
+    solution.
 
     Parameters
     ----------
     features : array_like, shape (S, n, K)
     targets : array_like, shape (S, n)
-    model : Hadamard, BasisHadamard or CumsumHadamard, optional
+    model : Model, optional
         With ``beta_shape == (K,)``.
     l1 : float
         Weight of ``|w|_1`` (its subgradient ``sign(w)`` is used).
@@ -299,37 +308,17 @@ class FeatureRegression:
         self.label_noise = float(label_noise)
         if not np.isfinite(self.label_noise) or self.label_noise < 0:
             raise ValueError(f"label_noise must be finite and non-negative; got {label_noise!r}")
-        self.batch_size = n_samples if batch_size is None else _count(batch_size, "batch_size")
+        self.batch_size = n_samples if batch_size is None else integer(batch_size, "batch_size", minimum=1)
         if self.batch_size > n_samples:
             raise ValueError(f"batch_size must be at most the number of samples {n_samples}")
-        self.transform = None
-        self._kind = "linear"
-        if model is not None:
-            if model.beta_shape != (n_features,) or model.dim != 2 * n_features:
-                raise ValueError(f"model must be a product model with beta_shape ({n_features},)"
-                                 f" and D = {2 * n_features}; got {model!r}")
-            # With u = v = 1 the Jacobian [T diag v, T diag u] exposes T.
-            self.transform = np.asarray(model.predictor_jacobian(np.ones(model.dim)))[
-                :, :n_features]
-            eye = np.eye(n_features)
-            if np.array_equal(self.transform, eye):
-                self._kind = "hadamard"
-            elif np.array_equal(self.transform, np.tril(np.ones_like(eye))):
-                self._kind = "cumsum"
-            else:
-                self._kind = "matrix"
-        self.dim = n_features if model is None else 2 * n_features
+        if model is not None and model.beta_shape != (n_features,):
+            raise ValueError(f"model must predict the {n_features} weights, beta_shape "
+                             f"({n_features},); got {model!r}")
+        self.dim = n_features if model is None else model.dim
 
     def weights(self, theta):
         """The linear weights ``w``, shape ``(S, K)`` (autograd-traceable)."""
-        if self._kind == "linear":
-            return theta
-        products = theta[..., : self.n_features] * theta[..., self.n_features :]
-        if self._kind == "hadamard":
-            return products
-        if self._kind == "cumsum":
-            return anp.cumsum(products, axis=-1)
-        return anp.matmul(products, self.transform.T)
+        return theta if self.model is None else self.model.traceable_predictor(theta)
 
     def sample_batch(self, rng):
         """``(X, y)`` of the step: all samples or a random ``batch_size`` of them, labels noised."""
@@ -354,28 +343,21 @@ class FeatureRegression:
     def gradient(self, theta, batch):
         """Closed-form gradient of :meth:`loss`, shape ``(S, D)``."""
         features, targets = batch
-        weights = self.weights(theta)
+        if self.model is None:
+            weights, pullback = theta, None
+        else:
+            weights, pullback = self.model.predictor_and_pullback(theta)
         residual = (features @ weights[..., None])[..., 0] - targets
         grad_w = (2.0 / features.shape[1]) * (residual[:, None, :] @ features)[:, 0]
         if self.l1:
             grad_w = grad_w + self.l1 * np.sign(weights)
-        if self._kind == "linear":
-            return grad_w
-        if self._kind == "hadamard":
-            back = grad_w
-        elif self._kind == "cumsum":
-            # T^T g for T = lower-triangular ones is the reversed cumulative sum.
-            back = np.cumsum(grad_w[:, ::-1], axis=-1)[:, ::-1]
-        else:
-            back = grad_w @ self.transform
-        u, v = theta[:, : self.n_features], theta[:, self.n_features :]
-        return np.concatenate([back * v, back * u], axis=-1)
+        return grad_w if pullback is None else pullback(grad_w)
 
 
 # ---------------------------------------------------------------------------------------- loop
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`.
+    """Outcome of :func:`train`; ``records`` have the structure of ``Samples.records``.
 
     Attributes
     ----------
@@ -396,47 +378,42 @@ class TrainResult:
     resumed_from: int = 0
 
 
-class _InterruptGuard:
-    """Turn SIGINT into a flag checked between steps, so a checkpoint is always a step boundary."""
+class _ObjectiveDrift(Drift):
+    """An objective's minibatch gradient as the engine's drift ``-grad L_batch``."""
 
-    def __init__(self, active):
-        self.active = active and threading.current_thread() is threading.main_thread()
-        self.interrupted = False
-        self._previous = None
+    def __init__(self, objective):
+        self.objective = objective
 
-    def _handle(self, signum, frame):
-        self.interrupted = True
+    def sample(self, rng):
+        return self.objective.sample_batch(rng)
 
-    def __enter__(self):
-        if self.active:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self.active:
-            signal.signal(signal.SIGINT, self._previous)
-        return False
+    def evaluate(self, theta, batch):
+        return -self.objective.gradient(theta, batch), None
 
 
 def _record_schedule(n_steps, record_every):
     if record_every is None:
         return np.array([0, n_steps])
-    every = _count(record_every, "record_every")
+    every = integer(record_every, "record_every", minimum=1)
     return np.unique(np.append(np.arange(0, n_steps + 1, every), n_steps))
 
 
-def train(objective, theta0, lr, n_steps, rng, *, temperature=0.0, record=None, record_every=None,
-          checkpoint=None, resume=False, progress=None, desc=None):
+def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=None,
+          record_every=None, checkpoint=None, resume=False, progress=None, desc=None):
     """Run ``n_steps`` of ``theta <- theta - lr grad L_batch(theta) [+ sqrt(2 lr T) N(0, I)]``.
+
+    The Euler–Maruyama step of the engine under :func:`~quotientlearn.simulate` with ``dt = lr``:
+    Langevin SGD on an objective and isotropic ``simulate`` of the same loss without gauge fixing give
+    the same trajectory at the same seed.
 
     Parameters
     ----------
-    objective : object
-        One of this module's objectives (``n_seeds``, ``dim``, ``sample_batch``, ``gradient``).
+    objective : Objective
+        ``n_seeds``, ``dim``, ``sample_batch``, ``loss`` and ``gradient``.
     theta0 : array_like, shape (S, D)
     lr : float
     n_steps : int
-    rng : numpy.random.Generator
+    seed : int or numpy.random.Generator
         Drives the minibatches and the noise; its state is checkpointed.
     temperature : float
         Langevin temperature ``T >= 0`` (0: plain SGD / GD).
@@ -462,70 +439,23 @@ def train(objective, theta0, lr, n_steps, rng, *, temperature=0.0, record=None, 
     Raises
     ------
     ValueError
-        On bad arguments. FloatingPointError when the iterates become non-finite (divergence).
+        On bad arguments.
+    DivergenceError
+        When the iterates become non-finite (a ``FloatingPointError``).
     """
     theta = np.array(theta0, dtype=float)
     if theta.shape != (objective.n_seeds, objective.dim):
         raise ValueError(f"theta0 must have shape ({objective.n_seeds}, {objective.dim}); "
                          f"got {theta.shape}")
-    lr = _positive(lr, "lr")
-    n_steps = _count(n_steps, "n_steps")
+    lr = real(lr, "lr", minimum=0.0, exclusive_minimum=True)
+    n_steps = integer(n_steps, "n_steps", minimum=1)
     temperature = validate_temperature(temperature)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
-    noise_scale = np.sqrt(2.0 * lr * temperature)
+    rng = as_generator(seed)
     schedule = _record_schedule(n_steps, record_every)
-    record = record if record is not None else (lambda theta: {})
-
-    step, records = 0, None
-    state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
-    if state is not None:
-        arrays = state["arrays"]
-        step, theta = state["step"], arrays.pop("theta")
-        records = {name[len("record/"):]: arrays[name] for name in arrays
-                   if name.startswith("record/")}
-        if state["finished"]:
-            return TrainResult(theta, records, schedule, n_steps, resumed_from=step)
-    resumed_from = step
-    if records is None:
-        first = {name: np.asarray(value) for name, value in record(theta).items()}
-        records = {name: np.zeros((schedule.size,) + value.shape, value.dtype)
-                   for name, value in first.items()}
-        for name, value in first.items():
-            records[name][0] = value
-    next_record = int(np.searchsorted(schedule, step, side="right"))
-
-    def save(finished=False):
-        if checkpoint is not None:
-            checkpoint.save(step, rng, finished=finished, theta=theta,
-                            **{f"record/{name}": value for name, value in records.items()})
-
-    chunk = max(1, min(1000, n_steps // 100))
-    # tqdm's disable=None hides the bar when stderr is not a terminal.
-    disable = None if progress is None else not progress
-    with _InterruptGuard(checkpoint is not None) as guard, \
-            tqdm(total=n_steps, initial=step, desc=desc, disable=disable,
-                 mininterval=1.0, leave=False) as bar:
-        while step < n_steps:
-            grad = objective.gradient(theta, objective.sample_batch(rng))
-            if noise_scale:
-                theta = theta - lr * grad + noise_scale * rng.standard_normal(theta.shape)
-            else:
-                theta = theta - lr * grad
-            step += 1
-            if next_record < schedule.size and step == schedule[next_record]:
-                for name, value in record(theta).items():
-                    records[name][next_record] = value
-                next_record += 1
-            if step % chunk == 0:
-                bar.update(chunk)
-                if not np.all(np.isfinite(theta)):
-                    raise FloatingPointError(f"SGD diverged (non-finite parameters) at step {step};"
-                                             f" lower lr ({lr})")
-            if guard.interrupted:
-                save()
-                raise KeyboardInterrupt
-            if checkpoint is not None and checkpoint.due(step):
-                save()
-    save(finished=True)
-    return TrainResult(theta, records, schedule, n_steps, resumed_from=resumed_from)
+    recorder = Recorder(record if record is not None else (lambda theta: {}), schedule,
+                        objective.n_seeds)
+    engine = Engine(_ObjectiveDrift(objective), Isotropic(), EulerMaruyama(), temperature, lr,
+                    step_name="lr", offers_drop=False)
+    run = engine.run(theta, n_steps, rng, recorder=recorder, checkpoint=checkpoint, resume=resume,
+                     progress=progress, desc=desc)
+    return TrainResult(run.theta, run.records, run.record_steps, n_steps, run.resumed_from)

@@ -13,6 +13,8 @@ import numpy as np
 from autograd.tracer import getval
 from geomstats.geometry.euclidean import Euclidean
 
+from quotientlearn.validation import integer, real_array, rng_from_seed
+
 __all__ = ["ParameterSpace", "as_batch"]
 
 
@@ -34,6 +36,8 @@ def as_batch(array, trailing_shape, name="theta"):
 
     Raises
     ------
+    TypeError
+        If ``array`` is complex, boolean or not numeric.
     ValueError
         If the trailing axes differ from ``trailing_shape`` or an entry is not finite.
     """
@@ -41,7 +45,7 @@ def as_batch(array, trailing_shape, name="theta"):
     raw = getval(array)
     traced = raw is not array
     if not traced:
-        array = np.asarray(array, dtype=float)
+        array = real_array(array, name)
         raw = array
     shape = np.shape(raw)
     n = len(trailing_shape)
@@ -71,9 +75,15 @@ class ParameterSpace(Euclidean):
     """
 
     def __init__(self, blocks):
-        if not blocks:
-            raise ValueError("a parameter space needs at least one block")
-        self.blocks = {name: tuple(int(s) for s in shape) for name, shape in blocks.items()}
+        if not isinstance(blocks, dict) or not blocks:
+            raise ValueError(f"blocks must be a non-empty dict of name -> shape; got {blocks!r}")
+        self.blocks = {}
+        for name, shape in blocks.items():
+            if not isinstance(name, str):
+                raise TypeError(f"block names must be strings; got {name!r}")
+            shape = (shape,) if not isinstance(shape, tuple | list) else shape
+            # A block without entries would make a zero-dimensional (or degenerate) space.
+            self.blocks[name] = tuple(integer(s, f"shape of block {name!r}", minimum=1) for s in shape)
         self._slices = {}
         start = 0
         for name, shape in self.blocks.items():
@@ -136,7 +146,7 @@ class ParameterSpace(Euclidean):
         theta : ndarray, shape (*size, D)
         """
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     def __repr__(self):
         inner = ", ".join(f"{k}={v}" for k, v in self.blocks.items())

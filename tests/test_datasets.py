@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import stats
 
 from quotientlearn import datasets, models
 
@@ -10,8 +11,19 @@ def test_low_rank_completion_has_the_stated_spectrum_and_mask():
     singular = np.linalg.svd(problem.target, compute_uv=False)
     np.testing.assert_allclose(singular[:, :2], np.tile([15.0, 5.0], (5, 1)), rtol=1e-12)
     assert np.all(singular[:, 2:] < 1e-10)
-    assert problem.observed.shape == (5, 80)
-    assert all(np.unique(row).size == 80 for row in problem.observed)
+    assert problem.mask.shape == (5, 20, 20) and problem.mask.dtype == bool
+    assert np.all(problem.mask.sum(axis=(-2, -1)) == 80)
+
+
+def test_bernoulli_masks_observe_each_entry_with_the_stated_probability():
+    problem = datasets.low_rank_completion(200, 3, fraction=0.2, sampling="bernoulli")
+    counts = problem.mask.sum(axis=(-2, -1))
+    assert counts.std() > 0                     # not exact counts
+    # 200 * 400 independent Bernoulli(0.2) draws.
+    assert stats.binomtest(int(counts.sum()), counts.size * 400, 0.2).pvalue > 0.01
+    assert stats.binomtest(int(counts.sum()), counts.size * 400, 0.19).pvalue < 0.01
+    with pytest.raises(ValueError, match="sampling"):
+        datasets.low_rank_completion(1, 0, sampling="poisson")
 
 
 def test_sparse_cosine_regression_support_and_magnitudes():
@@ -49,7 +61,7 @@ def test_teachers_have_the_stated_scales():
     assert teacher.shape == (200, relu.dim) and 1.45 < teacher.std() < 1.55
     attention = models.Attention(16, 8)
     blocks = attention.space.split(datasets.attention_teacher(attention, 200, 0))
-    assert 0.72 < blocks["W_K"].std() < 0.78
+    assert 0.72 < blocks["W_K"].std() < 0.78 and 0.72 < blocks["W_V"].std() < 0.78
     assert blocks["W_Q"].std() > 4 * 0.75
 
 

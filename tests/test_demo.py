@@ -18,4 +18,9 @@ def test_demo_command_writes_report_and_figure_and_passes(tmp_path, capsys):
     assert p["horizontal", "Itô route"] > 0.01 and p["isotropic", "Itô route"] > 0.01
     # the uncorrected law is rejected by both (power)
     assert p["isotropic", "no correction"] < 1e-4 and p["horizontal", "no correction"] < 1e-4
+    # the fitted bias strength: Theorem 1's a = 1 and the horizontal law's 1/2, within 5 standard
+    # errors (about 0.05 each at 4000 particles), and not the other one
+    a, se = report["bias_exponent"], report["bias_exponent_stderr"]
+    assert abs(a["isotropic"] - 1.0) < 5 * se["isotropic"] < 0.5
+    assert abs(a["horizontal"] - 0.5) < 5 * se["horizontal"] < 0.5
     assert "theorem 1" in capsys.readouterr().out

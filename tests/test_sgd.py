@@ -19,7 +19,7 @@ def _objectives(rng, n_seeds=3):
         "attention": sgd.TeacherStudentAttention(
             attention, datasets.attention_teacher(attention, n_seeds, rng), 4, 5, 0.02),
         "completion": sgd.MaskedFactorization(ql.models.MatrixFactorization(8, 7, 4),
-                                              completion.target, completion.observed, 11),
+                                              completion.target, completion.mask, 0.4),
         "linear_l1": sgd.FeatureRegression(spectral.features, spectral.targets, l1=0.1),
         "hadamard_minibatch": sgd.FeatureRegression(spectral.features, spectral.targets,
                                                     ql.models.Hadamard(16), batch_size=4),
@@ -27,11 +27,13 @@ def _objectives(rng, n_seeds=3):
                                         ql.models.CumsumHadamard(16)),
         "basis": sgd.FeatureRegression(spectral.features, spectral.targets,
                                        ql.models.BasisHadamard(basis)),
+        "diagonal_net": sgd.FeatureRegression(spectral.features, spectral.targets,
+                                              ql.models.DiagonalNet(16, 3), l1=0.05),
     }
 
 
 @pytest.mark.parametrize("name", ["relu", "attention", "completion", "linear_l1",
-                                  "hadamard_minibatch", "cumsum", "basis"])
+                                  "hadamard_minibatch", "cumsum", "basis", "diagonal_net"])
 def test_closed_form_gradient_matches_autograd(name):
     rng = np.random.default_rng(7)
     objective = _objectives(rng)[name]
@@ -43,12 +45,13 @@ def test_closed_form_gradient_matches_autograd(name):
     np.testing.assert_allclose(closed, auto, rtol=1e-10, atol=1e-12 * np.abs(auto).max())
 
 
-def test_product_kinds_are_detected():
+@pytest.mark.parametrize("name", ["hadamard_minibatch", "cumsum", "basis", "diagonal_net"])
+def test_reparameterised_weights_are_the_models_predictor(name):
     rng = np.random.default_rng(0)
-    objectives = _objectives(rng)
-    assert objectives["hadamard_minibatch"]._kind == "hadamard"
-    assert objectives["cumsum"]._kind == "cumsum"
-    assert objectives["basis"]._kind == "matrix"
+    objective = _objectives(rng)[name]
+    theta = rng.standard_normal((objective.n_seeds, objective.dim))
+    np.testing.assert_allclose(objective.weights(theta), objective.model.predictor(theta),
+                               rtol=1e-14)
 
 
 def test_full_batch_gd_is_the_same_per_seed_as_vectorised():
@@ -142,25 +145,34 @@ def test_bad_arguments_are_refused():
     theta = np.zeros((objective.n_seeds, objective.dim))
     with pytest.raises(ValueError, match="theta0 must have shape"):
         sgd.train(objective, theta[:, :3], 1e-3, 10, rng)
-    with pytest.raises(ValueError, match="lr must be a positive number"):
+    with pytest.raises(ValueError, match="lr must be finite and positive"):
         sgd.train(objective, theta, -1.0, 10, rng)
     with pytest.raises(ValueError, match="n_steps must be a positive integer"):
         sgd.train(objective, theta, 1e-3, 0, rng)
     with pytest.raises(ValueError, match="temperature"):
         sgd.train(objective, theta, 1e-3, 10, rng, temperature=-1.0)
-    with pytest.raises(ValueError, match="numpy.random.Generator"):
-        sgd.train(objective, theta, 1e-3, 10, 0)
+    with pytest.raises(TypeError, match="seed must be a non-negative integer"):
+        sgd.train(objective, theta, 1e-3, 10, 1.5)
     with pytest.raises(ValueError, match="batch_size must be at most"):
         sgd.FeatureRegression(objective.features, objective.targets, batch_size=1000)
     with pytest.raises(ValueError, match="label_noise"):
         sgd.FeatureRegression(objective.features, objective.targets, label_noise=-1.0)
-    with pytest.raises(ValueError, match="product model"):
+    with pytest.raises(ValueError, match=r"model must predict the 16 weights, beta_shape \(16,\)"):
         sgd.FeatureRegression(objective.features, objective.targets, ql.models.Hadamard(3))
     with pytest.raises(ValueError, match="teacher must have shape"):
         sgd.TeacherStudentReLU(ql.models.ShallowReLU(3, 4), np.zeros((2, 5)), 8, 0.1)
-    with pytest.raises(ValueError, match="observed indices"):
+    with pytest.raises(ValueError, match="mask must hold"):
         sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
-                                np.array([[0, 9]]))
+                                np.ones((1, 4)))
+    with pytest.raises(ValueError, match="at least one entry"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.zeros((1, 2, 2)))
+    with pytest.raises(ValueError, match="step_fraction"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.ones((1, 2, 2)), 0.0)
+    with pytest.raises(ValueError, match="sampling"):
+        sgd.MaskedFactorization(ql.models.MatrixFactorization(2, 2, 1), np.zeros((1, 2, 2)),
+                                np.ones((1, 2, 2)), 0.5, "poisson")
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -168,3 +180,68 @@ def test_divergence_is_reported():
     objective = sgd.FeatureRegression(np.full((1, 1, 1), 10.0), np.ones((1, 1)))
     with pytest.raises(FloatingPointError, match="diverged"):
         sgd.train(objective, np.zeros((1, 1)), 1.0, 5_000, np.random.default_rng(0))
+    # the one divergence error of the engine, naming the step and the step size by its name
+    with pytest.raises(ql.DivergenceError, match=r"diverged at step \d+ .*use a smaller lr") as info:
+        sgd.train(objective, np.zeros((1, 1)), 1.0, 5_000, 0)
+    assert "drop_diverged" not in str(info.value)
+
+
+def test_an_int_seed_is_the_generator_it_seeds():
+    problem = datasets.sparse_cosine_regression(2, 0, n_features=8, n_train=6)
+    objective = sgd.FeatureRegression(problem.features, problem.targets, batch_size=3)
+    theta0 = np.zeros((2, 8))
+    by_int = sgd.train(objective, theta0, 1e-2, 50, 4, temperature=0.1).theta
+    by_generator = sgd.train(objective, theta0, 1e-2, 50, np.random.default_rng(4),
+                             temperature=0.1).theta
+    np.testing.assert_array_equal(by_int, by_generator)
+    assert not np.array_equal(by_int, sgd.train(objective, theta0, 1e-2, 50, 5, temperature=0.1).theta)
+
+
+def test_attention_output_is_the_papers_head():
+    # softmax(X W_Q (X W_K)^T / sqrt(d_head)) X W_V, written out directly from the named blocks.
+    rng = np.random.default_rng(5)
+    model = ql.models.Attention(6, 3)
+    objective = sgd.TeacherStudentAttention(model, datasets.attention_teacher(model, 2, rng), 4, 5,
+                                            0.0)
+    theta = rng.standard_normal((2, model.dim))
+    inputs, targets = objective.sample_batch(rng)
+    blocks = model.space.split(theta)
+    queries = np.einsum("sble,seh->sblh", inputs, blocks["W_Q"])
+    keys = np.einsum("sble,seh->sblh", inputs, blocks["W_K"])
+    values = np.einsum("sble,seh->sblh", inputs, blocks["W_V"])
+    scores = np.einsum("sbih,sbjh->sbij", queries, keys) / np.sqrt(3)
+    weights = np.exp(scores) / np.exp(scores).sum(axis=-1, keepdims=True)
+    expected = weights @ values
+    assert expected.shape == (2, 4, 5, 3) and targets.shape == expected.shape
+    np.testing.assert_allclose(model.output(theta, inputs), expected, rtol=1e-12)
+    # One sequence batch shared by every theta broadcasts too.
+    shared = np.broadcast_to(inputs[0], inputs.shape)
+    np.testing.assert_allclose(model.output(theta, inputs[0]), model.output(theta, shared),
+                               rtol=1e-12)
+    # The loss is the mean over all B * L * d_head entries.
+    np.testing.assert_allclose(objective.loss(theta, (inputs, targets)),
+                               np.mean((expected - targets) ** 2, axis=(1, 2, 3)), rtol=1e-12)
+
+
+def test_completion_batches_sample_the_observed_entries_as_stated():
+    rng = np.random.default_rng(11)
+    problem = datasets.low_rank_completion(6, rng, (10, 10), (3.0,), 0.3, sampling="bernoulli")
+    model = ql.models.MatrixFactorization(10, 10, 2)
+    n_observed = problem.mask.sum(axis=(-2, -1))
+    exact = sgd.MaskedFactorization(model, problem.target, problem.mask, 0.5, "exact")
+    bernoulli = sgd.MaskedFactorization(model, problem.target, problem.mask, 0.5, "bernoulli")
+    counts = []
+    for _ in range(200):
+        batch = exact.sample_batch(rng)
+        assert np.all(batch <= problem.mask)
+        np.testing.assert_array_equal(batch.sum(axis=(-2, -1)), np.round(0.5 * n_observed))
+        batch = bernoulli.sample_batch(rng)
+        assert np.all(batch <= problem.mask)
+        counts.append(batch.sum(axis=(-2, -1)))
+    # Bernoulli(0.5) per observed entry: the total kept over 200 steps is Binomial(200 n_obs, 0.5).
+    kept, trials = int(np.sum(counts)), 200 * int(n_observed.sum())
+    assert stats.binomtest(kept, trials, 0.5).pvalue > 0.01
+    # Power: the same test rejects a keep probability of 0.45.
+    assert stats.binomtest(kept, trials, 0.45).pvalue < 1e-6
+    # Counts vary between steps (unlike exact sampling).
+    assert np.std(np.asarray(counts)[:, 0]) > 0

@@ -6,7 +6,7 @@ import pytest
 from scipy.special import k0
 
 import quotientlearn as ql
-from quotientlearn.stationary import NonConservativeWarning, _ItoField
+from quotientlearn.predictions import NonConservativeWarning, relative_curl
 
 T = 0.1
 X = np.linspace(0.3, 2.0, 9)[:, None]
@@ -164,14 +164,14 @@ def test_ito_route_on_a_custom_model():
 
 
 def test_curl_check_detects_a_rotational_field():
-    class Rotation(_ItoField):
-        def __init__(self):
-            pass
+    def rotation(c):
+        return np.stack([-c[:, 1], c[:, 0]], -1)
 
-        def __call__(self, c):
-            return np.stack([-c[:, 1], c[:, 0]], -1)
+    def gradient(c):  # of |c|^2 / 2 + c_0 c_1
+        return np.stack([c[:, 0] + c[:, 1], c[:, 1] + c[:, 0]], -1)
 
-    assert np.allclose(Rotation().curl(np.ones((3, 2))), 1.0)
+    assert np.allclose(relative_curl(rotation, np.ones((3, 2))), 1.0)
+    assert np.max(relative_curl(gradient, np.ones((3, 2)))) < 1e-8
 
 
 def test_non_conservative_warning_is_a_runtime_warning():

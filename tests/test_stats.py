@@ -57,3 +57,67 @@ def test_projection():
 def test_bad_input(args, message):
     with pytest.raises(ValueError, match=message):
         stats.ks_test(*args)
+
+
+def test_distances_between_densities_live_in_stats():
+    import autograd.numpy as anp
+
+    import quotientlearn as ql
+
+    model = ql.models.Hadamard(1)
+
+    def loss(beta):
+        return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+    iso = ql.stationary_density(model, loss, 0.1, method="ito")
+    hor = ql.stationary_density(model, loss, 0.1, noise="horizontal", method="ito")
+    thm = ql.stationary_density(model, loss, 0.1)
+    grid = np.linspace(0.3, 2.0, 9)[:, None]
+    assert stats.log_ratio_spread(iso, thm, grid) < 1e-10 < 0.5 < stats.log_ratio_spread(iso, hor, grid)
+    assert stats.total_variation(iso, thm, (0.3, 2.0)) < 1e-6
+    assert 0.02 < stats.total_variation(iso, hor, (0.3, 2.0)) < 1
+    # the Density methods are the same statistics
+    assert iso.total_variation(hor, (0.3, 2.0)) == stats.total_variation(iso, hor, (0.3, 2.0))
+
+
+# ------------------------------------------------------------------------- bias strength
+TEMPERATURE, WINDOW = 0.1, (0.3, 2.0)
+
+
+def base(x):
+    return -0.5 * (x - 1.0) ** 2 / TEMPERATURE
+
+
+def power_law_samples(exponent, size, rng):
+    """Exact draws of exp(base) |x|^-a on the window, by inverting its CDF on a fine grid."""
+    grid, cdf = stats.window_cdf(lambda x: base(x) - exponent * np.log(x), WINDOW, 20_001)
+    return np.interp(rng.random(size), cdf, grid)
+
+
+def test_power_exponent_of_a_law_in_the_family_is_its_exponent():
+    for exponent in (0.0, 0.5, 1.0, 2.3):
+        law = lambda x, a=exponent: base(x) - a * np.log(x)  # noqa: E731
+        assert abs(stats.power_exponent(law, base, WINDOW) - exponent) < 1e-8
+
+
+def test_fit_is_unbiased_with_calibrated_standard_errors():
+    # 200 independent sets of 2000 i.i.d. draws of the a = 1 law: the z-scores (a_hat - 1) / se must
+    # have mean 0 and spread 1 (thresholds: 4 standard errors of a mean and of a spread over 200).
+    rng = np.random.default_rng(0)
+    fits = [stats.fit_power_exponent(power_law_samples(1.0, 2000, rng), base, WINDOW) for _ in range(200)]
+    z = np.array([(fit.exponent - 1.0) / fit.stderr for fit in fits])
+    assert abs(z.mean()) < 4 / np.sqrt(200)
+    assert abs(z.std() - 1.0) < 4 / np.sqrt(2 * 200)
+    # Power: the same fits reject the horizontal-noise law's a = 1/2 every time.
+    assert all(abs(fit.exponent - 0.5) > 4 * fit.stderr for fit in fits)
+    fit = fits[0]
+    assert fit.n == 2000 and fit.window == WINDOW
+    assert stats.ks_test(power_law_samples(1.0, 2000, rng), fit.logpdf(base), WINDOW).pvalue > 1e-3
+
+
+def test_fit_refuses_a_window_through_zero_and_too_few_samples():
+    x = power_law_samples(1.0, 100, np.random.default_rng(1))
+    with pytest.raises(ValueError, match="exclude 0"):
+        stats.fit_power_exponent(x, base, (-1.0, 2.0))
+    with pytest.raises(ValueError, match="need >= 20"):
+        stats.fit_power_exponent(x[:10], base, WINDOW)

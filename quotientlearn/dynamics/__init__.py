@@ -1,10 +1,38 @@
-"""Stochastic learning dynamics: noise models, integrators, :func:`simulate` and :class:`Samples`."""
+"""Stochastic learning dynamics: one engine under :func:`simulate` and :func:`quotientlearn.sgd.train`.
 
+Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a noise model
+(:class:`NoiseModel`), a scheme (:class:`Scheme`), an optional constraint step
+(:class:`Constraint`, :class:`GaugeProjection`), a :class:`Recorder`; :class:`Engine` runs them.
+"""
+
+from quotientlearn.dynamics.constraints import Constraint, GaugeProjection
+from quotientlearn.dynamics.drift import Drift, Potential
+from quotientlearn.dynamics.engine import Engine, Recorder, Run, as_generator
 from quotientlearn.dynamics.errors import DivergenceError
-from quotientlearn.dynamics.integrators import SCHEMES
 from quotientlearn.dynamics.noise import NOISE_MODELS, CoordinateDerivatives, NoiseModel, get_noise
 from quotientlearn.dynamics.samples import Samples
+from quotientlearn.dynamics.schemes import SCHEMES, EulerMaruyama, Scheme, StochasticHeun, get_scheme
 from quotientlearn.dynamics.simulate import simulate
 
-__all__ = ["NOISE_MODELS", "SCHEMES", "CoordinateDerivatives", "DivergenceError", "NoiseModel", "Samples",
-           "get_noise", "simulate"]
+__all__ = [
+    "NOISE_MODELS",
+    "SCHEMES",
+    "Constraint",
+    "CoordinateDerivatives",
+    "DivergenceError",
+    "Drift",
+    "Engine",
+    "EulerMaruyama",
+    "GaugeProjection",
+    "NoiseModel",
+    "Potential",
+    "Recorder",
+    "Run",
+    "Samples",
+    "Scheme",
+    "StochasticHeun",
+    "as_generator",
+    "get_noise",
+    "get_scheme",
+    "simulate",
+]

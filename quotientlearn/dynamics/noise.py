@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import make_vjp
+
+from quotientlearn.numerics import jacobian
 
 __all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
            "get_noise"]
@@ -149,27 +150,27 @@ class NoiseModel:
         """``sum_k d/dV_k (J_c C J_c^T)[:, k]``: the divergence of the diffusion along the slice, ``(n, m)``.
 
         The generic default differentiates :meth:`covariance` with autograd (reverse mode, one pass
-        per entry of the ``m x m`` diffusion).
+        per entry of the ``m x m`` diffusion); numpy functions that autograd cannot trace would
+        silently count as constant, so write the covariance with ``autograd.numpy``.
         """
         theta, jac = derivatives.theta, derivatives.jacobian
         m = jac.shape[-2]
         product = derivatives.along_tangents(derivatives.hessians) @ (
             self.covariance(model, theta) @ _transpose(jac))[:, None]
         divergence = np.einsum("nkpk->np", product + _transpose(product))
-        # d/dV_k of J C(theta) J^T with J held fixed: the (p, k) entry's gradient, dotted with V_k
+
+        # d/dV_k of J C(theta) J^T with J held fixed: the gradient of entry (p, k), dotted with V_k
+        def diffusion(point):
+            value = anp.matmul(jac, anp.matmul(self.covariance(model, point), _transpose(jac)))
+            return anp.reshape(value, anp.shape(value)[:-2] + (m * m,))
+
         try:
-            vjp, _ = make_vjp(lambda point: anp.matmul(
-                jac, anp.matmul(self.covariance(model, point), _transpose(jac))))(theta)
+            gradients = jacobian(diffusion, theta).reshape(jac.shape[:-2] + (m, m, -1))
         except TypeError as error:
             raise TypeError(
                 f"{type(self).__name__}.covariance is not traceable by autograd ({error}); write it "
                 "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
-        for p in range(m):
-            for k in range(m):
-                selector = np.zeros(jac.shape[:-2] + (m, m))
-                selector[..., p, k] = 1.0
-                divergence[:, p] += np.sum(vjp(selector) * derivatives.tangents[..., k], axis=-1)
-        return divergence
+        return divergence + np.einsum("npkd,ndk->np", gradients, derivatives.tangents)
 
 
 class Isotropic(NoiseModel):

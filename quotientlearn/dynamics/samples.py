@@ -1,4 +1,4 @@
-"""The result of a simulation: final states of independent particles, traces and run metadata."""
+"""The result of a simulation: final states of independent particles, records and run metadata."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ class Samples:
         Final parameters of the particles that did not diverge.
     beta : ndarray, shape (N, *beta_shape)
         Their predictors.
-    traces : dict of str to ndarray
-        Thinned traces of the requested observables, each of shape ``(n_records, N0, ...)`` where
-        ``N0`` is the initial number of particles (NaN after a particle was dropped).
-    trace_steps : ndarray, shape (n_records,)
-        The step numbers at which the traces were recorded.
+    records : dict of str to ndarray
+        Observables recorded every ``record_every`` steps, each of shape ``(n_records, N0, ...)``
+        where ``N0`` is the initial number of particles (NaN after a particle was dropped); the same
+        structure as ``TrainResult.records`` of :func:`quotientlearn.sgd.train`.
+    record_steps : ndarray, shape (n_records,)
+        The step numbers at which they were recorded.
     n_diverged : int
         Particles dropped because they left the finite numbers (only with ``drop_diverged=True``).
     metadata : dict
@@ -32,10 +33,20 @@ class Samples:
 
     theta: np.ndarray
     beta: np.ndarray
-    traces: dict = field(default_factory=dict)
-    trace_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    records: dict = field(default_factory=dict)
+    record_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     n_diverged: int = 0
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def traces(self):
+        """The records (their name in earlier versions)."""
+        return self.records
+
+    @property
+    def trace_steps(self):
+        """The record steps (their name in earlier versions)."""
+        return self.record_steps
 
     @property
     def n_particles(self):
@@ -45,4 +56,4 @@ class Samples:
     def __repr__(self):
         noise = self.metadata.get("noise", "?")
         return (f"Samples(N={self.n_particles}, D={self.theta.shape[-1]}, noise={noise!r}, "
-                f"n_diverged={self.n_diverged}, traces={sorted(self.traces)})")
+                f"n_diverged={self.n_diverged}, records={sorted(self.records)})")

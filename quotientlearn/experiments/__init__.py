@@ -22,6 +22,7 @@ __all__ = ["EXPERIMENTS", "describe", "get", "list_experiments", "parse_override
 EXPERIMENTS = {
     "demo": "demo",
     "theorem1-check": "theorem1_check",
+    "bias-strength": "bias_strength",
     "hyperbola": "hyperbola",
     "relu-balance": "relu_balance",
     "attention-balance": "attention_balance",

@@ -1,4 +1,4 @@
-"""Helpers shared by the paper's experiments: seed streams, spreads over seeds, checkpoints, figures."""
+"""Helpers shared by the paper's experiments: seed streams, spreads, verdicts, checkpoints, figures."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import io
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from quotientlearn.checkpoint import Checkpoint
 from quotientlearn.io import atomic_write_bytes
 
-__all__ = ["ablation_variants", "data_rng", "new_figure", "run_checkpoint", "plot_balance", "save_figure",
-           "spread", "train_rng"]
+__all__ = ["ablation_variants", "data_rng", "new_figure", "plot_band", "plot_unit_ratios", "run_checkpoint",
+           "save_figure", "spread", "train_rng", "verdict"]
 
 
 def data_rng(config):
@@ -84,34 +85,99 @@ def ablation_variants(config):
     return variants
 
 
-def plot_balance(left, right, steps, ratios, spread_curve, color, labels):
-    """The two panels of a balance figure: per-unit ratios before/after, and a curve over steps.
+def verdict(claim, statistic, values, reached, paper, authors_code=None):
+    """How many of our seeds reach one of the paper's claims, with a 95% interval.
 
     Parameters
     ----------
-    left, right : matplotlib axes
-    steps : ndarray, shape (R,)
-    ratios : ndarray, shape (R, S, units)
-        Ratios at each recorded step, for every seed.
-    spread_curve : ndarray, shape (R, S)
-        The quantity drawn on the right (median and min-max band over seeds).
+    claim : str
+        The claim and the rule a seed must meet, in words.
+    statistic : str
+        What ``values`` measures.
+    values : array_like, shape (S,)
+        The statistic per seed.
+    reached : array_like of bool, shape (S,)
+        Whether each seed meets the claim.
+    paper : float or list
+        The paper's value (from its saved arrays where they hold it).
+    authors_code : dict, optional
+        What the authors' own code gives, where the audit (issue 11) measured it.
+
+    Returns
+    -------
+    verdict : dict
+        ``fraction`` of seeds reaching the claim and its Clopper--Pearson ``fraction_ci95``.
+    """
+    reached = np.asarray(reached, dtype=bool)
+    n_reached = int(reached.sum())
+    interval = stats.binomtest(n_reached, reached.size).proportion_ci(0.95, method="exact")
+    return {"claim": claim, "statistic": statistic, "paper": paper, "ours": spread(values),
+            "seeds_reaching": n_reached, "seeds": int(reached.size),
+            "fraction": n_reached / reached.size,
+            "fraction_ci95": [float(interval.low), float(interval.high)],
+            "authors_code": authors_code}
+
+
+def plot_unit_ratios(axis, initial, final, color, labels, paper=None):
+    """Per-unit balance ratios of every seed at two times, against the paper's run.
+
+    Parameters
+    ----------
+    axis : matplotlib axes
+    initial, final : ndarray, shape (S, units)
     color : str
     labels : dict
-        ``unit`` (x label on the left), ``ratio`` (its y label), ``title``; ``curve``, ``curve_title``
-        and ``log_curve`` (bool) for the right panel.
+        ``unit`` (x label), ``ratio`` (y label), ``title``, ``initial`` and ``final`` (legend).
+    paper : tuple of ndarray, optional
+        The paper's ``(initial, final)`` ratios, shape ``(units,)`` each.
     """
-    units = np.arange(ratios.shape[-1])
-    for seed in range(ratios.shape[1]):
-        left.semilogy(units, ratios[0, seed], "o", color="tab:gray", ms=3, alpha=0.5)
-        left.semilogy(units, ratios[-1, seed], "o", color=color, ms=3, alpha=0.7)
-    left.axhline(1.0, color="k", lw=1, label="balanced")
-    left.plot([], [], "o", color="tab:gray", label="initial")
-    left.plot([], [], "o", color=color, label=f"step {steps[-1]}")
-    left.set(xlabel=labels["unit"], ylabel=labels["ratio"], title=labels["title"])
-    left.legend(fontsize=8)
-    draw = right.semilogy if labels.get("log_curve") else right.plot
-    draw(steps, np.median(spread_curve, axis=1), color=color, label="median")
-    right.fill_between(steps, spread_curve.min(axis=1), spread_curve.max(axis=1), alpha=0.3,
-                       label="min-max over seeds")
-    right.set(xlabel="step", ylabel=labels["curve"], title=labels["curve_title"])
-    right.legend(fontsize=8)
+    units = np.arange(initial.shape[-1])
+    for seed in range(initial.shape[0]):
+        axis.semilogy(units, initial[seed], "o", color="tab:gray", ms=3, alpha=0.5)
+        axis.semilogy(units, final[seed], "o", color=color, ms=3, alpha=0.7)
+    axis.axhline(1.0, color="k", lw=1, label="balanced")
+    axis.plot([], [], "o", color="tab:gray", label=labels["initial"])
+    axis.plot([], [], "o", color=color, label=labels["final"])
+    if paper is not None:
+        axis.semilogy(units, paper[0], "k+", ms=7, label="paper, initial")
+        axis.semilogy(units, paper[1], "kx", ms=6, label="paper, final")
+    axis.set(xlabel=labels["unit"], ylabel=labels["ratio"], title=labels["title"])
+    axis.legend(fontsize=7)
+
+
+def plot_band(axis, steps, values, color, labels, paper=None, log=False):
+    """Median and min-max band over seeds of a recorded curve, with the paper's single run.
+
+    Parameters
+    ----------
+    axis : matplotlib axes
+    steps : ndarray, shape (R,)
+    values : ndarray, shape (R, S)
+    color : str
+    labels : dict
+        ``curve`` (y label), ``title``; with ``name`` (several bands on one axis) only the median is
+        labelled, by ``name``, and the legend shows one entry each for band and paper.
+    paper : tuple of ndarray, optional
+        ``(steps, curve)`` of the paper's run, drawn up to ``steps[-1]``.
+    log : bool
+        Logarithmic y axis.
+    """
+    name = labels.get("name")
+    axis.plot(steps, np.median(values, axis=1), color=color, label=name or "median")
+    axis.fill_between(steps, values.min(axis=1), values.max(axis=1), color=color, alpha=0.25,
+                      label="_band" if name else "min-max over seeds")
+    if paper is not None:
+        shown = paper[0] <= steps[-1]           # a shorter (fast) run is held against its own span
+        axis.plot(paper[0][shown], paper[1][shown], color="k", lw=0.9, ls="--",
+                  label="_paper" if name else "paper (1 seed)")
+    if log:
+        axis.set_yscale("log")
+    axis.set(xlabel="step", ylabel=labels["curve"], title=labels["title"])
+    handles, names = axis.get_legend_handles_labels()
+    if name:                                     # one shared entry for the bands and the paper
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        handles += [Patch(color="tab:gray", alpha=0.25), Line2D([], [], color="k", lw=0.9, ls="--")]
+        names += ["min-max over seeds", "paper (1 seed)"]
+    axis.legend(handles, names, fontsize=7)

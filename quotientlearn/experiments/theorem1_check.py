@@ -77,6 +77,7 @@ class Case:
     coordinates: tuple = None
     reference: np.ndarray = None
     extra: dict = field(default_factory=dict)
+    matrix_steps: bool = False  # use mf_dt and mf_time (matrices mix more slowly)
 
 
 def _line(origin, direction):
@@ -172,7 +173,8 @@ def cases(mf_grid=121):
              [Observable("s_max", _singular_values(0.1, 3.5, 0), (0.1, 3.5),
                          _singular_marginal(0, 0.1, 3.5, mf_grid)),
               Observable("s_min", _singular_values(0.1, 3.5, 1), (0.1, 3.5),
-                         _singular_marginal(1, 0.1, 3.5, mf_grid))]),
+                         _singular_marginal(1, 0.1, 3.5, mf_grid))],
+             matrix_steps=True),
         Case("ShallowReLU 2 neurons", models.ShallowReLU(2, 2), _neuron_norms, 0.1,
              np.eye(2),
              [Observable("‖beta_1‖", lambda b: np.linalg.norm(b[:, 0], axis=-1), window,
@@ -242,9 +244,8 @@ def run(config, out_dir, resume=False):
     for case in all_cases:
         if case.name not in selected:
             continue
-        is_mf = isinstance(case.model, models.MatrixFactorization)
-        dt = config["mf_dt"] if is_mf else config["dt"]
-        horizon = config["mf_time"] if is_mf else config["time"]
+        dt = config["mf_dt"] if case.matrix_steps else config["dt"]
+        horizon = config["mf_time"] if case.matrix_steps else config["time"]
         n = int(config["n_particles"]) * int(config["seeds"])
         for index, noise in enumerate(case.noises):
             samples = simulate(case.model, case.loss, case.temperature, noise=noise,

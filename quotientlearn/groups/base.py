@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import make_jvp
 from autograd.tracer import getval
 
+from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
 __all__ = [
     "AffineStructure",
@@ -28,53 +29,12 @@ __all__ = [
     "autograd_generators",
     "log_det_psd",
     "newton_onto_level_set",
+    "sum_log",
 ]
-
-
-class DegenerateOrbitWarning(RuntimeWarning):
-    """A Gram matrix is singular: the orbit through the point has lower dimension."""
 
 
 class GaugeConvergenceWarning(RuntimeWarning):
     """Newton steps along the orbit did not reach the slice to the requested tolerance."""
-
-
-def log_det_psd(matrix):
-    """Log-determinant of a stack of positive semi-definite matrices, ``-inf`` where singular.
-
-    Parameters
-    ----------
-    matrix : ndarray, shape (..., k, k)
-
-    Returns
-    -------
-    log_det : ndarray, shape (...,)
-        ``-inf`` (with a :class:`DegenerateOrbitWarning`) where the matrix is singular; never NaN.
-    """
-    sign, log_det = np.linalg.slogdet(matrix)
-    return _degenerate_to_minus_inf(np.where(sign > 0, log_det, -np.inf))
-
-
-def _degenerate_to_minus_inf(log_det):
-    """Replace NaN/non-positive-definite results by ``-inf`` and warn once per call."""
-    log_det = np.asarray(log_det, dtype=float)
-    bad = ~np.isfinite(log_det)
-    if np.any(bad):
-        warnings.warn(
-            f"{int(np.count_nonzero(bad))} point(s) lie on degenerate orbits (singular Gram "
-            "matrix); their log-determinant is -inf",
-            DegenerateOrbitWarning,
-            stacklevel=3,
-        )
-        log_det = np.where(bad, -np.inf, log_det)
-    return log_det
-
-
-def sum_log(values, axis=-1):
-    """``sum(log(values))`` over ``axis`` for non-negative values: ``-inf`` with a warning at zeros."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.sum(np.log(values), axis=axis)
-    return _degenerate_to_minus_inf(out)
 
 
 @dataclass(frozen=True)
@@ -103,17 +63,9 @@ def autograd_generators(action, theta):
     -------
     generators : ndarray, shape (..., k, D)
     """
-    shape = np.shape(getval(theta))
-    batch = shape[:-1]
-    identity = np.zeros(batch + (action.dim,))
-    jvp = make_jvp(lambda coords: action.act_algebra(coords, theta))(identity)
-    columns = []
-    for a in range(action.dim):
-        direction = np.zeros(batch + (action.dim,))
-        direction[..., a] = 1.0
-        # "+ zeros" broadcasts a constant field (e.g. a translation) over the batch, traced or not.
-        columns.append(jvp(direction)[1] + np.zeros(shape))
-    return anp.stack(columns, axis=-2)
+    identity = np.zeros(np.shape(getval(theta))[:-1] + (action.dim,))
+    fields = jacobian(lambda coords: action.act_algebra(coords, theta), identity, mode="forward")
+    return anp.swapaxes(fields, -1, -2)
 
 
 class GroupAction:
@@ -137,8 +89,12 @@ class GroupAction:
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
-        self.dim = int(dim)
-        self.space_dim = int(space_dim)
+        # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.
+        self.dim = integer(dim, "dim", minimum=0)
+        self.space_dim = integer(space_dim, "space_dim", minimum=1)
+        for label, fn in (("act", act), ("exp", exp)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be a callable; got {type(fn).__name__}")
         self._act = act
         self._exp = exp
         self.name = name or type(self).__name__
@@ -166,7 +122,7 @@ class GroupAction:
     def random_algebra(self, size=(), rng=None, scale=0.3):
         """Gaussian Lie-algebra coordinates of shape ``(*size, k)``, for tests and checks."""
         size = (size,) if np.isscalar(size) else tuple(size)
-        return scale * np.random.default_rng(rng).standard_normal(size + (self.dim,))
+        return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
     def generators(self, theta):
@@ -227,12 +183,12 @@ class GroupAction:
 
     def _probe_affine(self, rng, rtol):
         rng = np.random.default_rng(rng)
-        d = self.space_dim
-        base, check = rng.standard_normal((2, d))
+        base, check = rng.standard_normal((2, self.space_dim))
+        if self.dim == 0:
+            d = self.space_dim
+            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
         # The autograd route, not a closed-form override (which need not be traceable).
-        jvp = make_jvp(lambda point: autograd_generators(self, point))(base)
-        # Column j of the Jacobian of every generator; stacking gives (k, D, D) after a transpose.
-        columns = np.stack([jvp(np.eye(d)[j])[1] for j in range(d)], axis=-1)
+        columns = jacobian(lambda point: autograd_generators(self, point), base, mode="forward")
         offsets = autograd_generators(self, base) - columns @ base
         predicted = columns @ check + offsets
         actual = autograd_generators(self, check)
@@ -242,15 +198,22 @@ class GroupAction:
         return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
+    def _affine_or_raise(self):
+        structure = self.affine_structure()
+        if structure is None:
+            raise ValueError(
+                f"{self.name} is not an affine action, so it has no default moment map (and no "
+                "balanced gauge or implicit bias without one); pass a gauge function chi to "
+                "Gauge(action, chi=...)"
+            )
+        return structure
+
     def _moment_basis(self):
         """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
+        if self._moment_basis_cache is None and self.dim == 0:
+            self._moment_basis_cache = np.zeros((0, 0))
         if self._moment_basis_cache is None:
-            structure = self.affine_structure()
-            if structure is None:
-                raise ValueError(
-                    f"{self.name} is not an affine action, so it has no default moment map; "
-                    "pass a gauge function chi to Gauge(action, chi=...)"
-                )
+            structure = self._affine_or_raise()
             sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
             flat = np.concatenate(
                 [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
@@ -274,7 +237,7 @@ class GroupAction:
         -------
         chi : ndarray, shape (..., c)
         """
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         basis = self._moment_basis()
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
@@ -282,7 +245,7 @@ class GroupAction:
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
-        structure = self.affine_structure()
+        structure = self._affine_or_raise()
         sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
         grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
         return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
@@ -345,7 +308,11 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
     for _ in range(max_iter):
         values = chi(theta)
-        residual = np.max(np.abs(values), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+        if not np.all(np.isfinite(values)):
+            bad = int(np.count_nonzero(~np.all(np.isfinite(values), axis=-1)))
+            raise ValueError(f"the gauge function chi is not finite at {bad} point(s) on the way to "
+                             "the slice; check chi's domain")
+        residual = np.max(np.abs(values), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
         active = residual > tol
         if not np.any(active):
             return theta
@@ -354,7 +321,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)
-    residual = np.max(np.abs(chi(theta)), axis=-1) / (1.0 + np.sum(theta**2, axis=-1))
+    residual = np.max(np.abs(chi(theta)), axis=-1, initial=0.0) / (1.0 + np.sum(theta**2, axis=-1))
     warnings.warn(
         f"gauge projection stopped after {max_iter} Newton steps with relative residual "
         f"{np.max(residual):.2e} (tolerance {tol:.0e})",

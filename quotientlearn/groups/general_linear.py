@@ -12,9 +12,10 @@ import numpy as np
 from autograd.tracer import getval
 
 from quotientlearn.groups.base import GroupAction, log_det_psd
+from quotientlearn.groups.magnitudes import rescaling_root, scaled_norm
 from quotientlearn.spaces import as_batch
 
-__all__ = ["FactorPairGL", "symmetric_basis"]
+__all__ = ["FactorPairGL", "singular_values", "svd_balanced", "symmetric_basis"]
 
 
 def symmetric_basis(rank):
@@ -52,14 +53,6 @@ def _expm(matrix):
     for _ in range(squarings):
         total = anp.matmul(total, total)
     return total
-
-
-def _spd_power(matrix, power):
-    """``matrix ** power`` for a stack of symmetric positive definite matrices."""
-    values, vectors = np.linalg.eigh(matrix)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = vectors * np.where(values > 0, values, np.nan)[..., None, :] ** power
-    return scaled @ np.swapaxes(vectors, -1, -2)
 
 
 class FactorPairGL(GroupAction):
@@ -178,16 +171,33 @@ class FactorPairGL(GroupAction):
         return np.einsum("ac,...ai->...ci", self._basis, self.generators(theta))
 
     def log_det_moment_gram(self, theta):
-        """``log det`` of the symmetric block ``basis^T Gram basis``, shape ``(...,)``."""
-        gram = self._basis.T @ self.gram(theta) @ self._basis
-        return log_det_psd(gram)
+        """``log det`` of the symmetric block ``basis^T Gram basis``, shape ``(...,)``.
+
+        The Gram is quadratic in ``theta``; it is formed at ``theta / max|theta|`` (no overflow or
+        underflow of the squares) and the scale is added back in the log.
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        largest = np.max(np.abs(theta), axis=-1, initial=0.0)
+        safe = np.where(largest > 0, largest, 1.0)
+        gram = self._basis.T @ self.gram(theta / safe[..., None]) @ self._basis
+        return log_det_psd(gram) + gram.shape[-1] * 2.0 * np.log(safe)
 
     def balance(self, theta):
-        """Move along the orbit by a symmetric positive ``A`` to ``P^T P = Q Q^T``.
+        """Move along the orbit by a symmetric positive ``A`` to ``P^T P = Q Q^T``; ``P Q`` is kept.
 
-        ``A^2`` is the geometric mean ``X^{-1} # Y`` of ``X = P^T P`` and ``Y = Q Q^T``. Where a factor
-        is rank-deficient (a degenerate orbit) the SVD-balanced point ``P = U S^{1/2}``,
-        ``Q = S^{1/2} V^T`` with the same product is used instead.
+        The balanced points with product ``M = P Q`` are ``(U S^{1/2} O, O^T S^{1/2} V^T)`` for
+        the thin SVD ``M = U S V^T`` and orthogonal ``O``. The SVD comes from QR factorisations of
+        ``P`` and ``Q^T`` and an ``r x r`` core (never ``P^T P``, which squares the condition
+        number). Beforehand column ``i`` of ``P`` and row ``i`` of ``Q`` are rescaled to equal norms
+        and both factors to unit norm (elements of the group and a common scalar), without squaring
+        anything: no overflow or underflow, and ``P Q`` is kept to rounding for every finite input.
+
+        ``O`` is the polar factor of ``S^{-1} K`` with ``K = S^{1/2} U^T P + S^{1/2} V^T Q^T``:
+        writing the balanced point as ``(P A, A^{-1} Q)`` gives ``S^{-1} K = O (A + A^{-1})``, so
+        this ``O`` is the one for which ``A`` is symmetric positive definite. Where ``M`` has rank
+        below ``r`` (a degenerate orbit: the slice is only approached), the result is the limit
+        point, the SVD-balanced factors with zero columns; ``O`` then stays finite (the weights
+        ``s_max / s_i`` are capped at ``1 / eps``) but is no longer determined by ``A``.
 
         Parameters
         ----------
@@ -199,22 +209,114 @@ class FactorPairGL(GroupAction):
         """
         theta = as_batch(theta, (self.space_dim,))
         first, second = self.factors(theta)
-        first_gram, second_gram = self.factor_grams(theta)
-        root = _spd_power(first_gram, 0.5)
-        inv_root = _spd_power(first_gram, -0.5)
-        middle = _spd_power(root @ second_gram @ root, 0.5)
-        square = inv_root @ middle @ inv_root
-        transform = _spd_power(0.5 * (square + np.swapaxes(square, -1, -2)), 0.5)
-        bad = ~np.all(np.isfinite(transform), axis=(-2, -1))
-        safe = np.where(bad[..., None, None], np.eye(self.rank), transform)
-        new_first, new_second = first @ safe, np.linalg.solve(safe, second)
-        if np.any(bad):
-            new_first[bad], new_second[bad] = _svd_balanced(first[bad] @ second[bad], self.rank)
-        return self._join(theta, new_first, new_second)
+        # Column/row pairs rescaled to equal norms; a pair with one zero side adds nothing to P Q.
+        column, row = scaled_norm(first, axis=-2), scaled_norm(second, axis=-1)
+        live = (column > 0) & (row > 0)
+        root = rescaling_root(np.where(live, column, 1.0), np.where(live, row, 1.0))
+        up, down = np.where(live, root, 0.0), np.where(live, 1.0 / root, 0.0)
+        paired_first = first * up[..., None, :] * up[..., None, :]
+        paired_second = second * down[..., :, None] * down[..., :, None]
+        first_norm = _unit_safe(scaled_norm(paired_first, axis=(-2, -1)))
+        second_norm = _unit_safe(scaled_norm(paired_second, axis=(-2, -1)))
+        degenerate = ~np.any(live, axis=-1)[..., None, None]
+        new_first, new_second, values = _balanced_factors(
+            paired_first / first_norm, paired_second / second_norm, self.rank)
+        # O from the original point (a common scalar leaves it unchanged), so that A is SPD for it.
+        kernel = (np.swapaxes(new_first, -1, -2) @ (first / _unit_safe(scaled_norm(first, (-2, -1))))
+                  + new_second @ np.swapaxes(second / _unit_safe(scaled_norm(second, (-2, -1))), -1, -2))
+        # Weights s_max / s_i (a common factor leaves the polar factor unchanged), capped at 1 / eps.
+        weights = 1.0 / np.maximum(values / _unit_safe(np.max(values, axis=-1))[..., 0],
+                                   np.finfo(float).eps)
+        left, _, right = np.linalg.svd(weights[..., :, None] * kernel)
+        rotation = left @ right
+        # Undo the unit scaling: sqrt|P| sqrt|Q| is a geometric mean, always representable.
+        scale = np.where(degenerate, 0.0, np.sqrt(first_norm) * np.sqrt(second_norm))
+        return self._join(theta, scale * (new_first @ rotation),
+                          scale * (np.swapaxes(rotation, -1, -2) @ new_second))
 
 
-def _svd_balanced(product, rank):
-    """``(U S^{1/2}, S^{1/2} V^T)`` from the top ``rank`` singular triplets of ``product``."""
-    left, values, right = np.linalg.svd(product, full_matrices=False)
-    root = np.sqrt(values[..., :rank])
-    return left[..., :rank] * root[..., None, :], root[..., :, None] * right[..., :rank, :]
+def _unit_safe(norm):
+    """``norm`` with trailing unit axes for broadcasting over matrices, ``1`` where it is zero."""
+    norm = np.asarray(norm)[..., None, None]
+    return np.where(norm > 0, norm, 1.0)
+
+
+def _balanced_factors(first, second, rank):
+    """SVD-balanced ``(U S^{1/2}, S^{1/2} V^T)`` of ``first @ second`` and ``S``, padded to ``rank``.
+
+    Parameters
+    ----------
+    first : ndarray, shape (..., m, r)
+    second : ndarray, shape (..., r, n)
+    rank : int
+        ``r``.
+
+    Returns
+    -------
+    new_first : ndarray, shape (..., m, r)
+    new_second : ndarray, shape (..., r, n)
+    values : ndarray, shape (..., r)
+        Singular values of the product, zero beyond ``min(m, n, r)``.
+    """
+    left_q, left_r = np.linalg.qr(first)  # (m, a), (a, r)
+    right_q, right_r = np.linalg.qr(np.swapaxes(second, -1, -2))  # (n, b), (b, r)
+    core_left, values, core_right = np.linalg.svd(left_r @ np.swapaxes(right_r, -1, -2),
+                                                  full_matrices=False)
+    root = np.sqrt(values)
+    new_first = (left_q @ core_left) * root[..., None, :]
+    new_second = root[..., :, None] * (core_right @ np.swapaxes(right_q, -1, -2))
+    new_first, new_second = _pad_rank(new_first, new_second, rank)
+    values = np.concatenate([values, np.zeros(values.shape[:-1] + (rank - values.shape[-1],))], -1)
+    return new_first, new_second, values
+
+
+def _largest_entry(matrix):
+    largest = np.max(np.abs(matrix), axis=(-2, -1), keepdims=True, initial=0.0)
+    return np.where(largest > 0, largest, 1.0)
+
+
+def svd_balanced(product, rank):
+    """``(U S^{1/2}, S^{1/2} V^T)`` from the top ``rank`` singular triplets of ``product``.
+
+    The product is divided by its largest entry before the SVD, so no intermediate overflows.
+
+    Parameters
+    ----------
+    product : ndarray, shape (..., m, n)
+    rank : int
+
+    Returns
+    -------
+    first : ndarray, shape (..., m, rank)
+    second : ndarray, shape (..., rank, n)
+    """
+    largest = _largest_entry(product)
+    left, values, right = np.linalg.svd(product / largest, full_matrices=False)
+    root = np.sqrt(values[..., :rank]) * np.sqrt(largest[..., 0])
+    first, second = left[..., :rank] * root[..., None, :], root[..., :, None] * right[..., :rank, :]
+    return _pad_rank(first, second, rank)
+
+
+def _pad_rank(first, second, rank):
+    """Zero columns of ``first`` and rows of ``second`` up to ``rank`` (a product of lower rank)."""
+    missing = rank - first.shape[-1]
+    if missing <= 0:
+        return first, second
+    batch = first.shape[:-2]
+    return (np.concatenate([first, np.zeros(batch + (first.shape[-2], missing))], axis=-1),
+            np.concatenate([second, np.zeros(batch + (missing, second.shape[-1]))], axis=-2))
+
+
+def singular_values(matrix):
+    """Singular values, largest first, computed after dividing by the largest entry.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (..., m, n)
+
+    Returns
+    -------
+    values : ndarray, shape (..., min(m, n))
+    """
+    largest = _largest_entry(matrix)
+    return np.linalg.svd(matrix / largest, compute_uv=False) * largest[..., 0]

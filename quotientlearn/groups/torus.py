@@ -14,7 +14,9 @@ import numpy as np
 import scipy.sparse
 
 from quotientlearn.groups.base import AffineStructure, GroupAction, log_det_psd, sum_log
+from quotientlearn.groups.magnitudes import geometric_mean_abs, rescaling_root, scaled_norm
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer
 
 __all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "PowerRescaling", "Scaling",
            "TorusRescaling"]
@@ -102,6 +104,9 @@ class PairRescaling(TorusRescaling):
             raise ValueError("the coordinate groups of a PairRescaling must be disjoint")
         super().__init__((self._up - self._down).toarray(), name=name)
         self._touched = np.asarray((self._up + self._down).sum(axis=0)).ravel() > 0
+        # Padded index arrays (k, largest group); index D points at an appended zero.
+        self._up_index = _padded(up, space_dim)
+        self._down_index = _padded(down, space_dim)
         # One coordinate per group (Hadamard-type products): plain indexing beats sparse products.
         single = k > 0 and all(len(g) == 1 for g in up) and all(len(g) == 1 for g in down)
         self._single = (_as_index(up), _as_index(down)) if single else None
@@ -120,6 +125,13 @@ class PairRescaling(TorusRescaling):
         theta = as_batch(theta, (self.space_dim,))
         return self._group_sums(theta**2)
 
+    def _group_norms(self, theta):
+        """Norms (not squared) of the up and down groups, each ``(..., k)``, free of overflow."""
+        if self._single is not None:
+            return np.abs(theta[..., self._single[0]]), np.abs(theta[..., self._single[1]])
+        padded = np.concatenate([theta, np.zeros(theta.shape[:-1] + (1,))], axis=-1)
+        return scaled_norm(padded[..., self._up_index]), scaled_norm(padded[..., self._down_index])
+
     def gram(self, theta):
         """Diagonal Gram ``diag(|up_a|^2 + |down_a|^2)``, shape ``(..., k, k)``."""
         up, down = self.orbit_norms(theta)
@@ -134,8 +146,9 @@ class PairRescaling(TorusRescaling):
 
     def log_det_moment_gram(self, theta):
         """``sum_a log(|up_a|^2 + |down_a|^2)``, shape ``(...,)``."""
-        up, down = self.orbit_norms(theta)
-        return sum_log(up + down)
+        theta = as_batch(theta, (self.space_dim,))
+        up, down = self._group_norms(theta)
+        return 2.0 * sum_log(scaled_norm(np.stack([up, down], axis=-1)))
 
     def vertical_projection(self, tangent_vec, base_point):
         """Projection onto the orbit directions in ``O(D)``: the generators are mutually orthogonal.
@@ -172,6 +185,9 @@ class PairRescaling(TorusRescaling):
         """Move along the orbit to ``|up_a| = |down_a|``; the predictor is unchanged.
 
         A degenerate orbit (one side zero) is sent to its limit point, where both sides vanish.
+        Norms are taken without squaring and the factor ``sqrt(|down| / |up|)`` is applied as two
+        fourth roots, so every finite input balances without overflow or underflow (the products
+        ``up * down`` are kept to a few ulps wherever they are representable).
 
         Parameters
         ----------
@@ -182,13 +198,13 @@ class PairRescaling(TorusRescaling):
         balanced : ndarray, shape (..., D)
         """
         theta = as_batch(theta, (self.space_dim,))
-        up, down = self.orbit_norms(theta)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.sqrt(np.sqrt(down / up))
+        up, down = self._group_norms(theta)
         degenerate = ~((up > 0) & (down > 0))
-        up_factor = np.where(degenerate, 0.0, factor)
-        down_factor = np.where(degenerate, 0.0, 1.0 / np.where(degenerate, 1.0, factor))
-        return theta * self._spread(up_factor, down_factor, fill=1.0)
+        root = rescaling_root(np.where(degenerate, 1.0, up), np.where(degenerate, 1.0, down))
+        up_factor = np.where(degenerate, 0.0, root)
+        down_factor = np.where(degenerate, 0.0, 1.0 / root)
+        factor = self._spread(up_factor, down_factor, fill=1.0)
+        return theta * factor * factor
 
 
 def _as_index(groups):
@@ -196,6 +212,15 @@ def _as_index(groups):
     index = np.array([int(np.ravel(g)[0]) for g in groups])
     if np.all(np.diff(index) == 1):
         return slice(int(index[0]), int(index[-1]) + 1)
+    return index
+
+
+def _padded(groups, space_dim):
+    """Index array ``(k, largest group)``: each group's indices, padded with ``space_dim``."""
+    width = max((len(np.ravel(g)) for g in groups), default=0)
+    index = np.full((len(groups), width), space_dim, dtype=int)
+    for a, g in enumerate(groups):
+        index[a, : len(np.ravel(g))] = np.ravel(g)
     return index
 
 
@@ -247,9 +272,9 @@ class LayerRescaling(TorusRescaling):
     """
 
     def __init__(self, dim, depth):
-        if depth < 2:
-            raise ValueError(f"depth must be at least 2; got {depth}")
-        self.width, self.depth = int(dim), int(depth)
+        self.width = integer(dim, "dim", minimum=1)
+        self.depth = integer(depth, "depth", minimum=2)
+        dim, depth = self.width, self.depth
         weights = np.zeros(((depth - 1) * dim, depth * dim))
         for layer in range(depth - 1):
             for i in range(dim):
@@ -263,19 +288,29 @@ class LayerRescaling(TorusRescaling):
     def log_det_moment_gram(self, theta):
         """Per coordinate, the tridiagonal ``(L-1) x (L-1)`` Gram; ``log det`` summed, ``(...,)``."""
         theta = as_batch(theta, (self.space_dim,))
-        sq = np.swapaxes(self._layers(theta) ** 2, -1, -2)  # (..., d, L)
+        layers = np.swapaxes(self._layers(theta), -1, -2)  # (..., d, L)
+        # The Gram is quadratic in theta: scale each coordinate's layers by their largest magnitude
+        # (no overflow or underflow of the squares) and add the scale back in the log.
+        largest = np.max(np.abs(layers), axis=-1, keepdims=True)
+        safe = np.where(largest > 0, largest, 1.0)
+        sq = (layers / safe) ** 2
         gram = np.zeros(sq.shape[:-1] + (self.depth - 1, self.depth - 1))
         idx = np.arange(self.depth - 1)
         gram[..., idx, idx] = sq[..., :-1] + sq[..., 1:]
         gram[..., idx[:-1], idx[:-1] + 1] = -sq[..., 1:-1]
         gram[..., idx[:-1] + 1, idx[:-1]] = -sq[..., 1:-1]
-        return np.sum(log_det_psd(gram), axis=-1)
+        with np.errstate(divide="ignore"):
+            log_scale = 2.0 * (self.depth - 1) * np.log(largest[..., 0])
+        return np.sum(np.where(largest[..., 0] > 0, log_det_psd(gram) + log_scale, -np.inf), axis=-1)
 
     def balance(self, theta):
-        """Equalise ``|u_l[i]|`` across layers to ``|prod_l u_l[i]|^(1/L)``, keeping every sign."""
+        """Equalise ``|u_l[i]|`` across layers to ``|prod_l u_l[i]|^(1/L)``, keeping every sign.
+
+        The geometric mean is formed without the product, so it neither overflows nor underflows.
+        """
         theta = as_batch(theta, (self.space_dim,))
         layers = self._layers(theta)
-        magnitude = np.prod(np.abs(layers), axis=-2, keepdims=True) ** (1.0 / self.depth)
+        magnitude = geometric_mean_abs(layers, axis=-2)[..., None, :]
         return (np.sign(layers) * magnitude).reshape(theta.shape)
 
 
@@ -300,12 +335,22 @@ class Scaling(TorusRescaling):
     def log_det_moment_gram(self, theta):
         """``log |theta|^2``, shape ``(...,)``."""
         theta = as_batch(theta, (self.space_dim,))
-        return sum_log(np.sum(theta**2, axis=-1, keepdims=True))
+        return 2.0 * sum_log(scaled_norm(theta)[..., None])
 
     def balance(self, theta):
-        """``theta / |theta|``."""
+        """``theta / |theta|``; the origin, a fixed point with no direction, is refused.
+
+        Raises
+        ------
+        ValueError
+            If a point is zero.
+        """
         theta = as_batch(theta, (self.space_dim,))
-        return theta / np.linalg.norm(theta, axis=-1, keepdims=True)
+        norm = scaled_norm(theta)[..., None]
+        if np.any(norm == 0):
+            raise ValueError(f"theta has {int(np.count_nonzero(norm == 0))} zero point(s); the "
+                             "origin is a fixed point of the scaling and has no direction")
+        return theta / norm
 
 
 class PowerRescaling(TorusRescaling):

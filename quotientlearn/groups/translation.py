@@ -10,6 +10,9 @@ from quotientlearn.spaces import as_batch
 
 __all__ = ["Translation"]
 
+#: Largest |mean| shifted by ``balance``: rounding 2 eps 2^24 < 1e-8 in every coordinate.
+_LARGEST_SHIFT = 2.0**24
+
 
 class Translation(GroupAction):
     """``R`` acting by ``theta -> theta + t (1, ..., 1)``.
@@ -58,6 +61,24 @@ class Translation(GroupAction):
         return np.full(theta.shape[:-1], np.log(self.space_dim))
 
     def balance(self, theta):
-        """Subtract the mean."""
+        """Subtract the mean (taken after dividing by the largest entry, so the sum cannot overflow).
+
+        The shift rounds every coordinate by up to ``2 eps |mean|`` in absolute terms, which changes
+        a translation-invariant predictor such as softmax by about as much. A mean above ``2^24``
+        (rounding above ``1e-8``) is therefore refused rather than silently changing the predictor.
+
+        Raises
+        ------
+        ValueError
+            If ``|mean(theta)| > 2^24``.
+        """
         theta = as_batch(theta, (self.space_dim,))
-        return theta - theta.mean(axis=-1, keepdims=True)
+        largest = np.max(np.abs(theta), axis=-1, keepdims=True)
+        safe = np.where(largest > 0, largest, 1.0)
+        mean = safe * np.mean(theta / safe, axis=-1, keepdims=True)
+        if np.any(np.abs(mean) > _LARGEST_SHIFT):
+            raise ValueError(
+                f"theta has mean {float(np.max(np.abs(mean))):.3g}: shifting it to the mean-zero slice "
+                f"would round the logits by up to {2 * np.finfo(float).eps * float(np.max(np.abs(mean))):.2g}"
+                f" (more than 1e-8); the mean must not exceed {_LARGEST_SHIFT:g} in magnitude")
+        return theta - mean

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-from autograd import make_jvp, make_vjp
+import autograd.numpy as anp
+from autograd import make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
+from quotientlearn.numerics import jacobian
 from quotientlearn.spaces import as_batch
+from quotientlearn.validation import integer
 
 __all__ = ["Model"]
 
@@ -51,9 +53,13 @@ class Model:
         self.space = space
         self.action = action
         self.beta_shape = tuple(int(s) for s in beta_shape)
+        if gauge is not None and not isinstance(gauge, Gauge):
+            raise TypeError(f"gauge must be a Gauge or None; got {type(gauge).__name__}")
         self.gauge = gauge if gauge is not None else Gauge(action)
         self.bundle = SymmetryBundle(self)
-        self.predictor_rank = int(space.dim - action.dim if predictor_rank is None else predictor_rank)
+        self.predictor_rank = (max(space.dim - action.dim, 0) if predictor_rank is None
+                               else integer(predictor_rank, "predictor_rank", minimum=0,
+                                            maximum=space.dim))
 
     def __repr__(self):
         return f"{type(self).__name__}(D={self.dim}, k={self.action.dim}, beta_shape={self.beta_shape})"
@@ -121,14 +127,9 @@ class Model:
     def predictor_jacobian(self, theta):
         """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
         theta = self.space.validate(theta)
-        batch = theta.shape[:-1]
-        jvp = make_jvp(self.traceable_predictor)(theta)
-        columns = []
-        for j in range(self.dim):
-            direction = np.zeros_like(theta)
-            direction[..., j] = 1.0
-            columns.append(np.reshape(jvp(direction)[1], batch + (self.beta_size,)))
-        return np.stack(columns, axis=-1)
+        flat = lambda point: anp.reshape(  # noqa: E731
+            self.traceable_predictor(point), anp.shape(point)[:-1] + (self.beta_size,))
+        return jacobian(flat, theta, mode="forward")
 
     def validate_beta(self, beta):
         """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""

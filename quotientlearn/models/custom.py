@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from quotientlearn.groups.base import GroupAction
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer, real, real_array, rng_from_seed
 
 __all__ = ["Custom", "invariance_violation"]
 
@@ -29,7 +31,7 @@ def invariance_violation(model, n_points=8, rng=0, scale=0.3):
     theta : ndarray, shape (D,)
         The point where it is largest.
     """
-    rng = np.random.default_rng(rng)
+    rng = rng_from_seed(rng, "rng")
     theta = model.sample((n_points,), rng)
     moved = model.action.act_algebra(model.action.random_algebra((n_points,), rng, scale), theta)
     before = np.reshape(model.predictor(theta), (n_points, -1))
@@ -67,14 +69,25 @@ class Custom(Model):
 
     def __init__(self, predictor, action, dim=None, blocks=None, balanced=None, gauge=None,
                  predictor_rank=None, validate=True, tol=1e-8):
+        if not callable(predictor):
+            raise TypeError(f"predictor must be a callable theta -> beta; got {type(predictor).__name__}")
+        if not isinstance(action, GroupAction):
+            raise TypeError(f"action must be a GroupAction; got {type(action).__name__}")
+        if balanced is not None and not callable(balanced):
+            raise TypeError(f"balanced must be a callable beta -> theta or None; got "
+                            f"{type(balanced).__name__}")
+        dim = None if dim is None else integer(dim, "dim", minimum=1)
         if blocks is None:
-            blocks = {"theta": (int(dim if dim is not None else action.space_dim),)}
+            blocks = {"theta": (dim if dim is not None else action.space_dim,)}
         space = ParameterSpace(blocks)
-        if dim is not None and int(dim) != space.dim:
+        if dim is not None and dim != space.dim:
             raise ValueError(f"dim={dim} disagrees with the blocks, which have D={space.dim}")
         self._predictor_fn = predictor
         self._balanced_fn = balanced
+        tol = real(tol, "tol", minimum=0.0)
         probe = predictor(np.zeros(space.dim) + 0.5)
+        if not np.all(np.isfinite(real_array(probe, "predictor(theta)"))):
+            raise ValueError("predictor(theta) is not finite at theta = (0.5, ..., 0.5)")
         super().__init__(space, action, np.shape(probe), gauge, predictor_rank)
         if validate:
             violation, where = invariance_violation(self)

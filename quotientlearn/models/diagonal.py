@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
 from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.magnitudes import product_is_safe
 from quotientlearn.groups.torus import LayerRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["DiagonalNet"]
+
+
+def _times_power_of_two(values, exponent):
+    """``values * 2 ** exponent`` in two steps whose factors stay in range (``|exponent| <= 2000``)."""
+    half = exponent // 2
+    return values * np.ldexp(1.0, half) * np.ldexp(1.0, exponent - half)
 
 
 class DiagonalNet(Model):
@@ -29,18 +38,30 @@ class DiagonalNet(Model):
     """
 
     def __init__(self, dim, depth=3):
-        self.width, self.depth = int(dim), int(depth)
+        self.width = integer(dim, "dim", minimum=1)
+        self.depth = integer(depth, "depth", minimum=2)
         space = ParameterSpace({f"u{layer + 1}": (self.width,) for layer in range(self.depth)})
         super().__init__(space, LayerRescaling(self.width, self.depth), (self.width,))
 
     def traceable_predictor(self, theta):
         """``u_1 * ... * u_L``, shape ``(..., d)``."""
         layers = anp.reshape(theta, anp.shape(theta)[:-1] + (self.depth, self.width))
-        return anp.prod(layers, axis=-2)
+        if product_is_safe(np.abs(getval(layers)), self.depth):
+            return anp.prod(layers, axis=-2)
+        # Multiply mantissas and add binary exponents: a running product of L factors underflows or
+        # overflows (1 * 1e-225 * 1e-225 * 1e300 = 0) although the result (1e-150) is representable.
+        # The powers of two are constants for autograd; each is split in two to stay in range.
+        exponent = np.frexp(getval(layers))[1]
+        mantissas = _times_power_of_two(layers, -exponent)
+        # Beyond +-1100 the result is 0 or inf whatever the mantissas: clip to keep factors in range.
+        return _times_power_of_two(anp.prod(mantissas, axis=-2),
+                                   np.clip(np.sum(exponent, axis=-2), -1100, 1100))
 
     def predictor_and_pullback(self, theta):
         """``prod_l u_l`` and ``g -> (g prod_{l' != l} u_l')_l``: products before and after each layer."""
         layers = theta.reshape(theta.shape[:-1] + (self.depth, self.width))
+        if not product_is_safe(np.abs(layers), self.depth):  # partial products could leave the range
+            return Model.predictor_and_pullback(self, theta)
         before = np.cumprod(np.concatenate([np.ones_like(layers[..., :1, :]), layers[..., :-1, :]],
                                            axis=-2), axis=-2)
         after = np.cumprod(np.concatenate([np.ones_like(layers[..., :1, :]), layers[..., :0:-1, :]],

@@ -6,9 +6,10 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.general_linear import FactorPairGL, _svd_balanced
+from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["MatrixFactorization", "factor_pair_log_det_on_slice"]
 
@@ -50,9 +51,8 @@ class MatrixFactorization(Model):
     """
 
     def __init__(self, m, n, rank):
-        self.m, self.n, self.rank = int(m), int(n), int(rank)
-        if not 1 <= self.rank <= min(self.m, self.n):
-            raise ValueError(f"rank must lie in [1, min(m, n)] = [1, {min(m, n)}]; got {rank}")
+        self.m, self.n = integer(m, "m", minimum=1), integer(n, "n", minimum=1)
+        self.rank = integer(rank, "rank", minimum=1, maximum=min(self.m, self.n))
         space = ParameterSpace({"P": (self.m, self.rank), "Q": (self.rank, self.n)})
         super().__init__(space, FactorPairGL(space, "P", "Q"), (self.m, self.n))
 
@@ -73,10 +73,10 @@ class MatrixFactorization(Model):
 
     def balanced(self, beta):
         """``P = U S^{1/2}``, ``Q = S^{1/2} V^T`` from the top ``r`` singular triplets of ``M``."""
-        first, second = _svd_balanced(self.validate_beta(beta), self.rank)
+        first, second = svd_balanced(self.validate_beta(beta), self.rank)
         return self.space.join(P=first, Q=second)
 
     def log_det_gram_on_slice(self, beta):
         """Closed form from the top ``r`` singular values of ``M``; shape ``(...,)``."""
-        values = np.linalg.svd(self.validate_beta(beta), compute_uv=False)[..., : self.rank]
+        values = singular_values(self.validate_beta(beta))[..., : self.rank]
         return factor_pair_log_det_on_slice(values)

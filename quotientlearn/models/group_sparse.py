@@ -8,6 +8,7 @@ from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["GroupSparse"]
 
@@ -25,9 +26,11 @@ class GroupSparse(Model):
     """
 
     def __init__(self, group_sizes):
-        sizes = [int(n) for n in group_sizes]
-        if not sizes or min(sizes) < 1:
-            raise ValueError(f"group_sizes must be positive integers; got {group_sizes}")
+        if isinstance(group_sizes, str | bytes) or not hasattr(group_sizes, "__len__"):
+            raise TypeError(f"group_sizes must be a sequence of positive integers; got {group_sizes!r}")
+        sizes = [integer(n, f"group_sizes[{i}]", minimum=1) for i, n in enumerate(group_sizes)]
+        if not sizes:
+            raise ValueError("group_sizes must contain at least one group; got an empty sequence")
         self.group_sizes = tuple(sizes)
         self.n_groups = len(sizes)
         total = sum(sizes)
@@ -55,8 +58,12 @@ class GroupSparse(Model):
         return vectors * spread, pullback
 
     def group_norms(self, beta):
-        """``|beta_g|`` for every group, shape ``(..., G)``."""
-        return np.sqrt(np.add.reduceat(np.asarray(beta) ** 2, self._starts, axis=-1))
+        """``|beta_g|`` for every group, shape ``(..., G)`` (squares taken after scaling by the largest)."""
+        beta = np.asarray(beta, dtype=float)
+        largest = np.maximum.reduceat(np.abs(beta), self._starts, axis=-1)
+        safe = np.where(largest > 0, largest, 1.0)
+        scaled = beta / safe[..., self._group_of]
+        return np.sqrt(np.add.reduceat(scaled**2, self._starts, axis=-1)) * largest
 
     def balanced(self, beta):
         """``s_g = sqrt|beta_g|``, ``v_g = beta_g / sqrt|beta_g|``; shape ``(..., D)``."""

@@ -14,6 +14,7 @@ from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily"]
 
@@ -22,9 +23,7 @@ class ProductFamily(Model):
     """``beta = T (u * v)`` for an invertible linear map ``T``; subclasses define ``T``."""
 
     def __init__(self, dim):
-        dim = int(dim)
-        if dim < 1:
-            raise ValueError(f"dim must be a positive integer; got {dim}")
+        dim = integer(dim, "dim", minimum=1)
         self.width = dim
         space = ParameterSpace({"u": (dim,), "v": (dim,)})
         super().__init__(space, self.rescaling(dim), (dim,))

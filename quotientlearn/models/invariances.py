@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval
 
+from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import Scaling
 from quotientlearn.groups.translation import Translation as TranslationAction
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["ScaleInvariant", "Translation"]
 
@@ -25,17 +28,24 @@ class ScaleInvariant(Model):
     """
 
     def __init__(self, dim):
-        space = ParameterSpace({"theta": (int(dim),)})
+        # On R^1 the unit sphere is two points: there is no direction to learn.
+        space = ParameterSpace({"theta": (integer(dim, "dim", minimum=2),)})
         super().__init__(space, Scaling(space.dim), (space.dim,))
 
     def traceable_predictor(self, theta):
-        """``theta / |theta|``, shape ``(..., D)``."""
-        return theta / anp.sqrt(anp.sum(theta**2, axis=-1, keepdims=True))
+        """``theta / |theta|``, shape ``(..., D)``; ``theta = 0`` (no direction) is refused."""
+        # Divide by the largest entry first: |theta|^2 under- or overflows for |theta| ~ 1e-160 or
+        # 1e160 although the direction is well defined.
+        largest = anp.max(anp.abs(theta), axis=-1, keepdims=True)
+        if np.any(getval(largest) == 0):
+            raise ValueError("theta = 0 has no direction: the predictor theta / |theta| is undefined")
+        unit = theta / largest
+        return unit / anp.sqrt(anp.sum(unit**2, axis=-1, keepdims=True))
 
     def predictor_and_pullback(self, theta):
         """``theta / |theta|`` and ``g -> (g - beta (beta . g)) / |theta|``."""
-        norm = np.linalg.norm(theta, axis=-1, keepdims=True)
-        beta = theta / norm
+        beta = self.traceable_predictor(theta)
+        norm = scaled_norm(theta)[..., None]
 
         def pullback(cotangent):
             return (cotangent - beta * np.sum(beta * cotangent, axis=-1, keepdims=True)) / norm
@@ -43,9 +53,12 @@ class ScaleInvariant(Model):
         return beta, pullback
 
     def balanced(self, beta):
-        """``beta / |beta|``."""
+        """``beta / |beta|``; ``beta = 0`` is refused."""
         beta = self.validate_beta(beta)
-        return beta / np.linalg.norm(beta, axis=-1, keepdims=True)
+        norm = scaled_norm(beta)[..., None]
+        if np.any(norm == 0):
+            raise ValueError("beta = 0 is not a direction; ScaleInvariant predictors are unit vectors")
+        return beta / norm
 
     def log_det_gram_on_slice(self, beta):
         """``log 1 = 0`` on the unit sphere, shape ``(...,)``."""
@@ -64,7 +77,8 @@ class Translation(Model):
     """
 
     def __init__(self, dim):
-        space = ParameterSpace({"logits": (int(dim),)})
+        # A softmax over one logit is the constant 1.
+        space = ParameterSpace({"logits": (integer(dim, "dim", minimum=2),)})
         super().__init__(space, TranslationAction(space.dim), (space.dim,))
 
     def traceable_predictor(self, theta):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.groups.base import sum_log
+from quotientlearn.groups.magnitudes import scaled_norm
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
 from quotientlearn.spaces import ParameterSpace
+from quotientlearn.validation import integer
 
 __all__ = ["ShallowReLU"]
 
@@ -26,7 +29,8 @@ class ShallowReLU(Model):
     """
 
     def __init__(self, d_in, width):
-        self.d_in, self.width = int(d_in), int(width)
+        self.d_in = integer(d_in, "d_in", minimum=1)
+        self.width = integer(width, "width", minimum=1)
         space = ParameterSpace({"W": (self.width, self.d_in), "v": (self.width,)})
         offset = self.width * self.d_in
         up = [j * self.d_in + np.arange(self.d_in) for j in range(self.width)]
@@ -51,29 +55,31 @@ class ShallowReLU(Model):
         return scales[..., :, None] * rows, pullback
 
     def output(self, theta, inputs):
-        """Network output.
+        """Network output ``sum_j v_j relu(w_j . x)``, traceable by autograd.
 
         Parameters
         ----------
         theta : array_like, shape (..., D)
-        inputs : array_like, shape (n, d_in)
+        inputs : array_like, shape (..., n, d_in)
+            Broadcast against the batch axes of ``theta`` (e.g. ``(n, d_in)`` shared by every
+            ``theta``, or ``(S, n, d_in)`` for ``S`` seeds).
 
         Returns
         -------
         outputs : ndarray, shape (..., n)
         """
-        blocks = self.space.split(self.space.validate(theta))
-        hidden = np.maximum(np.einsum("...jd,nd->...nj", blocks["W"], inputs), 0.0)
-        return np.einsum("...nj,...j->...n", hidden, blocks["v"])
+        blocks = self.space.split(theta)
+        hidden = anp.maximum(anp.matmul(inputs, anp.swapaxes(blocks["W"], -1, -2)), 0.0)
+        return anp.sum(hidden * blocks["v"][..., None, :], axis=-1)
 
     def balanced(self, beta):
         """``w_j = beta_j / sqrt|beta_j|``, ``v_j = sqrt|beta_j|`` (``v_j >= 0``); shape ``(..., D)``."""
         beta = self.validate_beta(beta)
-        root = np.sqrt(np.linalg.norm(beta, axis=-1))
+        root = np.sqrt(scaled_norm(beta))
         with np.errstate(divide="ignore", invalid="ignore"):
             rows = np.where(root[..., None] > 0, beta / root[..., None], 0.0)
         return self.space.join(W=rows, v=root)
 
     def log_det_gram_on_slice(self, beta):
         """``sum_j log(2 |beta_j|)``, shape ``(...,)``."""
-        return sum_log(2.0 * np.linalg.norm(self.validate_beta(beta), axis=-1))
+        return sum_log(2.0 * scaled_norm(self.validate_beta(beta)))

@@ -65,23 +65,23 @@ def test_horizontal_increments_are_horizontal_and_label_along_gradients():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"noise": "pink"}, "valid noise models: isotropic, horizontal, label"),
-        ({"temperature": -1.0}, "temperature"),
-        ({"dt": 0.0}, "dt must be finite and positive"),
-        ({"n_particles": 2.5}, "n_particles must be an integer"),
-        ({"scheme": "rk4"}, "valid schemes: euler, heun"),
-        ({"scheme": "heun", "noise": "label"}, "additive"),
-        ({"init": np.ones(3)}, r"init must have shape \(2,\)"),
-        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"noise": "pink"}, ValueError, "valid noise models: isotropic, horizontal, label"),
+        ({"temperature": -1.0}, ValueError, "temperature"),
+        ({"dt": 0.0}, ValueError, "dt must be finite and positive"),
+        ({"n_particles": 2.5}, TypeError, "n_particles must be an integer"),
+        ({"scheme": "rk4"}, ValueError, "valid schemes: euler, heun"),
+        ({"scheme": "heun", "noise": "label"}, ValueError, "additive"),
+        ({"init": np.ones(3)}, ValueError, r"init must have shape \(2,\)"),
+        ({"weight_decay": -0.1}, ValueError, "weight_decay"),
     ],
 )
-def test_bad_input(hadamard, kwargs, message):
+def test_bad_input(hadamard, kwargs, error, message):
     args = dict(temperature=0.1, dt=1e-2, n_steps=2, n_particles=4)
     args.update(kwargs)
     temperature = args.pop("temperature")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         ql.simulate(hadamard, quadratic, temperature, **args)
 
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 import quotientlearn as ql
 from quotientlearn.io import load_arrays
@@ -23,3 +24,10 @@ def test_fast_run_reports_and_balances(tmp_path):
     arrays = load_arrays(tmp_path / "arrays.npz")
     assert arrays["ratios"].shape[1:] == (4, 16)
     assert np.all(np.isfinite(arrays["theta_final"]))
+    # The paper's saved run gives the paper's figures: 0.81 at 10k steps, 0.063 at 40k.
+    paper = report["paper"]["max_abs_log_ratio"]
+    assert paper["10000"] == pytest.approx(0.807, abs=1e-3)
+    assert paper["40000"] == pytest.approx(0.0631, abs=1e-4)
+    (claim,) = report["verdict"]
+    assert claim["seeds"] == 4 and claim["paper"] == paper["40000"]
+    assert claim["authors_code"]["max_abs_log_ratio"] == [0.30, 0.032, 3.21]

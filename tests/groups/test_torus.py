@@ -79,6 +79,49 @@ def test_scaling_gauge_is_the_unit_sphere():
     np.testing.assert_allclose(action.moment_map(action.balance(theta)), 0.0, atol=1e-15)
 
 
+@pytest.mark.parametrize("theta,expected", [
+    ([1e-100, 1e100], [1.0, 1.0]),  # gave [inf, 0]
+    ([1.0, 1e-170], [1e-85, 1e-85]),  # gave [0, 0]
+    ([-1e-160, 1e-160], [-1e-160, 1e-160]),
+    ([1e200, -1e200], [1e200, -1e200]),
+])
+def test_pair_rescaling_balance_keeps_extreme_products(theta, expected):
+    """Issue 10: the pair balance squared its entries and lost the product u v."""
+    action = PairRescaling(2, [[0]], [[1]])
+    np.testing.assert_allclose(action.balance(np.array(theta)), expected, rtol=1e-14)
+
+
+def test_grouped_pair_rescaling_balances_without_overflow():
+    action = PairRescaling(4, [[0, 1]], [[2, 3]])
+    theta = np.array([3e200, -4e200, 1e-200, 0.0])
+    balanced = action.balance(theta)
+    np.testing.assert_allclose(balanced[:2] * balanced[2], theta[:2] * theta[2], rtol=1e-14)
+    np.testing.assert_allclose(np.linalg.norm(balanced[:2]), np.linalg.norm(balanced[2:]), rtol=1e-14)
+    assert np.isfinite(action.log_det_moment_gram(theta))
+
+
+@pytest.mark.parametrize("scale", [1e-160, 1e160])
+def test_layer_rescaling_balances_near_underflow_and_overflow(scale):
+    action = LayerRescaling(2, 3)
+    theta = np.array([1.0, -2.0, 3.0, 0.5, -0.25, 4.0]) * scale
+    balanced = action.balance(theta)
+    layers = balanced.reshape(3, 2)
+    assert np.all(np.isfinite(balanced)) and np.all(balanced != 0)
+    np.testing.assert_allclose(np.abs(layers), np.abs(layers[0]) * np.ones((3, 1)), rtol=1e-14)
+    # the product (1e-480 or 1e480 times the unscaled one) is kept: compare in units of the scale
+    np.testing.assert_allclose((layers / scale).prod(0), (theta / scale).reshape(3, 2).prod(0),
+                               rtol=1e-13)
+    assert np.isfinite(action.log_det_moment_gram(theta))
+
+
+def test_scaling_balances_tiny_points_and_refuses_the_origin():
+    action = Scaling(3)
+    np.testing.assert_allclose(action.balance(np.array([1e-160, 0.0, -1e-160])),
+                               [2**-0.5, 0.0, -(2**-0.5)], rtol=1e-15)
+    with pytest.raises(ValueError, match="no direction"):
+        action.balance(np.zeros(3))
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_power_rescaling_balance_keeps_the_predictor_and_reaches_the_slice(seed):

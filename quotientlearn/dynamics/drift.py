@@ -1,0 +1,130 @@
+"""Drifts: the deterministic part of a step, ``-grad U`` of a potential or of a minibatch loss.
+
+A :class:`Drift` draws the step's randomness (a minibatch; nothing for a fixed potential) and returns
+the drift with the predictor pull-back that label noise reuses. :class:`Potential` is the
+drift of :func:`~quotientlearn.simulate`; :mod:`quotientlearn.sgd` adapts its objectives to the same
+protocol, so both run on one engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from autograd import make_vjp
+
+__all__ = ["Drift", "Potential", "check_traceable"]
+
+
+class Drift:
+    """The deterministic part of a step, ``-grad U``, given the step's random draw.
+
+    Subclasses implement :meth:`evaluate`; :meth:`sample` draws what one step shares between its
+    evaluations (the stochastic Heun scheme evaluates the drift twice with the same draw).
+    """
+
+    def sample(self, rng):
+        """The step's random draw (e.g. a minibatch), or ``None`` for a deterministic drift."""
+        return None
+
+    def evaluate(self, theta, batch):
+        """The drift and the predictor pull-back at ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+        batch : object
+            What :meth:`sample` returned.
+
+        Returns
+        -------
+        drift : ndarray, shape (N, D)
+            ``-grad U``, a new array: the schemes update it in place.
+        pullback : callable or None
+            ``w (N, *beta_shape) -> J^T w`` at ``theta`` (label noise uses it), if there is a predictor.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement Drift.evaluate(theta, batch)")
+
+
+def check_traceable(fn, point, what="the loss"):
+    """Raise a ``TypeError`` saying how to fix it when autograd cannot differentiate ``fn`` at ``point``.
+
+    Some numpy functions work on autograd's tracer; others fail with an ``ArrayBox`` (or object
+    dtype) error, or silently return a constant (``np.einsum``, ``np.dot``, ``np.where``,
+    ``np.clip``: autograd then warns that the output is independent of the input and every gradient
+    is zero). Both failures mean that ``fn`` was written with plain numpy.
+    """
+    advice = (f"{what} cannot be differentiated by autograd: write it with autograd.numpy "
+              "(import autograd.numpy as anp; anp.sum(...)) instead of numpy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            make_vjp(fn)(point)
+        except (TypeError, ValueError, AttributeError) as error:
+            if "ArrayBox" in str(error) or "dtype('O')" in str(error):
+                raise TypeError(f"{advice} (autograd: {error})") from error
+            raise
+    if any("independent of input" in str(warning.message) for warning in caught):
+        raise TypeError(advice + " (a constant belongs in it as 0 * anp.sum(beta, axis=-1) + c)")
+
+
+class Potential(Drift):
+    """``U = L(phi(theta)) + lam |theta|^2 / 2 + kappa |chi|^2 / 2`` and its gradient.
+
+    The loss gradient is one reverse-mode pass through the loss and one pull-back through the
+    predictor (``J^T g`` without forming ``J``: :meth:`~quotientlearn.models.Model.predictor_and_pullback`,
+    in closed form for the zoo); the same pull-back serves label noise.
+
+    Parameters
+    ----------
+    model : Model
+    loss : callable
+        ``loss(beta) -> (N,)`` written with ``autograd.numpy``.
+    weight_decay : float
+        ``lam``.
+    gauge_penalty : float
+        ``kappa``, the strength of the soft gauge penalty on the gauge function ``chi``.
+    """
+
+    def __init__(self, model, loss, weight_decay=0.0, gauge_penalty=0.0):
+        self.model, self.loss = model, loss
+        self.weight_decay, self.gauge_penalty = float(weight_decay), float(gauge_penalty)
+
+    def value(self, theta):
+        """``U(theta)``, shape ``(N,)``, by plain evaluation (no derivatives: any numpy loss works)."""
+        value = np.asarray(self.loss(self.model.predictor(theta)), dtype=float)
+        if self.weight_decay:
+            value = value + 0.5 * self.weight_decay * np.sum(theta**2, axis=-1)
+        if self.gauge_penalty:
+            value = value + 0.5 * self.gauge_penalty * np.sum(self.model.gauge.chi(theta) ** 2, axis=-1)
+        return value
+
+    def value_and_drift(self, theta):
+        """Loss values ``(N,)``, the drift ``-grad U`` ``(N, D)`` and the pull-back ``w -> J^T w``."""
+        beta, pullback = self.model.predictor_and_pullback(theta)
+        loss_pullback, values = make_vjp(self.loss)(beta)
+        drift = pullback(-loss_pullback(np.ones_like(values)))  # negate the small cotangent
+        if self.weight_decay:
+            drift = drift - self.weight_decay * theta
+        if self.gauge_penalty:
+            gauge = self.model.gauge
+            drift = drift - self.gauge_penalty * np.einsum(
+                "...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
+        return values, drift, pullback
+
+    def checked_values(self, theta):
+        """Loss values ``(N,)`` at ``theta`` after checking that autograd can differentiate the loss.
+
+        Raises
+        ------
+        TypeError
+            When the loss is not written with ``autograd.numpy``.
+        """
+        beta = self.model.traceable_predictor(theta)
+        check_traceable(self.loss, beta)
+        return np.asarray(self.loss(beta))
+
+    def evaluate(self, theta, batch=None):
+        """The drift ``-grad U`` ``(N, D)`` and the predictor pull-back."""
+        _, drift, pullback = self.value_and_drift(theta)
+        return drift, pullback

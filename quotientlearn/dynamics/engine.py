@@ -1,0 +1,265 @@
+"""The one dynamics engine under :func:`~quotientlearn.simulate` and :func:`quotientlearn.sgd.train`.
+
+An :class:`Engine` composes a drift (a potential's ``-grad U``, or a minibatch gradient), a noise model,
+a scheme and an optional constraint step (the gauge projection), and runs them on a leading particle
+(or seed) axis: every step is a handful of batched numpy operations on one ``(N, D)`` array. Around
+the steps it records observables (:class:`Recorder`), handles divergence (raise
+:class:`DivergenceError`, or drop the particles that diverged), checkpoints atomically and resumes bit
+for bit (:class:`~quotientlearn.checkpoint.Checkpoint`), turns Ctrl-C into a checkpoint at the next
+step boundary, and shows progress.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.validation import rng_from_seed
+
+__all__ = ["Engine", "Recorder", "Run", "as_generator"]
+
+
+def as_generator(seed):
+    """A ``numpy.random.Generator`` from a seed: :func:`~quotientlearn.validation.rng_from_seed`.
+
+    Raises
+    ------
+    TypeError
+        When ``seed`` is not an int, a sequence of ints, a Generator or None (``1.5``, ``True``).
+    ValueError
+        When it is a negative int.
+    """
+    return rng_from_seed(seed)
+
+
+class Recorder:
+    """Observables recorded at given steps, as arrays of shape ``(n_records, N0, ...)``.
+
+    Parameters
+    ----------
+    observe : callable
+        ``theta (N, D) -> dict of str to ndarray (N, ...)`` for the surviving particles.
+    steps : array_like of int
+        Increasing step numbers at which to record (0 is the initial state).
+    n_particles : int
+        ``N0``, the initial number of particles; a particle dropped after divergence keeps NaN (float
+        records) in its later rows.
+    """
+
+    def __init__(self, observe, steps, n_particles):
+        self.observe = observe
+        self.steps = np.asarray(steps, dtype=int)
+        self.n_particles = int(n_particles)
+        self.records = {}
+        self.position = 0
+
+    @property
+    def next_step(self):
+        """The next step to record, or -1 when the schedule is done."""
+        return int(self.steps[self.position]) if self.position < self.steps.size else -1
+
+    def restore(self, records, step):
+        """Continue from ``records`` saved after ``step`` steps."""
+        self.records = dict(records)
+        self.position = int(np.searchsorted(self.steps, step, side="right"))
+
+    def record(self, theta, alive):
+        """Record the observables of the particles ``alive`` (indices or ``slice(None)``)."""
+        for name, value in self.observe(theta).items():
+            value = np.asarray(value)
+            if name not in self.records:
+                shape = (self.steps.size, self.n_particles) + value.shape[1:]
+                floating = np.issubdtype(value.dtype, np.floating)
+                self.records[name] = np.full(shape, np.nan if floating else 0, dtype=value.dtype)
+            self.records[name][self.position, alive] = value
+        self.position += 1
+
+
+@dataclass
+class Run:
+    """What an :class:`Engine` run returns.
+
+    Attributes
+    ----------
+    theta : ndarray, shape (N, D)
+        Final states of the surviving particles.
+    alive : ndarray of int, shape (N,)
+        Their indices among the ``N0`` initial particles.
+    records : dict of str to ndarray, shape (n_records, N0, ...)
+    record_steps : ndarray of int, shape (n_records,)
+    n_steps : int
+    resumed_from : int
+        The step a resumed run continued from (0 for a fresh run).
+    seconds : float
+        Wall time of the steps run in this call.
+    """
+
+    theta: np.ndarray
+    alive: np.ndarray
+    records: dict = field(default_factory=dict)
+    record_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    n_steps: int = 0
+    resumed_from: int = 0
+    seconds: float = 0.0
+
+
+class _InterruptGuard:
+    """Turn SIGINT into a flag checked between steps, so a checkpoint is always a step boundary."""
+
+    def __init__(self, active):
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.interrupted = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        self.interrupted = True
+
+    def __enter__(self):
+        if self.active:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+_RECORD_PREFIX = "record/"
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Vectorised stochastic dynamics ``d theta = b dt + sqrt(2 T) C^{1/2} dW`` of independent particles.
+
+    Parameters
+    ----------
+    drift : Drift
+    noise : NoiseModel
+    scheme : Scheme
+    temperature : float
+        ``T >= 0``; at 0 no noise is drawn.
+    dt : float
+        Step size.
+    model : Model, optional
+        Passed to the noise model (horizontal and label noise need it).
+    constraint : Constraint, optional
+        Applied after every step (e.g. :class:`~quotientlearn.dynamics.constraints.GaugeProjection`).
+    step_name : str
+        How the layer calls the step size (``"dt"``, ``"lr"``), for error messages.
+    offers_drop : bool
+        Whether the layer offers ``drop_diverged`` (the divergence message then suggests it).
+    """
+
+    drift: object
+    noise: object
+    scheme: object
+    temperature: float
+    dt: float
+    model: object = None
+    constraint: object = None
+    step_name: str = "dt"
+    offers_drop: bool = True
+
+    def run(self, theta, n_steps, rng, recorder=None, checkpoint=None, resume=False,
+            drop_diverged=False, progress=None, desc=None):
+        """Run ``n_steps`` steps from ``theta``.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+        n_steps : int
+        rng : numpy.random.Generator
+            Drives every random draw; its state is checkpointed.
+        recorder : Recorder, optional
+        checkpoint : Checkpoint, optional
+            Saved periodically, on Ctrl-C (at the next step boundary, then ``KeyboardInterrupt`` is
+            re-raised) and at the end.
+        resume : bool
+            Continue from ``checkpoint`` if it holds a state; the result is then bit-identical to an
+            uninterrupted run.
+        drop_diverged : bool
+            Drop particles that leave the finite numbers instead of raising :class:`DivergenceError`.
+        progress : bool, optional
+            Show a progress bar; by default one appears on a terminal after a few seconds.
+        desc : str, optional
+            Label of the progress bar.
+
+        Returns
+        -------
+        run : Run
+        """
+        n_particles = theta.shape[0]
+        alive = np.arange(n_particles)
+        step = 0
+        state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
+        if state is not None:
+            arrays = state["arrays"]
+            step, theta = state["step"], arrays.pop("theta")
+            alive = arrays.pop("alive", alive)
+            if recorder is not None:
+                recorder.restore({name[len(_RECORD_PREFIX):]: value for name, value in arrays.items()
+                                  if name.startswith(_RECORD_PREFIX)}, step)
+        resumed_from = step
+        records = recorder.records if recorder is not None else {}
+        record_steps = recorder.steps if recorder is not None else np.zeros(0, dtype=int)
+        if state is not None and state["finished"]:
+            return Run(theta, alive, records, record_steps, n_steps, resumed_from)
+        if recorder is not None and recorder.next_step == step:
+            recorder.record(theta, slice(None) if alive.size == n_particles else alive)
+
+        def save(finished=False):
+            if checkpoint is not None:
+                saved = {f"{_RECORD_PREFIX}{name}": value for name, value in
+                         (recorder.records.items() if recorder is not None else ())}
+                checkpoint.save(step, rng, finished=finished, theta=theta, alive=alive, **saved)
+
+        drift, noise, scheme, model = self.drift, self.noise, self.scheme, self.model
+        project = self.constraint.project if self.constraint is not None else None
+        dt = self.dt
+        scale = math.sqrt(2.0 * self.temperature * dt)
+        next_record = recorder.next_step if recorder is not None else -1
+        chunk = max(1, min(200, n_steps // 100))
+        start = time.perf_counter()
+        # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
+        with _InterruptGuard(checkpoint is not None) as guard, \
+                np.errstate(over="ignore", invalid="ignore"), \
+                tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
+                     disable=None if progress is None else not progress, leave=False) as bar:
+            while step < n_steps:
+                theta = scheme.step(theta, drift, noise, model, dt, scale, rng)
+                step += 1
+                # A non-finite sum flags any non-finite coordinate (and overflow) in one pass.
+                if not math.isfinite(theta.sum()):
+                    bad = ~np.isfinite(np.sum(theta, axis=-1))
+                    if bad.any():
+                        theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
+                if project is not None:
+                    theta = project(theta)
+                if step == next_record:
+                    recorder.record(theta, slice(None) if alive.size == n_particles else alive)
+                    next_record = recorder.next_step
+                if step % chunk == 0 or step == n_steps:
+                    bar.update(step - bar.n)
+                if guard.interrupted:
+                    save()
+                    raise KeyboardInterrupt
+                if checkpoint is not None and checkpoint.due(step):
+                    save()
+        save(finished=True)
+        return Run(theta, alive, records, record_steps, n_steps, resumed_from,
+                   time.perf_counter() - start)
+
+    def _diverged(self, theta, alive, bad, step, drop_diverged):
+        n_bad = int(np.count_nonzero(bad))
+        if not drop_diverged or n_bad == len(alive):
+            raise DivergenceError(step, n_bad / len(alive), self.dt, n_bad, len(alive),
+                                  step_name=self.step_name, droppable=self.offers_drop)
+        return theta[~bad], alive[~bad]

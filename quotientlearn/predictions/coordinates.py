@@ -1,0 +1,61 @@
+"""The coordinates a density is written in: the predictor itself, or a chart of the predictor manifold."""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+
+__all__ = ["Coordinates"]
+
+
+class Coordinates:
+    """Predictor coordinates, or chart coordinates ``c = to_chart(beta)`` with ``from_chart``.
+
+    Parameters
+    ----------
+    model : Model
+    chart : (callable, callable), optional
+        ``(to_chart, from_chart)``: ``beta -> c`` (written with ``autograd.numpy``) and ``c -> beta``;
+        ``None`` for the predictor itself.
+    """
+
+    def __init__(self, model, chart=None):
+        self.model = model
+        if chart is None:
+            self.to_chart = self.from_chart = None
+            self.shape = model.beta_shape
+        else:
+            try:
+                self.to_chart, self.from_chart = chart
+            except (TypeError, ValueError):
+                raise ValueError("coordinates must be a pair (to_chart, from_chart) of callables "
+                                 "beta -> c and c -> beta") from None
+            probe = np.ones(model.beta_shape) / np.sqrt(model.beta_size)
+            self.shape = np.shape(self.to_chart(model.predictor(model.balanced(probe))))
+        self.size = int(np.prod(self.shape, dtype=int))
+
+    @property
+    def is_chart(self):
+        """Whether these are chart coordinates rather than the predictor itself."""
+        return self.to_chart is not None
+
+    def of_theta(self, theta):
+        """``c(theta)`` flattened to ``(..., m)``, traceable by autograd."""
+        beta = self.model.traceable_predictor(theta)
+        if self.to_chart is not None:
+            beta = self.to_chart(beta)
+        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.size,))
+
+    def beta_of_theta(self, theta):
+        """The predictor flattened to ``(..., P)``, traceable by autograd."""
+        beta = self.model.traceable_predictor(theta)
+        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.model.beta_size,))
+
+    def beta(self, c):
+        """Predictor values of coordinates ``c`` (n, m), shape ``(n, *beta_shape)``."""
+        c = c.reshape((-1,) + self.shape)
+        return c if self.from_chart is None else np.asarray(self.from_chart(c), dtype=float)
+
+    def slice_point(self, c):
+        """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, D)``."""
+        return self.model.balanced(self.beta(c))

@@ -1,0 +1,205 @@
+"""The Itô route: the exact stationary law of the coordinates' SDE on the slice, generic by autograd.
+
+On the slice, ``c = phi(theta)`` (or chart coordinates ``c = psi(phi(theta))``) obeys
+``dc = a dt + sqrt(2 D) dW`` with ``a = J b + T tr(C hess c)``, ``D = T J C J^T`` (noise covariance
+``2 T C``, from the noise model); the zero-flux Fokker–Planck solution has
+``grad log p = D^{-1} (a - div D)``. ``div D`` is the derivative of ``D`` along the slice, whose tangent
+``V`` solves ``J V = I``, ``J_chi V = 0``. The field is checked to be curl-free (finite differences)
+and integrated along straight segments from a reference point with Gauss–Legendre quadrature.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from quotientlearn.dynamics.noise import CoordinateDerivatives
+from quotientlearn.numerics import jacobian_and_hessian
+from quotientlearn.predictions.base import Prediction
+from quotientlearn.predictions.density import Density
+from quotientlearn.validation import positive, positive_int
+
+__all__ = ["ItoField", "ItoRoute", "NonConservativeWarning", "relative_curl"]
+
+
+class NonConservativeWarning(RuntimeWarning):
+    """The Itô field ``D^{-1}(a - div D)`` has a curl: no stationary potential exists (flux)."""
+
+
+def relative_curl(field, points, step=1e-6):
+    """Relative antisymmetric part of a field's Jacobian at ``points``, by central differences.
+
+    Parameters
+    ----------
+    field : callable
+        ``(n, m) -> (n, m)``.
+    points : array_like, shape (n, m)
+    step : float
+        Relative finite-difference step.
+
+    Returns
+    -------
+    curl : ndarray, shape (n,)
+        ``|A - A^T| / (2 |A|)`` per point (0 for a gradient field, up to ~1e-6 of rounding).
+    """
+    points = np.asarray(points, dtype=float).reshape(len(points), -1)
+    h = step * (1.0 + np.abs(points))
+    columns = []
+    for j in range(points.shape[-1]):
+        shift = np.zeros_like(points)
+        shift[:, j] = h[:, j]
+        columns.append((field(points + shift) - field(points - shift)) / (2 * h[:, j:j + 1]))
+    jac = np.stack(columns, axis=-1)
+    anti = jac - np.swapaxes(jac, -1, -2)
+    return np.linalg.norm(anti, axis=(-2, -1)) / (2 * np.linalg.norm(jac, axis=(-2, -1)))
+
+
+class ItoField:
+    """``grad log p = D^{-1}(a - div D)`` at coordinate points, vectorised over points.
+
+    Parameters
+    ----------
+    problem : StationaryProblem
+    """
+
+    def __init__(self, problem):
+        self.problem = problem
+        self.potential = problem.potential
+
+    def __call__(self, c):
+        """Field at ``c`` (n, m); returns ``(n, m)`` (NaN on degenerate orbits)."""
+        problem = self.problem
+        coords, model, noise, temperature = (problem.coordinates, problem.model, problem.noise,
+                                             problem.temperature)
+        theta = coords.slice_point(c)
+        jac, hess = jacobian_and_hessian(coords.of_theta, theta)
+        if coords.is_chart:
+            beta_jac, beta_hess = jacobian_and_hessian(coords.beta_of_theta, theta)
+        else:
+            beta_jac, beta_hess = jac, hess
+        # slice tangent: J V = I, J_chi V = 0 (minimum norm: orthogonal to residual symmetries)
+        constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
+        rhs = np.zeros(constraint.shape[-2:-1] + (coords.size,))
+        rhs[: coords.size] = np.eye(coords.size)
+        tangent = np.linalg.pinv(constraint) @ rhs  # (n, D, m)
+        derivatives = CoordinateDerivatives(theta, jac, hess, tangent, beta_jac, beta_hess)
+        drift, _ = self.potential.evaluate(theta)
+        a = np.einsum("...pd,...d->...p", jac, drift) + temperature * noise.trace_hessian(
+            model, derivatives)
+        cometric = noise.cometric(model, derivatives)
+        rhs = (a / temperature - noise.cometric_divergence(model, derivatives))[..., None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            try:
+                return np.linalg.solve(cometric, rhs)[..., 0]
+            except np.linalg.LinAlgError:
+                # a degenerate orbit somewhere in the batch: NaN there, values elsewhere
+                singular = np.linalg.matrix_rank(cometric) < coords.size
+                return (np.linalg.pinv(cometric) @ rhs)[..., 0] + np.where(singular, np.nan, 0.0)[
+                    ..., None]
+
+    def curl(self, points, step=1e-6):
+        """:func:`relative_curl` of this field at ``points`` (n, m); shape ``(n,)``."""
+        return relative_curl(self, points, step)
+
+
+def _line_integral(field, reference, n_nodes, chunk=4096):
+    nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
+    nodes, weights = 0.5 * (nodes + 1.0), 0.5 * weights
+
+    def log_density(c):
+        c = c.reshape(len(c), -1)
+        out = np.empty(len(c))
+        for start in range(0, len(c), chunk):
+            block = c[start:start + chunk]
+            delta = block - reference
+            path = reference + nodes[:, None, None] * delta  # (q, n, m)
+            values = field(path.reshape(-1, block.shape[-1])).reshape(path.shape)
+            out[start:start + chunk] = np.einsum("q,qnm,nm->n", weights, values, delta)
+        return out
+
+    return log_density
+
+
+class ItoRoute(Prediction):
+    """The exact stationary law on the slice for any noise model (module docstring).
+
+    *Assumption*: every particle sits on the slice. Gauge fixing guarantees it; without it the route
+    is exact only where the dynamics keep the slice invariant (horizontal noise models, e.g. horizontal
+    and label noise on Hadamard-type models; check ``Samples.metadata["max_gauge_residual"]``). A
+    potential is fixed up to one constant per region reachable from the reference point without
+    crossing a degenerate orbit (e.g. ``beta = 0``).
+
+    Parameters
+    ----------
+    reference : array_like, optional
+        The point (in the coordinates in use) where the potential is 0; default: ones, or the identity
+        matrix for a matrix predictor.
+    n_nodes : int
+        Gauss–Legendre nodes of the line integral.
+    curl_tolerance : float
+        Relative curl near the reference above which a :class:`NonConservativeWarning` says that no
+        potential exists.
+    """
+
+    name = "ito"
+
+    def __init__(self, reference=None, n_nodes=48, curl_tolerance=1e-4):
+        self.reference = None if reference is None else np.asarray(reference, dtype=float)
+        self.n_nodes = positive_int(n_nodes, "n_nodes")
+        self.curl_tolerance = positive(curl_tolerance, "curl_tolerance")
+
+    def check(self, problem):
+        """Refuse dynamics that leave the slice, and predictors of lower rank without a chart."""
+        model, coords, noise = problem.model, problem.coordinates, problem.noise
+        if not problem.gauge_fixing and not noise.horizontal:
+            raise ValueError(
+                f"{noise.name} noise without gauge fixing leaves the slice (its increments are not "
+                "horizontal) and, without weight decay, has no stationary law; use gauge_fixing=True, "
+                "or method='fibre' with isotropic noise and weight_decay > 0")
+        if not coords.is_chart and model.predictor_rank < coords.size:
+            raise ValueError(
+                f"the predictor of {model!r} moves on a {model.predictor_rank}-dimensional manifold "
+                f"inside R^{coords.size}: the Itô route needs full-rank coordinates; pass "
+                "coordinates=(to_chart, from_chart) with a chart of that manifold")
+        return {"assumption": "theta on the gauge slice" + (
+            " (gauge fixing)" if problem.gauge_fixing else
+            ": the slice must be invariant under these dynamics; check "
+            "Samples.metadata['max_gauge_residual']")}
+
+    def _reference(self, shape):
+        if self.reference is not None:
+            reference = self.reference
+        elif len(shape) == 2:
+            reference = np.eye(*shape)
+        else:
+            reference = np.ones(shape)
+        if reference.size != int(np.prod(shape, dtype=int)):
+            raise ValueError(f"reference must have shape {shape}; got {reference.shape}")
+        return reference.reshape(1, -1)
+
+    def density(self, problem):
+        """The Itô-route density of ``problem``, with its field and the curl measured near the reference."""
+        info = {**problem.info(), **self.check(problem)}
+        coords = problem.coordinates
+        field = ItoField(problem)
+        reference = self._reference(coords.shape)
+        field.potential.checked_values(coords.slice_point(reference))
+        if not np.all(np.isfinite(field(reference))):
+            raise ValueError(f"the Itô field is singular at the reference point {reference.ravel()}; "
+                             "pass reference= a regular predictor in the region of interest")
+        if coords.size > 1:
+            probes = reference + 0.1 * (1.0 + np.abs(reference)) * np.random.default_rng(0).standard_normal(
+                (8, coords.size))
+            curl = float(np.nanmax(field.curl(probes)))
+            if curl > self.curl_tolerance:
+                warnings.warn(f"the Itô field has relative curl {curl:.2e} near the reference: no "
+                              "stationary potential exists (the law carries a probability flux); the "
+                              "line integral is not path-independent", NonConservativeWarning,
+                              stacklevel=3)
+        else:
+            curl = 0.0
+        info["curl_near_reference"] = curl
+        info["reference"] = reference.reshape(coords.shape).tolist()
+        return Density(_line_integral(field, reference[0], self.n_nodes), coords.shape, self.name,
+                       info, field=field)
