@@ -377,6 +377,10 @@ class PowerRescaling(TorusRescaling):
     def balance(self, theta):
         """Move along the orbit to ``u^2 = p v^2``; degenerate orbits go to their limit ``0``.
 
+        In logarithms, so that no power of an entry overflows or underflows: on the slice
+        ``log |u| = (log(p) / 2 + p log |u_0| + log |v_0|) / (p + 1)`` and ``|v| = |u| / sqrt(p)``,
+        which keeps ``sign(u) |u|^p v`` to a few ulps per decade of exponent.
+
         Parameters
         ----------
         theta : ndarray, shape (..., 2 d)
@@ -390,8 +394,14 @@ class PowerRescaling(TorusRescaling):
         u, v = theta[..., :d], theta[..., d:]
         degenerate = (u == 0) | (v == 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            # (a u)^2 = p (a^{-p} v)^2  <=>  a^{2 (1 + p)} = p v^2 / u^2.
-            factor = (p * v**2 / u**2) ** (1.0 / (2.0 * (1.0 + p)))
-        factor = np.where(degenerate, 0.0, factor)
-        down = np.where(degenerate, 0.0, np.where(degenerate, 1.0, factor) ** -p)
-        return np.concatenate([u * factor, v * down], axis=-1)
+            log_u = (0.5 * np.log(p) + p * np.log(np.abs(u)) + np.log(np.abs(v))) / (p + 1.0)
+        log_u = np.where(degenerate, -np.inf, log_u)
+        return np.concatenate([np.sign(u) * np.exp(log_u),
+                               np.sign(v) * np.exp(log_u - 0.5 * np.log(p))], axis=-1)
+
+    def log_det_moment_gram(self, theta):
+        """``sum_i log(u_i^2 + p_i^2 v_i^2)`` (the Gram is diagonal), without overflow; ``(...,)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        d = self.exponents.size
+        pairs = np.stack([theta[..., :d], self.exponents * theta[..., d:]], axis=-1)
+        return 2.0 * sum_log(scaled_norm(pairs))
