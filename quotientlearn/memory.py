@@ -16,7 +16,9 @@ import math
 import os
 import re
 
-__all__ = ["DEFAULT_MEMORY_BUDGET", "chunk_slices", "memory_budget"]
+import numpy as np
+
+__all__ = ["DEFAULT_MEMORY_BUDGET", "chunk_slices", "map_chunks", "memory_budget"]
 
 #: Bytes one batched evaluation may use when neither the call nor ``QL_MEMORY_BUDGET`` says.
 DEFAULT_MEMORY_BUDGET = 1 << 30
@@ -100,3 +102,26 @@ def chunk_slices(n_items, bytes_per_item, budget=None):
                          "memory_budget (or QL_MEMORY_BUDGET)")
     size = max(1, int(budget // bytes_per_item))
     return [slice(start, min(start + size, n_items)) for start in range(0, int(n_items), size)]
+
+
+def map_chunks(function, items, bytes_per_item, budget=None):
+    """``function`` over chunks of ``items`` that fit the budget, concatenated along axis 0.
+
+    Parameters
+    ----------
+    function : callable
+        ``(n_chunk, ...) -> (n_chunk, ...)``, acting on each item independently.
+    items : ndarray, shape (n, ...)
+    bytes_per_item : int or float
+        Peak working memory of ``function`` per item.
+    budget : int, float or str, optional
+        See :func:`memory_budget`.
+
+    Returns
+    -------
+    values : ndarray, shape (n, ...)
+    """
+    if len(items) == 0:
+        return np.asarray(function(items), dtype=float)
+    return np.concatenate([np.asarray(function(items[chunk]), dtype=float)
+                           for chunk in chunk_slices(len(items), bytes_per_item, budget)])

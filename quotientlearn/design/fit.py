@@ -39,7 +39,7 @@ from quotientlearn.design.families import Family
 from quotientlearn.design.objectives import ChunkedObjective, gradient_terms, value_terms
 from quotientlearn.design.smoothing import stein_gradient
 from quotientlearn.design.targets import Target
-from quotientlearn.memory import chunk_slices
+from quotientlearn.memory import map_chunks
 from quotientlearn.spaces import as_batch
 
 __all__ = ["DEFAULT_GAUSSIAN_SMOOTHING", "DEFAULT_SMOOTHING", "OBJECTIVES", "SOLVERS",
@@ -203,11 +203,9 @@ def _bytes_per_point(family, psi, reference):
 
 
 def _chunked(evaluate, points, bytes_per_point, memory_budget):
-    """``evaluate`` over chunks of ``points``, concatenated along the first axis."""
+    """``evaluate`` over chunks of ``points`` within the memory budget (degenerate values kept)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.concatenate([np.asarray(evaluate(points[chunk]), dtype=float)
-                               for chunk in chunk_slices(len(points), bytes_per_point,
-                                                         memory_budget)])
+        return map_chunks(evaluate, points, bytes_per_point, memory_budget)
 
 
 def _smoothed_target_gradient(target, family, psi, reference, sigma, draws, rng, bytes_per_point,
