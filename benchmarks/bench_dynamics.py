@@ -1,6 +1,6 @@
 """Dynamics benchmarks: ratios against raw numpy loops measured in one run, and the weak order.
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_dynamics.py [--quick | --resolve-heun]``.
+Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_dynamics.py [--quick | --resolve-heun | --ratios-only]``.
 
 1. Isotropic flat-space ``simulate`` (identity predictor, no symmetry) vs a raw numpy Euler–Maruyama
    loop doing the same arithmetic: coordinate-steps per second, N = 10^4, D = 100 (target >= 0.5).
@@ -208,6 +208,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller weak-order run")
     parser.add_argument("--only-weak-order", action="store_true")
+    parser.add_argument("--ratios-only", action="store_true", help="parts 1-3 only (no weak order)")
     parser.add_argument("--resolve-heun", action="store_true",
                         help="weak order at dt = 0.24 ... 0.08 with 8e6 particles (~15 min), where "
                              "Heun's bias stands above the sampling error")
@@ -216,6 +217,8 @@ def main():
         print("1. isotropic flat space, N=1e4, D=100:", flat(), flush=True)
         print("2. gauge-fixed Hadamard, N=1e4, D=200:", hadamard(), flush=True)
         print("3. MatrixFactorization r=5, 1e4 points:", factorization(), flush=True)
+    if args.ratios_only:
+        return
     if args.resolve_heun:
         runs = weak_order(n=8_000_000, dts=np.array([0.24, 0.16, 0.12, 0.08]))
     else:

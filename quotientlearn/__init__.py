@@ -1,9 +1,10 @@
 """quotientlearn: the implicit bias of stochastic learning as a gauge correction.
 
-The public API (see DESIGN.md): models from :mod:`quotientlearn.models`, the bias functions below,
-simulation and predictions (:func:`simulate`, :func:`stationary_density`), statistics, inverse design,
-the experiment list, sweeps over it (:func:`sweep`) and the paper authors' saved runs
-(:mod:`quotientlearn.data`).
+The public API (see README.md and docs/extending.md): models from :mod:`quotientlearn.models`, the
+bias functions below, simulation and training on one engine (:func:`simulate`, :mod:`quotientlearn.sgd`,
+:mod:`quotientlearn.dynamics`), predictions (:func:`stationary_density`, :mod:`quotientlearn.predictions`),
+statistics, inverse design, the experiment list, sweeps over it (:func:`sweep`) and the paper authors'
+saved runs (:mod:`quotientlearn.data`).
 """
 
 from quotientlearn import (

@@ -1,6 +1,6 @@
 """The implicit bias: the gauge correction ``(T/2) log det G_C`` and the effective loss.
 
-Theorem 1 (THEORY.md section 2): conditioned on the gauge slice, the stationary density of isotropic
+Theorem 1 (docs/theory.md section 2): conditioned on the gauge slice, the stationary density of isotropic
 Langevin dynamics is ``exp(-L/T) det G_C^{-1/2}`` with respect to the slice's surface measure, i.e. the
 effective loss ``L + (T/2) log det G_C``. In predictor coordinates (Lebesgue ``d beta``) the slice's
 volume factor ``sqrt det g_S = pdet(dphi dphi^T)^{-1/2}`` joins it.
@@ -80,7 +80,7 @@ def log_slice_volume(model, beta):
     ``-(1/2) log pdet(dphi dphi^T)`` (the pseudo-determinant over the ``predictor_rank`` largest
     eigenvalues: the predictor manifold may be a proper submanifold, e.g. rank-r matrices) plus the
     residual orbit volume of :func:`log_residual_orbit_volume`. Without residual symmetry this is
-    ``(1/2) log det g_S`` of THEORY.md section 2.
+    ``(1/2) log det g_S`` of docs/theory.md section 2.
 
     Parameters
     ----------

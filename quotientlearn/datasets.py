@@ -1,4 +1,4 @@
-"""Data generators of the paper's experiments (THEORY.md section 6), vectorised over seeds.
+"""Data generators of the paper's experiments (docs/theory.md section 6), vectorised over seeds.
 
 Every generator draws ``n_seeds`` independent problems at once from one ``numpy.random.Generator``:
 arrays carry a leading seed axis ``(S, ...)``. A run is therefore reproducible from ``(seed, S)``.
@@ -169,7 +169,7 @@ def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0)
 
 
 def cosine_features(points, n_features):
-    """``cos(2 pi k t)`` for ``k = 0 .. n_features - 1``.
+    """Cosine features ``cos(2 pi k t)`` for ``k`` from 0 to ``n_features - 1``.
 
     Parameters
     ----------
@@ -217,9 +217,9 @@ class SpectralProblem:
     truth: np.ndarray
 
 
-def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=32, noise=0.1,
+def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=32, noise_std=0.1,
                              magnitude=(1.0, 2.0)):
-    """Cosine features of ``t ~ U[0, 1]``, a sparse spectrum and noisy targets.
+    """Cosine features of ``t ~ U[0, 1]``, a sparse spectrum and targets with ``N(0, noise_std^2)`` noise.
 
     The support is drawn from ``1 .. n_features - 1`` without replacement; magnitudes are uniform on
     ``magnitude`` with random signs.
@@ -241,7 +241,7 @@ def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=3
     np.put_along_axis(truth, support, values, axis=-1)
     features = cosine_features(rng.random((n_seeds, _count(n_train, "n_train"))), n_features)
     targets = features @ truth[..., None]
-    targets = targets[..., 0] + noise * rng.standard_normal(targets.shape[:-1])
+    targets = targets[..., 0] + noise_std * rng.standard_normal(targets.shape[:-1])
     return SpectralProblem(features, targets, truth)
 
 
@@ -258,7 +258,7 @@ def step_signal(values=(1.0, -1.5, 0.5, 2.0), lengths=(50, 70, 40, 40)):
 
 
 def total_variation(signal):
-    """``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
+    """Total variation ``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
     return np.sum(np.abs(np.diff(signal, axis=-1)), axis=-1)
 
 
@@ -304,8 +304,8 @@ class SensingProblem:
     truth: np.ndarray
 
 
-def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise=0.1):
-    """Noisy Gaussian measurements ``y = A x + noise * eps`` of ``signal``.
+def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise_std=0.1):
+    """Noisy Gaussian measurements ``y = A x + noise_std * eps`` of ``signal``.
 
     Returns
     -------
@@ -318,7 +318,7 @@ def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise=0.1):
     n_measurements = _count(n_measurements, "n_measurements")
     sensing = rng.standard_normal((_count(n_seeds, "n_seeds"), n_measurements, signal.size))
     sensing /= np.sqrt(n_measurements)
-    targets = sensing @ signal + noise * rng.standard_normal((sensing.shape[0], n_measurements))
+    targets = sensing @ signal + noise_std * rng.standard_normal((sensing.shape[0], n_measurements))
     return SensingProblem(sensing, targets, signal)
 
 

@@ -156,11 +156,9 @@ class Gauge:
         return self.newton_project(theta)
 
     def newton_project(self, theta):
-        """Projection by damped Newton steps ``theta <- act(exp(delta), theta)`` in the Lie algebra.
+        """Projection onto ``{chi = 0}`` by damped Newton steps in the Lie algebra, to ``tol``.
 
-        ``delta`` is the minimum-norm solution of ``J_chi Xi^T delta = -chi``, clipped to unit norm so
-        that the exponential of a large step cannot overshoot (see
-        :func:`~quotientlearn.groups.newton_onto_level_set`). Vectorised over the batch.
+        :func:`~quotientlearn.groups.newton_onto_level_set` with this gauge's ``chi``.
 
         Parameters
         ----------

@@ -14,7 +14,7 @@ the two agree):
   teacher.
 - :class:`MaskedFactorization`: ``M = P Q`` fitted on a random part of the observed entries.
 - :class:`FeatureRegression`: linear model on fixed features, optionally reparameterised by a model
-  ``w = phi(theta)`` (e.g. the products ``T (u * v)`` of the zoo), with an l1 penalty and optional
+  ``w = phi(theta)`` (e.g. the products ``A (u * v)`` of the zoo), with an l1 penalty and optional
   label noise.
 
 Losses are mean squared errors (``mean((f - y)^2)``, PyTorch's ``MSELoss``). With ``temperature > 0``
@@ -58,6 +58,14 @@ def _seeded(array, name, trailing_ndim):
     return array
 
 
+def _teacher(teacher, model):
+    """A teacher's parameters, one row per seed, checked against ``model``: shape ``(S, D)``."""
+    teacher = _seeded(teacher, "teacher", 1)
+    if teacher.shape[1] != model.dim:
+        raise ValueError(f"teacher must have shape (S, {model.dim}); got {teacher.shape}")
+    return teacher
+
+
 # ------------------------------------------------------------------------------------ objectives
 class Objective:
     """A training objective for :func:`train`: a data stream and a loss, vectorised over seeds.
@@ -85,7 +93,7 @@ class Objective:
 
 
 class TeacherStudentReLU(Objective):
-    """``f(x) = sum_j v_j relu(w_j . x)`` learning a teacher of the same shape from fresh inputs.
+    """A two-layer ReLU network ``f(x) = sum_j v_j relu(w_j^T x)`` learning a teacher of the same shape.
 
     Each step draws ``x ~ N(0, I)`` of shape ``(S, batch_size, d_in)`` and labels
     ``y = f_teacher(x) + label_noise * eps``.
@@ -101,9 +109,7 @@ class TeacherStudentReLU(Objective):
 
     def __init__(self, model, teacher, batch_size, label_noise):
         self.model = model
-        self.teacher = _seeded(teacher, "teacher", 1)
-        if self.teacher.shape[1] != model.dim:
-            raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
+        self.teacher = _teacher(teacher, model)
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
         self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.label_noise = float(label_noise)
@@ -139,7 +145,7 @@ class TeacherStudentAttention(Objective):
     Queries, keys and values are learned ``d_emb x d_head`` projections and there is no output map, so
     the output has width ``d_head`` (the paper's model, :meth:`quotientlearn.models.Attention.output`);
     ``c = 1 / sqrt(d_head)``. Each step draws ``X ~ N(0, I)`` of shape ``(S, B, seq_len, d_emb)`` and
-    targets ``teacher(X) + noise * eps``; the loss is the mean over all ``B * seq_len * d_head``
+    targets ``teacher(X) + label_noise * eps``; the loss is the mean over all ``B * seq_len * d_head``
     output entries.
 
     Parameters
@@ -147,18 +153,17 @@ class TeacherStudentAttention(Objective):
     model : quotientlearn.models.Attention
     teacher : array_like, shape (S, D)
     batch_size, seq_len : int
-    noise : float
+    label_noise : float
+        Standard deviation of the noise added to the targets.
     """
 
-    def __init__(self, model, teacher, batch_size, seq_len, noise):
+    def __init__(self, model, teacher, batch_size, seq_len, label_noise):
         self.model = model
-        self.teacher = _seeded(teacher, "teacher", 1)
-        if self.teacher.shape[1] != model.dim:
-            raise ValueError(f"teacher must have shape (S, {model.dim}); got {self.teacher.shape}")
+        self.teacher = _teacher(teacher, model)
         self.n_seeds, self.dim = self.teacher.shape[0], model.dim
         self.batch_size = integer(batch_size, "batch_size", minimum=1)
         self.seq_len = integer(seq_len, "seq_len", minimum=1)
-        self.noise = float(noise)
+        self.label_noise = float(label_noise)
         self.scale = 1.0 / np.sqrt(model.d_head)
 
     def sample_batch(self, rng):
@@ -166,7 +171,7 @@ class TeacherStudentAttention(Objective):
         inputs = rng.standard_normal((self.n_seeds, self.batch_size, self.seq_len,
                                       self.model.d_emb))
         targets = self.model.output(self.teacher, inputs)
-        return inputs, targets + self.noise * rng.standard_normal(targets.shape)
+        return inputs, targets + self.label_noise * rng.standard_normal(targets.shape)
 
     def loss(self, theta, batch):
         """Mean squared error per seed over batch, positions and output features; shape ``(S,)``."""
@@ -273,7 +278,7 @@ class FeatureRegression(Objective):
     """Least squares on fixed features, ``mean((X w - y)^2) + l1 |w|_1``, with an optional model.
 
     ``model=None`` trains ``w`` itself (``theta = w``). A model with ``beta_shape == (K,)`` trains its
-    parameters instead, with ``w = model.predictor(theta)`` (e.g. the products ``T (u * v)`` of
+    parameters instead, with ``w = model.predictor(theta)`` (e.g. the products ``A (u * v)`` of
     ``Hadamard``, ``BasisHadamard``, ``CumsumHadamard``); the gradient pulls ``dL/dw`` back with the
     model's closed-form :meth:`~quotientlearn.models.Model.predictor_and_pullback`. ``batch_size``
     below the number of samples gives minibatch SGD (a fresh random subset each step); by default it
@@ -357,7 +362,7 @@ class FeatureRegression(Objective):
 # ---------------------------------------------------------------------------------------- loop
 @dataclass
 class TrainResult:
-    """Outcome of :func:`train`; ``records`` have the structure of ``Samples.records``.
+    """Outcome of :func:`train`: final parameters and records with the structure of ``Samples.records``.
 
     Attributes
     ----------

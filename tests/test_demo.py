@@ -13,7 +13,7 @@ def test_demo_command_writes_report_and_figure_and_passes(tmp_path, capsys):
     assert report["passed"] is True and all(report["checks"].values())
     # (its budget, under 60 s on 2 cores, is measured, not asserted: timings belong to benchmarks)
     p = {(r["noise"], r["prediction"]): r["ks_pvalue"] for r in report["results"]}
-    # THEORY.md: isotropic + gauge fixing follows Theorem 1; horizontal noise does not
+    # docs/theory.md: isotropic + gauge fixing follows Theorem 1; horizontal noise does not
     assert p["isotropic", "theorem 1"] > 0.01 and p["horizontal", "theorem 1"] < 1e-4
     assert p["horizontal", "Itô route"] > 0.01 and p["isotropic", "Itô route"] > 0.01
     # the uncorrected law is rejected by both (power)

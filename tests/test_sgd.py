@@ -245,3 +245,33 @@ def test_completion_batches_sample_the_observed_entries_as_stated():
     assert stats.binomtest(kept, trials, 0.45).pvalue < 1e-6
     # Counts vary between steps (unlike exact sampling).
     assert np.std(np.asarray(counts)[:, 0]) > 0
+
+
+def test_a_users_objective_needs_only_a_loss():
+    # Objective's default gradient is autograd's: a user's least-squares objective trains exactly
+    # like FeatureRegression's closed form; one written with plain numpy is refused with the fix.
+    problem = datasets.sparse_cosine_regression(3, 0, n_features=8, n_train=6)
+
+    class LeastSquares(sgd.Objective):
+        n_seeds, dim = 3, 8
+
+        def sample_batch(self, rng):
+            return problem.features, problem.targets
+
+        def loss(self, theta, batch):
+            features, targets = batch
+            return anp.mean((anp.einsum("snk,sk->sn", features, theta) - targets) ** 2, axis=-1)
+
+    theta0 = np.zeros((3, 8))
+    mine = sgd.train(LeastSquares(), theta0, 1e-2, 200, 0).theta
+    closed = sgd.train(sgd.FeatureRegression(problem.features, problem.targets), theta0, 1e-2, 200,
+                       0).theta
+    np.testing.assert_allclose(mine, closed, rtol=1e-12, atol=1e-14)
+
+    class PlainNumpy(LeastSquares):
+        def loss(self, theta, batch):
+            features, targets = batch
+            return np.mean((np.einsum("snk,sk->sn", features, theta) - targets) ** 2, axis=-1)
+
+    with pytest.raises(TypeError, match="PlainNumpy.loss cannot be differentiated by autograd"):
+        sgd.train(PlainNumpy(), theta0, 1e-2, 5, 0)

@@ -32,7 +32,7 @@ def hadamard():
      ("horizontal", "theorem1", 1.0)],
 )
 def test_hadamard_closed_forms(hadamard, noise, method, exponent):
-    # THEORY.md: exp(-L/T)/|beta| (Theorem 1; isotropic) and exp(-L/T)/sqrt|beta| (horizontal)
+    # docs/theory.md: exp(-L/T)/|beta| (Theorem 1; isotropic) and exp(-L/T)/sqrt|beta| (horizontal)
     density = ql.stationary_density(hadamard, quadratic, T, noise=noise, method=method)
     exact = -0.5 * (X[:, 0] - 1) ** 2 / T - exponent * np.log(X[:, 0])
     assert spread(density.logpdf(X), exact) < 1e-10

@@ -1,4 +1,4 @@
-"""Inverse design: parameterisations whose implicit bias is a target you choose (THEORY.md section 5).
+"""Inverse design: parameterisations whose implicit bias is a target you choose (docs/theory.md section 5).
 
 - :func:`parameterize`: the closed-form catalogue (sparsity, sparsity in a basis, total variation,
   low rank, group sparsity, weighted sparsity) returning zoo models.

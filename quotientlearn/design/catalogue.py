@@ -1,4 +1,4 @@
-"""The closed-form catalogue: a zoo parameterisation for each catalogue target (THEORY.md section 5).
+"""The closed-form catalogue: a zoo parameterisation for each catalogue target (docs/theory.md section 5).
 
 ``parameterize(target)`` returns a model whose implicit bias on its balanced slice,
 ``(T/2) log det G_C``, equals ``(T/2) R(beta)`` plus a constant:

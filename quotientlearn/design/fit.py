@@ -1,4 +1,4 @@
-"""Fit a family's member to a target bias with pymanopt (THEORY.md section 5).
+"""Fit a family's member to a target bias with pymanopt (docs/theory.md section 5).
 
 Two objectives over reference predictors ``beta_j`` (:mod:`quotientlearn.design.objectives`); the bias
 at temperature ``T`` is ``T/2`` times the log-determinant, so ``T`` only rescales them and is left out:

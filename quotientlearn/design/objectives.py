@@ -2,7 +2,7 @@
 
 Both objectives are means over reference points ``beta_j`` of per-point terms ``m_j(psi)``:
 
-- ``"values"``: ``m_j = log det G_psi(beta_j) - R(beta_j)`` and the cost ``Var_j[m_j]`` (THEORY.md
+- ``"values"``: ``m_j = log det G_psi(beta_j) - R(beta_j)`` and the cost ``Var_j[m_j]`` (docs/theory.md
   section 5; the variance removes the free constant);
 - ``"gradients"``: ``m_j = |grad_beta log det G_psi(beta_j) - g_j|^2 / mean_k |g_k|^2`` with
   ``g = grad R`` and the cost ``mean_j m_j``: the relative mismatch of the drifts, dimensionless so

@@ -2,7 +2,7 @@
 
 A target is matched when a parameterisation's ``log det G_C`` on the balanced slice equals ``R(beta)``
 up to a constant; the implicit bias at temperature ``T`` is then ``(T/2) R(beta)`` plus a constant
-(THEORY.md sections 4-5). Every regulariser is written with ``autograd.numpy`` so that its gradient in
+(docs/theory.md sections 4-5). Every regulariser is written with ``autograd.numpy`` so that its gradient in
 ``beta`` is available (:func:`quotientlearn.design.fit` matches gradients;
 :func:`quotientlearn.design.well_conditioned_reference` screens by them). The targets that are sums of
 ``log |l . beta|`` (all but ``"low_rank"`` and ``"group_sparse"``) also carry their Gaussian-smoothed

@@ -130,7 +130,7 @@ def _log_barrier(beta, strength=0.3):
     """``(a/2) |M|_F^2 - a log|det M|``: rotation invariant, minimal at ``s_1 = s_2 = 1``.
 
     The log barrier makes the law integrable at ``s_min = 0``; without it (e.g. ``|M^T M - I|^2``) the
-    smaller singular value collapses to 0 (THEORY.md's stochastic collapse) within the run and the
+    smaller singular value collapses to 0 (docs/theory.md's stochastic collapse) within the run and the
     window law is not stationary.
     """
     det = beta[..., 0, 0] * beta[..., 1, 1] - beta[..., 0, 1] * beta[..., 1, 0]

@@ -258,7 +258,7 @@ class ColumnRescaling(PairRescaling):
 
 
 class LayerRescaling(TorusRescaling):
-    """Rescalings of a depth-``L`` diagonal network ``u_1 * ... * u_L`` (blocks of length d).
+    """Rescalings of a depth-``L`` diagonal network ``beta = prod_l u_l`` (blocks of length d).
 
     Generator ``(l, i)`` scales ``u_l[i]`` up and ``u_{l+1}[i]`` down, so ``k = (L - 1) d``; the
     moment map ``(u_l[i]^2 - u_{l+1}[i]^2) / 2`` vanishes when all layers have equal magnitudes.

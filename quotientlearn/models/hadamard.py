@@ -2,7 +2,8 @@
 
 All three share the rescaling ``(u_i, v_i) -> (a_i u_i, v_i / a_i)`` and the balanced slice
 ``|u_i| = |v_i|``, where the Gram is ``diag(2 |w_i|)`` with ``w = u * v``: the gauge correction
-``(T/2) sum_i log(2 |w_i|)`` is a sparsity bias on the coefficients ``w = T^{-1} beta``.
+``(T/2) sum_i log(2 |w_i|)`` at temperature ``T`` is a sparsity bias on the coefficients
+``w = A^{-1} beta``, where ``beta = A (u * v)`` for a fixed invertible linear map ``A``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily"]
 
 
 class ProductFamily(Model):
-    """``beta = T (u * v)`` for an invertible linear map ``T``; subclasses define ``T``."""
+    """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``."""
 
     def __init__(self, dim):
         dim = integer(dim, "dim", minimum=1)
@@ -58,27 +59,27 @@ class ProductFamily(Model):
         return 2.0 * anp.abs(coefficients)
 
     def coefficients(self, beta):
-        """``w = T^{-1} beta``: the products ``u * v`` of the slice point, shape ``(..., d)``."""
+        """``w = A^{-1} beta``: the products ``u * v`` of the slice point, shape ``(..., d)``."""
         raise NotImplementedError(f"{type(self).__name__} must implement coefficients(beta)")
 
     def from_coefficients(self, coefficients):
-        """``beta = T w`` for coefficients ``w`` of shape ``(..., d)``; traceable by autograd."""
+        """``beta = A w`` for coefficients ``w`` of shape ``(..., d)``; traceable by autograd."""
         raise NotImplementedError(f"{type(self).__name__} must implement from_coefficients(w)")
 
     def pullback_coefficients(self, cotangent):
-        """``T^T g``: a cotangent of ``beta`` pulled back to the coefficients, shape ``(..., d)``."""
+        """``A^T g``: a cotangent of ``beta`` pulled back to the coefficients, shape ``(..., d)``."""
         return cotangent @ self.transform_matrix()
 
     def transform_matrix(self):
-        """The matrix of ``T``, shape ``(d, d)``."""
+        """The matrix of ``A``, shape ``(d, d)``."""
         raise NotImplementedError(f"{type(self).__name__} must implement transform_matrix()")
 
     def traceable_predictor(self, theta):
-        """``T (u * v)``, shape ``(..., d)``."""
+        """``A (u * v)``, shape ``(..., d)``."""
         return self.from_coefficients(theta[..., : self.width] * theta[..., self.width :])
 
     def predictor_and_pullback(self, theta):
-        """``T (u * v)`` and ``g -> (T^T g * v, T^T g * u)`` in closed form.
+        """``A (u * v)`` and ``g -> (A^T g * v, A^T g * u)`` in closed form.
 
         It avoids autograd's scatter-add through the slices of ``theta``, which dominates a step of
         the dynamics at large ``D`` (benchmarks/bench_dynamics.py).
@@ -93,14 +94,14 @@ class ProductFamily(Model):
         return beta, pullback
 
     def predictor_jacobian(self, theta):
-        """``T [diag v, diag u]``, shape ``(..., d, 2d)``."""
+        """``A [diag v, diag u]``, shape ``(..., d, 2d)``."""
         theta = self.space.validate(theta)
         u, v = theta[..., : self.width], theta[..., self.width :]
         transform = self.transform_matrix()
         return np.concatenate([transform * v[..., None, :], transform * u[..., None, :]], axis=-1)
 
     def balanced(self, beta):
-        """``u = sqrt|w|``, ``v = sign(w) sqrt|w|`` with ``w = T^{-1} beta``; shape ``(..., 2d)``."""
+        """``u = sqrt|w|``, ``v = sign(w) sqrt|w|`` with ``w = A^{-1} beta``; shape ``(..., 2d)``."""
         return self.slice_point(self.coefficients(self.validate_beta(beta)))
 
     def log_det_gram_on_slice(self, beta):
@@ -126,7 +127,7 @@ class Hadamard(ProductFamily):
         return coefficients
 
     def pullback_coefficients(self, cotangent):
-        """``g`` itself (``T = I``)."""
+        """``g`` itself (``A = I``)."""
         return cotangent
 
     def transform_matrix(self):
@@ -183,7 +184,7 @@ class CumsumHadamard(ProductFamily):
         return anp.cumsum(coefficients, axis=-1)
 
     def pullback_coefficients(self, cotangent):
-        """``T^T g`` for lower-triangular ones: the reversed cumulative sum, in O(d)."""
+        """``A^T g`` for lower-triangular ones: the reversed cumulative sum, in O(d)."""
         return np.cumsum(cotangent[..., ::-1], axis=-1)[..., ::-1]
 
     def transform_matrix(self):

@@ -42,7 +42,6 @@ def test_basis_recovery_from_ten_random_starts(basis_problem):
     for start in range(10):
         result = fit(family, target, reference, "trust-regions", held_out=held_out, seed=start)
         errors.append(signed_permutation_error(result.psi, basis))
-        assert result.seconds > 0
         if errors[-1] < 1e-3:
             assert result.expressible and result.relative_residual < 1e-6
     # The criterion: at least 8 of 10 starts within 1e-3 of a signed permutation.

@@ -1,4 +1,4 @@
-"""simulate(): shapes, traces, bad input, divergence, and the Hadamard stationary laws of THEORY.md."""
+"""simulate(): shapes, traces, bad input, divergence, and the Hadamard stationary laws of docs/theory.md."""
 
 import autograd.numpy as anp
 import numpy as np
@@ -113,7 +113,7 @@ def test_drop_diverged_keeps_the_rest(hadamard):
 
 @pytest.mark.slow
 def test_hadamard_isotropic_gauge_fixed_fits_theorem1_and_horizontal_fits_sqrt(hadamard, sized):
-    # THEORY.md sections 2-3: T = 0.1, window [0.3, 2]. dt = 2e-3 over t = 10 (relaxation time ~0.5):
+    # docs/theory.md sections 2-3: T = 0.1, window [0.3, 2]. dt = 2e-3 over t = 10 (relaxation time ~0.5):
     # the O(dt) bias of the window law (measured in benchmarks/bench_dynamics.py: ~1e-3 in the
     # conditional mean) is below the KS resolution 1/sqrt(n) ~ 0.02 at these sizes.
     n = sized(full=20_000, ci=3_000)

@@ -28,7 +28,6 @@ def test_fast_run_recovers_the_basis_and_the_support(fast_report):
     report, out = fast_report
     recovery = report["basis_recovery"]
     assert recovery["starts"] == 4 and report["basis_success_rate"] >= 0.75
-    assert report["seconds_per_fit"] > 0
     arrays = ql.io.load_arrays(out / "arrays.npz")
     assert signed_permutation_error(arrays["designed_basis"], arrays["true_basis"]) < 1e-3
     # Without the smoothing schedule the random starts fail (the reason the schedule exists).

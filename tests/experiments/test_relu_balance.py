@@ -20,8 +20,13 @@ def test_fast_run_reports_and_balances(tmp_path):
     assert by_step["median"][-1] < by_step["median"][0] / 5
     assert report["ratio_min"]["median"] > report["initial_ratio_min"]["median"]
     assert report["ratio_max"]["median"] < report["initial_ratio_max"]["median"]
-    assert report["conserved_imbalance_drift"] >= 0.0
     arrays = load_arrays(tmp_path / "arrays.npz")
+    # Gradient flow conserves v_j^2 - |w_j|^2; SGD moves it by O(lr^2) per step. While the grown
+    # units reach v_j^2 + |w_j|^2 ~ 10, their imbalance moves by well under 1% of that (measured
+    # 0.018 against 13.8); balancing the units instead would move it by up to 2.4%.
+    final = ql.models.ShallowReLU(3, 16).space.split(arrays["theta_final"])
+    scale = np.max(final["v"] ** 2 + np.sum(final["W"] ** 2, axis=-1))
+    assert report["conserved_imbalance_drift"] < 0.01 * scale
     assert arrays["ratios"].shape[1:] == (4, 16)
     assert np.all(np.isfinite(arrays["theta_final"]))
     # The paper's saved run gives the paper's figures: 0.81 at 10k steps, 0.063 at 40k.

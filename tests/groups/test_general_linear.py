@@ -2,15 +2,17 @@ import numpy as np
 import pytest
 
 from quotientlearn.groups import FactorPairGL
-from quotientlearn.groups.general_linear import _expm, symmetric_basis
+from quotientlearn.groups.general_linear import symmetric_basis
 from quotientlearn.spaces import ParameterSpace
 
 
-def test_expm_matches_scipy():
+def test_group_exponential_matches_scipy():
     from scipy.linalg import expm
 
+    space = ParameterSpace({"P": (4, 3), "Q": (3, 2)})
     a = np.random.default_rng(0).standard_normal((4, 3, 3)) * 2.0
-    np.testing.assert_allclose(_expm(a), expm(a), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(FactorPairGL(space, "P", "Q").exp(a.reshape(4, 9)), expm(a),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_symmetric_basis_is_orthonormal_and_symmetric():

@@ -1,4 +1,4 @@
-"""The closed forms of THEORY.md section 4, checked against the numbers the issue states."""
+"""The closed forms of docs/theory.md section 4, checked against the numbers the issue states."""
 
 import numpy as np
 import pytest
