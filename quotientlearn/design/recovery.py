@@ -19,7 +19,14 @@ __all__ = ["ClassicalUnavailable", "fastica_basis", "row_direction_error",
 
 
 class ClassicalUnavailable(ImportError):
-    """scikit-learn, needed for the classical reference, is not installed."""
+    """scikit-learn, needed for the classical reference, is not installed.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> issubclass(ql.design.ClassicalUnavailable, ImportError)
+    True
+    """
 
 
 def signed_permutation_error(fitted, true):
@@ -34,6 +41,16 @@ def signed_permutation_error(fitted, true):
     -------
     error : float
         ``inf`` when two fitted rows are closest to the same true row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> basis = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))[0]
+    >>> ql.design.signed_permutation_error(-basis[[2, 0, 1]], basis) < 1e-12  # same rows, reordered
+    True
+    >>> ql.design.signed_permutation_error(np.eye(3), basis) < 1e-6
+    False
     """
     overlap = np.abs(np.asarray(fitted, dtype=float) @ np.asarray(true, dtype=float).T)
     permutation = (overlap == overlap.max(axis=1, keepdims=True)).astype(float)
@@ -56,6 +73,14 @@ def row_direction_error(fitted, true):
     -------
     error : float
         ``inf`` when two fitted rows are closest to the same true row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> rows = np.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> ql.design.row_direction_error(np.array([[-2.0, -2.0], [3.0, 0.0]]), rows) < 1e-12  # scaled
+    True
     """
     def unit(rows):
         rows = np.asarray(rows, dtype=float)
@@ -92,6 +117,17 @@ def fastica_basis(samples, seed=None, max_iter=1000, tol=1e-10):
     ------
     ClassicalUnavailable
         When scikit-learn is not installed (``pip install "quotientlearn[classical]"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> rng = np.random.default_rng(0)
+    >>> basis = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    >>> coefficients = rng.normal(size=(2000, 4)) * (rng.random((2000, 4)) < 0.2) / np.sqrt(0.2)
+    >>> estimate = ql.design.fastica_basis(coefficients @ basis, seed=0)  # beta = B^T c, row-wise
+    >>> bool(ql.design.signed_permutation_error(estimate, basis) < 0.1)
+    True
     """
     try:
         from sklearn.decomposition import FastICA

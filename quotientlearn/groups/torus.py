@@ -362,6 +362,15 @@ class PowerRescaling(TorusRescaling):
     ----------
     exponents : array_like, shape (d,)
         ``p > 0``; ``D = 2 d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.PowerRescaling([2.0])  # the symmetry of sign(u) |u|^2 v
+    >>> u, v = action.balance(np.array([1.0, 8.0]))
+    >>> round(float(u**2 - 2 * v**2), 12), round(float(u**2 * v), 12)  # on the slice; product kept
+    (0.0, 8.0)
     """
 
     def __init__(self, exponents):

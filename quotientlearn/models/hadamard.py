@@ -21,7 +21,18 @@ __all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily"]
 
 
 class ProductFamily(Model):
-    """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``."""
+    """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.CumsumHadamard(3)  # a ProductFamily with A the cumulative sum
+    >>> isinstance(model, ql.models.ProductFamily)
+    True
+    >>> model.coefficients(np.array([1.0, 3.0, 2.0]))  # w = A^{-1} beta
+    array([ 1.,  2., -1.])
+    """
 
     def __init__(self, dim):
         dim = integer(dim, "dim", minimum=1)

@@ -29,6 +29,15 @@ class PowerProduct(Model):
     ----------
     exponents : array_like, shape (d,)
         ``p > 0``; ``D = 2 d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.PowerProduct([1.0, 2.0])
+    >>> theta = model.balanced(np.array([0.5, -2.0]))  # the slice point u^2 = p v^2
+    >>> model.predictor(theta)
+    array([ 0.5, -2. ])
     """
 
     def __init__(self, exponents):
