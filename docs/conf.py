@@ -101,6 +101,8 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_show_sourcelink = False
+html_static_path = ["_static"]
+html_css_files = ["quotientlearn.css"]
 # Without a default the theme's script logs an error on a first visit (empty stored colour mode).
 html_context = {"default_mode": "auto"}
 
@@ -118,6 +120,19 @@ def _escape_starred_names(app, what, name, obj, options, lines):
         lines[i] = "``".join(parts)
 
 
+def _skip_foreign_inherited(app, what, name, obj, skip, options):
+    # Classes list their inherited members (a zoo model's predictor, balanced, ... come from Model),
+    # but not those of other libraries' bases (geomstats' FiberBundle, Python's exceptions).
+    if what in ("class", "exception"):
+        function = getattr(obj, "fget", obj)
+        module = getattr(function, "__module__", None) or getattr(  # a builtin's methods: their class
+            getattr(function, "__objclass__", None), "__module__", None)
+        if module is not None and not module.startswith("quotientlearn"):
+            return True
+    return skip
+
+
 def setup(app):
     """Run the escape before numpydoc (priority 500) turns the docstrings into reST."""
     app.connect("autodoc-process-docstring", _escape_starred_names, priority=400)
+    app.connect("autodoc-skip-member", _skip_foreign_inherited)

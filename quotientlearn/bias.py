@@ -38,6 +38,15 @@ def implicit_bias(model, theta, temperature):
     -------
     bias : ndarray, shape (...,)
         ``-inf`` (with a warning) on degenerate orbits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=2)
+    >>> theta = model.balanced(np.array([0.5, 2.0]))  # on the slice the Gram is diag(2 |beta|)
+    >>> round(float(ql.implicit_bias(model, theta, temperature=0.1)), 6)  # 0.05 (log 1 + log 4)
+    0.069315
     """
     temperature = validate_temperature(temperature)
     return 0.5 * temperature * model.gauge.log_det_constraint_gram(theta)
@@ -61,6 +70,20 @@ def log_residual_orbit_volume(model, theta):
     Returns
     -------
     log_volume : ndarray, shape (...,)
+
+    Examples
+    --------
+    The rotations ``O(2)`` of a balanced ``2 x 2`` factorisation have orbits of length
+    ``sqrt(s_1 + s_2)``; a torus gauge leaves no residual symmetry:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.MatrixFactorization(2, 2, rank=2)
+    >>> theta = model.balanced(np.diag([4.0, 1.0]))
+    >>> bool(np.isclose(ql.log_residual_orbit_volume(model, theta), 0.5 * np.log(5.0)))
+    True
+    >>> float(ql.log_residual_orbit_volume(ql.models.Hadamard(2), np.ones(4)))
+    0.0
     """
     theta = model.space.validate(theta)
     generators = model.action.generators(theta)
@@ -95,6 +118,16 @@ def log_slice_volume(model, beta):
         residual orbits shrink at such points too, but along fewer directions than ``dphi`` loses
         (for ``M = P Q``: ``k(k-1)/2`` against ``k(m+n-k)`` when ``k`` singular values vanish), so
         the limit is ``+inf``, never the NaN of ``inf - inf``.
+
+    Examples
+    --------
+    For ``beta = u * v`` the quotient cometric is ``diag(2 |beta|)``:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> volume = ql.log_slice_volume(ql.models.Hadamard(dim=2), np.array([0.5, 2.0]))
+    >>> bool(np.isclose(volume, -0.5 * np.log(1.0 * 4.0)))
+    True
     """
     theta = model.balanced(beta)
     cometric = model.bundle.quotient_cometric(theta)
@@ -122,6 +155,15 @@ def implicit_bias_of_predictor(model, beta, temperature, coordinates="slice"):
     Returns
     -------
     bias : ndarray, shape (...,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=2)
+    >>> beta = np.array([[0.5, 2.0], [1.0, 1.0]])  # two predictors, shape (2, 2)
+    >>> ql.implicit_bias_of_predictor(model, beta, temperature=0.1).round(6)  # (T/2) sum log(2 |beta_i|)
+    array([0.069315, 0.069315])
     """
     if coordinates not in _COORDINATES:
         raise ValueError(f"unknown coordinates {coordinates!r}; choose one of {_COORDINATES}")
@@ -146,5 +188,16 @@ def effective_loss(model, loss, theta, temperature):
     Returns
     -------
     value : ndarray, shape (...,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=2)
+    >>> theta = model.balanced(np.array([0.5, 2.0]))
+    >>> def loss(beta):
+    ...     return 0.5 * ((beta - 1.0) ** 2).sum(-1)
+    >>> round(float(ql.effective_loss(model, loss, theta, temperature=0.1)), 6)  # 0.625 + 0.069315
+    0.694315
     """
     return np.asarray(loss(model.predictor(theta))) + implicit_bias(model, theta, temperature)

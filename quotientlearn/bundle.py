@@ -43,6 +43,19 @@ class SymmetryBundle(FiberBundle):
     ----------
     model : Model
         Supplies the total space, the predictor (submersion), the action and ``balanced`` (lift).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = np.array([2.0, 0.5])
+    >>> bundle = model.bundle  # also model.space.fiber_bundle for geomstats
+    >>> bundle.gram(theta)  # u^2 + v^2
+    array([[4.25]])
+    >>> vertical = bundle.vertical_projection(np.array([1.0, 0.0]), theta)
+    >>> bool(bundle.is_vertical(vertical, theta))
+    True
     """
 
     def __init__(self, model):

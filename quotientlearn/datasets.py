@@ -47,6 +47,13 @@ def neuron_scales(width, spread=1.2):
     Returns
     -------
     scales : ndarray, shape (width,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.datasets.neuron_scales(3, spread=1.2).round(4)  # exp(linspace(-1.2, 1.2, 3))
+    array([0.3012, 1.    , 3.3201])
     """
     return np.exp(np.linspace(-spread, spread, _count(width, "width")))
 
@@ -65,6 +72,14 @@ def relu_teacher(model, n_seeds, rng, std=1.5):
     Returns
     -------
     theta : ndarray, shape (n_seeds, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.ShallowReLU(d_in=3, width=4)
+    >>> ql.datasets.relu_teacher(model, 2, np.random.default_rng(0)).shape  # (n_seeds, D)
+    (2, 16)
     """
     return std * _generator(rng).standard_normal((_count(n_seeds, "n_seeds"), model.dim))
 
@@ -86,6 +101,14 @@ def attention_teacher(model, n_seeds, rng, std=0.75, query_gain=(4.0, 4.0)):
     Returns
     -------
     theta : ndarray, shape (n_seeds, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Attention(d_emb=4, d_head=2)
+    >>> ql.datasets.attention_teacher(model, 2, np.random.default_rng(0)).shape  # (n_seeds, D)
+    (2, 24)
     """
     rng = _generator(rng)
     n_seeds = _count(n_seeds, "n_seeds")
@@ -109,6 +132,14 @@ class CompletionProblem:
     singular_values : ndarray, shape (r,)
     mask : ndarray of bool, shape (S, m, n)
         The observed entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.low_rank_completion(1, np.random.default_rng(0), size=(6, 5))
+    >>> type(problem).__name__, problem.singular_values.shape
+    ('CompletionProblem', (2,))
     """
 
     target: np.ndarray
@@ -140,6 +171,16 @@ def low_rank_completion(n_seeds, rng, size=(20, 20), singular_values=(15.0, 5.0)
     Returns
     -------
     CompletionProblem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.low_rank_completion(2, np.random.default_rng(0), size=(6, 5))
+    >>> problem.target.shape, problem.mask.shape
+    ((2, 6, 5), (2, 6, 5))
+    >>> int(np.linalg.matrix_rank(problem.target[0]))
+    2
     """
     rng = _generator(rng)
     n_seeds = _count(n_seeds, "n_seeds")
@@ -180,6 +221,14 @@ def cosine_features(points, n_features):
     Returns
     -------
     features : ndarray, shape (..., n_features)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.datasets.cosine_features(np.array([0.0, 0.5]), 3)  # cos(2 pi k t), k = 0, 1, 2
+    array([[ 1.,  1.,  1.],
+           [ 1., -1.,  1.]])
     """
     k = np.arange(_count(n_features, "n_features"))
     return np.cos(2.0 * np.pi * np.asarray(points, dtype=float)[..., None] * k)
@@ -195,6 +244,14 @@ def cosine_test_mse(weights, truth):
     Returns
     -------
     mse : ndarray, shape (...,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> truth = np.array([0.0, 1.0, 0.0])
+    >>> float(ql.datasets.cosine_test_mse(np.array([0.0, 0.0, 0.0]), truth))  # (1/2) sum_{k>=1} d_k^2
+    0.5
     """
     d = np.asarray(weights, dtype=float) - np.asarray(truth, dtype=float)
     return d[..., 0] ** 2 + 0.5 * np.sum(d[..., 1:] ** 2, axis=-1)
@@ -210,6 +267,14 @@ class SpectralProblem:
     targets : ndarray, shape (S, n_train)
     truth : ndarray, shape (S, K)
         ``w*`` with ``n_nonzero`` nonzero coefficients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.sparse_cosine_regression(1, np.random.default_rng(0))
+    >>> type(problem).__name__, problem.features.shape
+    ('SpectralProblem', (1, 32, 64))
     """
 
     features: np.ndarray
@@ -227,6 +292,16 @@ def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=3
     Returns
     -------
     SpectralProblem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.sparse_cosine_regression(2, np.random.default_rng(0))  # 2 seeds
+    >>> problem.features.shape, problem.targets.shape, problem.truth.shape
+    ((2, 32, 64), (2, 32), (2, 64))
+    >>> bool((np.count_nonzero(problem.truth, axis=-1) == 3).all())
+    True
     """
     rng = _generator(rng)
     n_seeds = _count(n_seeds, "n_seeds")
@@ -251,6 +326,13 @@ def step_signal(values=(1.0, -1.5, 0.5, 2.0), lengths=(50, 70, 40, 40)):
     Returns
     -------
     signal : ndarray, shape (sum(lengths),)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.datasets.step_signal(values=(1.0, 2.0), lengths=(2, 3))
+    array([1., 1., 2., 2., 2.])
     """
     if len(values) != len(lengths) or not values:
         raise ValueError("values and lengths must be non-empty and of equal length")
@@ -258,7 +340,15 @@ def step_signal(values=(1.0, -1.5, 0.5, 2.0), lengths=(50, 70, 40, 40)):
 
 
 def total_variation(signal):
-    """Total variation ``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``."""
+    """Total variation ``sum_i |x_{i+1} - x_i|`` over the last axis; shape ``(...,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> float(ql.datasets.total_variation(np.array([1.0, 3.0, 2.0])))
+    3.0
+    """
     return np.sum(np.abs(np.diff(signal, axis=-1)), axis=-1)
 
 
@@ -277,6 +367,13 @@ def paper_spectral_regression(n_seeds):
     -------
     SpectralProblem
         ``features (S, 32, 64)``, ``targets (S, 32)``, ``truth (S, 64)``.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.paper_spectral_regression(2)  # the authors' instance, for 2 seeds
+    >>> problem.features.shape, problem.truth.shape
+    ((2, 32, 64), (2, 64))
     """
     arrays = paper_run("spectral_sparsity").arrays
     n_seeds = _count(n_seeds, "n_seeds")
@@ -297,6 +394,14 @@ class SensingProblem:
         Entries ``N(0, 1) / sqrt(n_measurements)``.
     targets : ndarray, shape (S, n_measurements)
     truth : ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.gaussian_sensing(np.ones(10), 1, np.random.default_rng(0), n_measurements=4)
+    >>> type(problem).__name__, problem.sensing.shape
+    ('SensingProblem', (1, 4, 10))
     """
 
     sensing: np.ndarray
@@ -310,6 +415,15 @@ def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise_std=0.1):
     Returns
     -------
     SensingProblem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> signal = ql.datasets.step_signal(values=(1.0, 2.0), lengths=(5, 5))
+    >>> problem = ql.datasets.gaussian_sensing(signal, 2, np.random.default_rng(0), n_measurements=6)
+    >>> problem.sensing.shape, problem.targets.shape, problem.truth.shape
+    ((2, 6, 10), (2, 6), (10,))
     """
     rng = _generator(rng)
     signal = np.asarray(signal, dtype=float)
@@ -334,6 +448,13 @@ def paper_sensing(n_seeds):
     SensingProblem
         ``sensing (S, 60, 200)``, ``targets (S, 60)`` and the step signal ``truth (200,)``, as the
         paper's saved arrays hold them.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> problem = ql.datasets.paper_sensing(2)  # the authors' instance, for 2 seeds
+    >>> problem.sensing.shape, problem.truth.shape
+    ((2, 60, 200), (200,))
     """
     arrays = paper_run("tv_recovery").arrays
     n_seeds = _count(n_seeds, "n_seeds")

@@ -31,6 +31,18 @@ class Gauge:
         Newton tolerance on ``|chi| / (1 + |theta|^2)``.
     max_iter : int
         Newton iteration cap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = np.array([2.0, 0.5])
+    >>> model.gauge.chi(theta)  # the moment map (u^2 - v^2) / 2
+    array([1.875])
+    >>> on_slice = model.gauge.project(theta)  # along the orbit, predictor unchanged
+    >>> on_slice, model.predictor(on_slice)
+    (array([1., 1.]), array([1.]))
     """
 
     def __init__(self, action, chi=None, tol=1e-13, max_iter=200):

@@ -28,7 +28,19 @@ __all__ = [
 
 
 class DegenerateOrbitWarning(RuntimeWarning):
-    """A Gram matrix is singular: the orbit through the point has lower dimension."""
+    """A Gram matrix is singular: the orbit through the point has lower dimension.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     bias = ql.implicit_bias(ql.models.Hadamard(dim=1), np.zeros(2), 0.1)  # the orbit of 0
+    >>> float(bias), caught[0].category is ql.DegenerateOrbitWarning
+    (-inf, True)
+    """
 
 
 def _unit(shape, index):

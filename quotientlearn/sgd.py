@@ -73,6 +73,23 @@ class Objective:
     Subclasses set ``n_seeds`` (``S``) and ``dim`` (``D``) and implement :meth:`sample_batch` and
     :meth:`loss`; :meth:`gradient` defaults to autograd and is overridden in closed form where that
     is faster (every objective of this module does, and the tests check the two agree).
+
+    Examples
+    --------
+    A least-squares objective on one number per seed, written from scratch:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> class Mean(ql.sgd.Objective):
+    ...     n_seeds, dim = 2, 1
+    ...     def sample_batch(self, rng):
+    ...         return rng.normal(3.0, 0.1, size=(self.n_seeds, 4))
+    ...     def loss(self, theta, batch):
+    ...         return anp.mean((theta[:, :1] - batch) ** 2, axis=-1)
+    >>> result = ql.sgd.train(Mean(), np.zeros((2, 1)), lr=0.1, n_steps=200, seed=0, progress=False)
+    >>> bool(np.allclose(result.theta, 3.0, atol=0.1))
+    True
     """
 
     n_seeds: int
@@ -105,6 +122,18 @@ class TeacherStudentReLU(Objective):
     teacher : array_like, shape (S, D)
     batch_size : int
     label_noise : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.ShallowReLU(d_in=3, width=4)
+    >>> teacher = ql.datasets.relu_teacher(model, 2, np.random.default_rng(0))  # (2 seeds, D)
+    >>> objective = ql.sgd.TeacherStudentReLU(model, teacher, batch_size=8, label_noise=0.1)
+    >>> result = ql.sgd.train(objective, model.sample((2,), np.random.default_rng(1)), lr=1e-3,
+    ...                       n_steps=10, seed=0, progress=False)
+    >>> result.theta.shape
+    (2, 16)
     """
 
     def __init__(self, model, teacher, batch_size, label_noise):
@@ -155,6 +184,17 @@ class TeacherStudentAttention(Objective):
     batch_size, seq_len : int
     label_noise : float
         Standard deviation of the noise added to the targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Attention(d_emb=4, d_head=2)
+    >>> teacher = ql.datasets.attention_teacher(model, 2, np.random.default_rng(0))
+    >>> objective = ql.sgd.TeacherStudentAttention(model, teacher, batch_size=4, seq_len=3,
+    ...                                           label_noise=0.02)
+    >>> objective.n_seeds, objective.dim
+    (2, 24)
     """
 
     def __init__(self, model, teacher, batch_size, seq_len, label_noise):
@@ -219,6 +259,16 @@ class MaskedFactorization(Objective):
         ``"exact"``: a fresh uniformly random subset of ``round(step_fraction * n_observed)`` entries
         (at least one) each step. ``"bernoulli"``: each observed entry kept independently with
         probability ``step_fraction`` each step (the paper's batches).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.MatrixFactorization(6, 5, rank=5)
+    >>> problem = ql.datasets.low_rank_completion(2, np.random.default_rng(0), size=(6, 5))
+    >>> objective = ql.sgd.MaskedFactorization(model, problem.target, problem.mask, step_fraction=0.5)
+    >>> objective.n_seeds, objective.dim
+    (2, 55)
     """
 
     def __init__(self, model, target, mask, step_fraction=1.0, sampling="exact"):
@@ -296,6 +346,15 @@ class FeatureRegression(Objective):
         Weight of ``|w|_1`` (its subgradient ``sign(w)`` is used).
     batch_size : int, optional
     label_noise : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> features = np.random.default_rng(0).standard_normal((3, 20, 5))  # 3 seeds, 20 samples
+    >>> objective = ql.sgd.FeatureRegression(features, features @ np.ones(5), l1=0.1, batch_size=4)
+    >>> objective.n_seeds, objective.dim
+    (3, 5)
     """
 
     def __init__(self, features, targets, model=None, l1=0.0, batch_size=None, label_noise=0.0):
@@ -374,6 +433,18 @@ class TrainResult:
     n_steps : int
     resumed_from : int
         Step the run continued from (0 for a fresh run).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> objective = ql.sgd.FeatureRegression(np.ones((1, 4, 1)), np.full((1, 4), 2.0), model)
+    >>> result = ql.sgd.train(objective, np.array([[1.0, 0.5]]), lr=0.05, n_steps=100, seed=0,
+    ...                       record=lambda theta: {"beta": model.predictor(theta)}, record_every=50,
+    ...                       progress=False)
+    >>> result.records["beta"].shape, result.record_steps
+    ((3, 1, 1), array([  0,  50, 100]))
     """
 
     theta: np.ndarray
@@ -447,6 +518,21 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
         On bad arguments.
     DivergenceError
         When the iterates become non-finite (a ``FloatingPointError``).
+
+    Examples
+    --------
+    Minibatch SGD on ``beta = u v`` for 2 seeds at once (targets around 2):
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> rng = np.random.default_rng(0)
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> objective = ql.sgd.FeatureRegression(np.ones((2, 16, 1)), 2.0 + 0.1 * rng.standard_normal((2, 16)),
+    ...                                      model, batch_size=4)
+    >>> result = ql.sgd.train(objective, np.tile([1.0, 0.5], (2, 1)), lr=0.05, n_steps=500, seed=0,
+    ...                       progress=False)
+    >>> result.theta.shape, bool(np.allclose(model.predictor(result.theta), 2.0, atol=0.1))
+    ((2, 2), True)
     """
     theta = np.array(theta0, dtype=float)
     if theta.shape != (objective.n_seeds, objective.dim):

@@ -95,6 +95,20 @@ def stationary_density(model, loss, temperature, noise="isotropic", gauge_fixing
     ------
     ValueError
         Unknown method or noise, non-positive temperature, or dynamics the method does not describe.
+
+    Examples
+    --------
+    Theorem 1 for ``beta = u v``: ``p(beta) ∝ exp(-L/T) / |beta|``.
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, method="theorem1")
+    >>> log_p = density.logpdf(np.array([[0.5], [1.0]]))  # unnormalised, shape (2,)
+    >>> bool(np.isclose(log_p[1] - log_p[0], 0.125 / 0.1 + np.log(0.5)))
+    True
     """
     temperature = validate_temperature(temperature)
     if temperature <= 0:

@@ -41,6 +41,15 @@ class FitResult:
     n : int
         Number of samples inside the window.
     window : tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> values = np.random.default_rng(1).exponential(size=500)  # samples of exp(-x)
+    >>> fit = ql.stats.ks_test(values, lambda x: -x, window=(0.0, 5.0))
+    >>> fit.verdict(0.01)
+    'consistent'
     """
 
     test: str
@@ -97,6 +106,16 @@ def window_cdf(density, window, n_grid=4001):
     grid : ndarray, shape (n_grid,)
     cdf : ndarray, shape (n_grid,)
         From 0 to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> grid, cdf = ql.stats.window_cdf(lambda x: -x, window=(0.0, 1.0), n_grid=3)
+    >>> grid
+    array([0. , 0.5, 1. ])
+    >>> cdf.round(3)  # (1 - e^-x) / (1 - e^-1), by the trapezoidal rule on the grid
+    array([0.   , 0.622, 1.   ])
     """
     low, high = _window(window)
     logpdf = _as_logpdf(density)
@@ -138,6 +157,16 @@ def ks_test(values, density, window, n_grid=4001):
     Returns
     -------
     result : FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> values = np.random.default_rng(1).exponential(size=500)  # samples of exp(-x)
+    >>> ql.stats.ks_test(values, lambda x: -x, window=(0.0, 5.0)).pvalue > 0.01  # the right law
+    True
+    >>> ql.stats.ks_test(values, lambda x: -2 * x, window=(0.0, 5.0)).pvalue < 1e-10  # a wrong one
+    True
     """
     window = _window(window)
     inside = _inside(values, window)
@@ -152,6 +181,15 @@ def chisquare_test(values, density, window, n_bins=20, n_grid=4001):
     Returns
     -------
     result : FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> values = np.random.default_rng(1).exponential(size=500)  # samples of exp(-x)
+    >>> fit = ql.stats.chisquare_test(values, lambda x: -x, window=(0.0, 5.0), n_bins=20)
+    >>> fit.test, fit.pvalue > 0.01
+    ('chisquare', True)
     """
     window = _window(window)
     inside = _inside(values, window)
@@ -182,6 +220,13 @@ def project(values, direction):
     Returns
     -------
     projected : ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.stats.project(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0]))
+    array([2., 4.])
     """
     values = np.asarray(values, dtype=float)
     direction = np.asarray(direction, dtype=float)
@@ -204,6 +249,20 @@ def log_ratio_spread(density, other, points):
     -------
     spread : float
         ``max - min`` of the log ratio over the points.
+
+    Examples
+    --------
+    Two predictions of the same law differ by a constant in log density: their spread is zero.
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> theorem1 = ql.stationary_density(model, loss, 0.1, method="theorem1")
+    >>> ito = ql.stationary_density(model, loss, 0.1, method="ito")
+    >>> bool(ql.stats.log_ratio_spread(theorem1, ito, np.linspace(0.3, 2.0, 20)[:, None]) < 1e-8)
+    True
     """
     ratio = density.logpdf(points) - other.logpdf(points)
     return float(np.max(ratio) - np.min(ratio))
@@ -222,6 +281,14 @@ def total_variation(density, other, window, n_grid=4001):
     -------
     distance : float
         In [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> distance = ql.stats.total_variation(lambda x: -x, lambda x: -2 * x, window=(0.0, 5.0))
+    >>> round(float(distance), 3)
+    0.247
     """
     _, mine = window_cdf(density, window, n_grid)
     _, theirs = window_cdf(other, window, n_grid)
@@ -242,6 +309,15 @@ class ExponentFit:
     n : int
         Number of samples inside the window.
     window : tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> values = np.random.default_rng(1).exponential(size=2000)
+    >>> fit = ql.stats.fit_power_exponent(values, lambda x: -x, window=(0.2, 5.0))
+    >>> type(fit).__name__, fit.window, fit.n > 1000
+    ('ExponentFit', (0.2, 5.0), True)
     """
 
     exponent: float
@@ -306,6 +382,17 @@ def fit_power_exponent(values, base, window, n_grid=4001):
     Returns
     -------
     fit : ExponentFit
+
+    Examples
+    --------
+    Samples of ``exp(-x)`` hold no power of ``x``: the fitted exponent is 0 within its error.
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> values = np.random.default_rng(1).exponential(size=2000)
+    >>> fit = ql.stats.fit_power_exponent(values, lambda x: -x, window=(0.2, 5.0))
+    >>> abs(fit.exponent) < 3 * fit.stderr
+    True
     """
     family = _PowerFamily(base, window, n_grid)
     inside = _inside(values, family.window)
@@ -332,6 +419,15 @@ def power_exponent(density, base, window, n_grid=4001):
     Returns
     -------
     exponent : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> def law(x):
+    ...     return -x - 0.5 * np.log(x)  # exp(-x) x^(-1/2)
+    >>> round(float(ql.stats.power_exponent(law, lambda x: -x, window=(0.2, 5.0))), 6)
+    0.5
     """
     family = _PowerFamily(base, window, n_grid)
     log_density = np.asarray(_as_logpdf(density)(family.grid), dtype=float)

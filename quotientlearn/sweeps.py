@@ -80,6 +80,15 @@ class Cell:
     fast : bool
     overrides : dict
         ``params`` without ``fast``: what :func:`quotientlearn.experiments.run` overrides.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> grid = ql.sweeps.Grid("hyperbola", fixed={"fast": True, "n_steps": 300, "burn_in": 100},
+    ...                       grid={"lr": [0.01, 0.02]})
+    >>> cell = grid.cells[0]
+    >>> cell.experiment, cell.overrides["lr"], len(cell.id)
+    ('hyperbola', 0.01, 16)
     """
 
     id: str
@@ -110,6 +119,14 @@ class Grid:
     ValueError
         On a malformed grid, a key given twice, or a cell the experiment refuses (unknown setting,
         value of the wrong type): one message naming the file and the cell.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> grid = ql.sweeps.Grid("hyperbola", fixed={"fast": True, "n_steps": 300, "burn_in": 100},
+    ...                       grid={"lr": [0.01, 0.02]})
+    >>> [cell.params["lr"] for cell in grid.cells]
+    [0.01, 0.02]
     """
 
     def __init__(self, experiment, fixed=None, grid=None, zipped=None, source="grid"):
@@ -256,6 +273,13 @@ def run_cell(experiment, fast, overrides, location):
         ``wall_time`` and ``cpu_time`` (seconds; CPU time of the whole process while the cell ran, so
         ``wall_time / cpu_time`` well above 1 means the cell waited for a core) and ``worker`` (the
         Dask worker's address, or "local").
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> outcome = ql.sweeps.run_cell("hyperbola", True, {"n_steps": 300, "burn_in": 100}, "cells/x")
+    >>> outcome["status"], outcome["error"]
+    ('ok', None)
     """
     log = io.StringIO()
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -330,6 +354,17 @@ class SweepResult:
         Cells computed now, and cells found complete and skipped (``resume``).
     seconds : float
         Wall time of the sweep.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import quotientlearn as ql
+    >>> grid = {"experiment": "hyperbola", "fixed": {"fast": True, "n_steps": 300, "burn_in": 100},
+    ...         "grid": {"seed": [0]}}  # a grid file's content, parsed
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     result = ql.sweep(grid, out=out, serial=True, progress=False)
+    >>> len(result.rows), result.n_run, result.failed
+    (1, 1, [])
     """
 
     rows: list
@@ -397,6 +432,18 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     -----
     A script that starts the local cluster must call this under ``if __name__ == "__main__":``: Dask
     starts worker processes with the ``spawn`` method, which imports the script again.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> grid = ql.sweeps.Grid("hyperbola", fixed={"fast": True, "n_steps": 300, "burn_in": 100},
+    ...                       grid={"lr": [0.01, 0.02]})
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     result = ql.sweep(grid, out=out, serial=True, progress=False)  # serial: without Dask
+    ...     rows = ql.sweeps.load_results(out)
+    >>> len(result.rows), result.failed, rows[0]["lr"]
+    (2, [], 0.01)
     """
     grid = _as_grid(grid)
     out = Path(out) if out is not None else Path("quotientlearn-out") / f"sweep-{grid.experiment}"
@@ -491,6 +538,22 @@ def local_cluster(workers=None):
     Yields
     ------
     cluster : distributed.LocalCluster
+
+    Examples
+    --------
+    One cluster kept across sweeps (it needs the ``distributed`` extra):
+
+    >>> import pytest
+    >>> distributed = pytest.importorskip("distributed")
+    >>> import tempfile
+    >>> import quotientlearn as ql
+    >>> grid = {"experiment": "hyperbola", "fixed": {"fast": True, "n_steps": 300, "burn_in": 100},
+    ...         "grid": {"seed": [0]}}
+    >>> with ql.sweeps.local_cluster(workers=1) as cluster, distributed.Client(cluster) as client:
+    ...     with tempfile.TemporaryDirectory() as out:
+    ...         result = ql.sweep(grid, out=out, scheduler=client, progress=False)
+    >>> result.rows[0]["status"]
+    'ok'
     """
     distributed = _require_distributed()
     import dask
@@ -590,7 +653,20 @@ def _write_table(rows, out):
 
 
 def load_results(out):
-    """The rows of a sweep's ``results.jsonl``, as a list of dicts (``pandas.DataFrame(rows)``)."""
+    """The rows of a sweep's ``results.jsonl``, as a list of dicts (``pandas.DataFrame(rows)``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import quotientlearn as ql
+    >>> grid = {"experiment": "hyperbola", "fixed": {"fast": True, "n_steps": 300, "burn_in": 100},
+    ...         "grid": {"seed": [0]}}
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     _ = ql.sweep(grid, out=out, serial=True, progress=False)
+    ...     rows = ql.sweeps.load_results(out)  # the table, read back from results.jsonl
+    >>> rows[0]["status"], rows[0]["seed"]
+    ('ok', 0)
+    """
     path = Path(out) / "results.jsonl"
     if not path.exists():
         raise ValueError(f"{path} does not exist: is {out} a sweep's output folder?")
@@ -636,6 +712,13 @@ def plot_summary(rows, parameter, metrics=None, group_by=(), replicate=REPLICATE
     -------
     figure : matplotlib Figure or None
         None when there is nothing to draw (no successful row or no numeric result).
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> rows = [{"temperature": t, "seed": s, "exponent": 1.0 + 0.01 * s}
+    ...         for t in (0.1, 0.2) for s in (0, 1, 2)]
+    >>> figure = ql.sweeps.plot_summary(rows, "temperature", metrics=["exponent"])
     """
     import matplotlib.pyplot as plt
 

@@ -35,6 +35,14 @@ class ModelReport:
     skipped : dict of str to str
         Checks that do not apply, with the reason.
     tol : float
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> report = ql.testing.check_model(ql.models.Hadamard(dim=2))
+    >>> report.passed, len(report.residuals) > 10
+    (True, True)
+    >>> report.raise_if_failed()  # silent when every check passes
     """
 
     model: str
@@ -93,6 +101,13 @@ def check_model(model, seed=0, n_points=5, tol=1e-10, generic_gauge_max_dim=80):
     Returns
     -------
     report : ModelReport
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> report = ql.testing.check_model(ql.models.Hadamard(dim=3), seed=0)
+    >>> report.passed, report.failures
+    (True, [])
     """
     rng = rng_from_seed(seed)
     report = ModelReport(model=repr(model), tol=tol)

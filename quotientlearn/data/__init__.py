@@ -52,6 +52,13 @@ class PaperRun:
         The run's configuration as the authors stored it, values parsed as Python literals.
     source : str
         Repository, commit and file the arrays come from.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> run = ql.data.paper_run("tv_recovery")
+    >>> run.name, run.arrays["true_signal"].shape, run.config["num_steps"]
+    ('tv_recovery', (200,), 500000)
     """
 
     name: str
@@ -85,6 +92,13 @@ def paper_run(name):
     Returns
     -------
     PaperRun
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> run = ql.data.paper_run("relu_balance")
+    >>> run.arrays["norm_ratios"].shape, run.config["learning_rate"]
+    ((4000, 16), 5e-05)
     """
     stem = str(name).replace("-", "_")
     if stem not in PAPER_RUNS:
@@ -93,5 +107,12 @@ def paper_run(name):
 
 
 def paper_licence():
-    """The licence notice that must accompany the authors' arrays (their MIT licence text)."""
+    """The licence notice that must accompany the authors' arrays (their MIT licence text).
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> ql.data.paper_licence().splitlines()[0]
+    'MIT License'
+    """
     return _folder().joinpath("LICENSE").read_text(encoding="utf-8")

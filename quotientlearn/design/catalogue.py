@@ -50,6 +50,15 @@ def parameterize(target, *, dim=None, shape=None, rank=None):
     ------
     ValueError
         On an unknown or malformed target, or weights a closed form cannot express.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.design.parameterize("tv", dim=4)  # beta = cumsum(u * v): a log-penalty on the jumps
+    CumsumHadamard(D=8, k=4, beta_shape=(4,))
+    >>> ql.design.parameterize("low_rank", shape=(3, 2), rank=2)
+    MatrixFactorization(D=10, k=4, beta_shape=(3, 2))
     """
     target = make_target(target, dim=dim, shape=shape, rank=rank)
     if target.name == "sparse":

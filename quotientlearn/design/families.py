@@ -65,6 +65,14 @@ class Family:
     beta_shape : tuple of int
     action_dim : int
         ``k``, the dimension of the symmetry group of every member.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> family = ql.design.OrthogonalBasis(3)
+    >>> isinstance(family, ql.design.Family), family.beta_shape, family.action_dim
+    (True, (3,), 3)
     """
 
     objective = "values"
@@ -230,6 +238,15 @@ class OrthogonalBasis(_ProductCoefficients):
     group : {"stiefel", "special_orthogonal"}
         ``psi`` on ``Stiefel(d, d)`` (all of ``O(d)``) or ``SO(d)``; a sparsity target fixes ``B`` only
         up to signed permutations of its rows, which both contain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> family = ql.design.OrthogonalBasis(3)  # beta = B^T (u * v), B on Stiefel(3, 3)
+    >>> psi = family.random_point(np.random.default_rng(0))
+    >>> family.model(psi)
+    BasisHadamard(D=6, k=3, beta_shape=(3,))
     """
 
     def __init__(self, dim, group="stiefel"):
@@ -276,6 +293,14 @@ class Mixing(_ProductCoefficients):
     ----------
     dim : int
     structure : {"lower_triangular", "general"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> family = ql.design.Mixing(3)  # beta = A^-1 (u * v), A lower triangular
+    >>> family.model(np.eye(3))
+    BasisHadamard(D=6, k=3, beta_shape=(3,))
     """
 
     def __init__(self, dim, structure="lower_triangular"):
@@ -340,6 +365,14 @@ class SparsityStrength(Family):
     ----------
     dim : int
         ``d``; ``psi`` holds the exponents on pymanopt's ``Positive(1, d)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> family = ql.design.SparsityStrength(3)  # beta_i = sign(u_i) |u_i|^p_i v_i
+    >>> family.model(np.ones((1, 3)))  # p = 1: the Hadamard product
+    PowerProduct(D=6, k=3, beta_shape=(3,))
     """
 
     objective = "gradients"

@@ -54,6 +54,14 @@ def well_conditioned_reference(target, size, rng=None, max_gradient_norm=None, k
     ValueError
         On bad arguments, or when fewer than ``size`` points pass after ``max_rounds`` rounds (the
         bound is too strict for this target).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> target = ql.design.make_target("sparse", dim=3)
+    >>> ql.design.well_conditioned_reference(target, 10, rng=0).shape
+    (10, 3)
     """
     if not isinstance(target, Target):
         raise ValueError(f"target must be a ql.design.Target; got {type(target).__name__}")

@@ -64,6 +64,16 @@ class Target:
         ``(beta, sigma) -> E_z grad R(beta + sigma z)``, ``z ~ N(0, I)``, shape
         ``(..., *beta_shape)``: the Gaussian-smoothed gradient in closed form, or ``None`` when ``R``
         has none (:func:`~quotientlearn.design.fit` then estimates it by Monte Carlo).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> target = ql.design.make_target("tv", dim=3)  # a log-penalty on the jumps
+    >>> target.name, target.beta_shape
+    ('tv', (3,))
+    >>> round(float(target(np.array([1.0, 3.0, 2.0]))), 6)  # log 1 + log 2 + log 1
+    0.693147
     """
 
     name: str
@@ -141,6 +151,16 @@ def make_target(spec, *, dim=None, shape=None, rank=None):
     ------
     ValueError
         On an unknown name or a missing or malformed parameter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> target = ql.design.make_target("sparse", dim=3)  # R(beta) = sum_i log|beta_i|
+    >>> target
+    Target(name='sparse', beta_shape=(3,))
+    >>> float(target(np.array([1.0, 2.0, 0.5])))
+    0.0
     """
     if isinstance(spec, Target):
         return spec

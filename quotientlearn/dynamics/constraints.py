@@ -11,7 +11,20 @@ __all__ = ["Constraint", "GaugeProjection"]
 
 
 class Constraint:
-    """A map applied to the particles after every step, e.g. a projection onto a submanifold."""
+    """A map applied to the particles after every step, e.g. a projection onto a submanifold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> class UnitNorm(ql.dynamics.Constraint):  # keep particles on the unit sphere
+    ...     def project(self, theta):
+    ...         return theta / np.linalg.norm(theta, axis=-1, keepdims=True)
+    ...     def residual(self, theta):
+    ...         return float(np.max(np.abs(np.linalg.norm(theta, axis=-1) - 1.0)))
+    >>> UnitNorm().project(np.array([[3.0, 4.0]]))
+    array([[0.6, 0.8]])
+    """
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -31,6 +44,14 @@ class GaugeProjection(Constraint):
     Parameters
     ----------
     gauge : Gauge
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> ql.dynamics.GaugeProjection(model.gauge).project(np.array([[2.0, 0.5]]))  # onto |u| = |v|
+    array([[1., 1.]])
     """
 
     def __init__(self, gauge):

@@ -21,6 +21,20 @@ class Drift:
 
     Subclasses implement :meth:`evaluate`; :meth:`sample` draws what one step shares between its
     evaluations (the stochastic Heun scheme evaluates the drift twice with the same draw).
+
+    Examples
+    --------
+    ``Potential`` is the drift of ``simulate``:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = ql.dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> isinstance(drift, ql.dynamics.Drift)
+    True
+    >>> value, minus_gradient, _ = drift.value_and_drift(np.array([[2.0, 1.0]]))
+    >>> minus_gradient  # -(beta - 1) (v, u) at beta = 2
+    array([[-1., -2.]])
     """
 
     def sample(self, rng):
@@ -84,6 +98,15 @@ class Potential(Drift):
         ``lam``.
     gauge_penalty : float
         ``kappa``, the strength of the soft gauge penalty on the gauge function ``chi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> potential = ql.dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> potential.value(np.array([[2.0, 1.0]]))  # L(u v) at u v = 2
+    array([0.5])
     """
 
     def __init__(self, model, loss, weight_decay=0.0, gauge_penalty=0.0):

@@ -35,6 +35,14 @@ def as_generator(seed):
         When ``seed`` is not an int, a sequence of ints, a Generator or None (``1.5``, ``True``).
     ValueError
         When it is a negative int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from quotientlearn.dynamics import as_generator
+    >>> rng = as_generator(0)
+    >>> as_generator(rng) is rng  # a Generator passes through
+    True
     """
     return rng_from_seed(seed)
 
@@ -51,6 +59,23 @@ class Recorder:
     n_particles : int
         ``N0``, the initial number of particles; a particle dropped after divergence keeps NaN (float
         records) in its later rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> recorder = dynamics.Recorder(lambda theta: {"beta": model.predictor(theta)},
+    ...                             steps=np.array([0, 50, 100]), n_particles=8)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), recorder=recorder, progress=False)
+    >>> run.records["beta"].shape, run.record_steps  # (n_records, N, *beta_shape)
+    ((3, 8, 1), array([  0,  50, 100]))
     """
 
     def __init__(self, observe, steps, n_particles):
@@ -99,6 +124,21 @@ class Run:
         The step a resumed run continued from (0 for a fresh run).
     seconds : float
         Wall time of the steps run in this call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), progress=False)
+    >>> run.alive  # indices of the particles still running (all, unless drop_diverged dropped some)
+    array([0, 1, 2, 3, 4, 5, 6, 7])
     """
 
     theta: np.ndarray
@@ -156,6 +196,21 @@ class Engine:
         How the layer calls the step size (``"dt"``, ``"lr"``), for error messages.
     offers_drop : bool
         Whether the layer offers ``drop_diverged`` (the divergence message then suggests it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import dynamics
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> drift = dynamics.Potential(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2)
+    >>> engine = dynamics.Engine(drift, dynamics.get_noise("isotropic"), dynamics.EulerMaruyama(),
+    ...                          temperature=0.1, dt=1e-3, model=model,
+    ...                          constraint=dynamics.GaugeProjection(model.gauge))
+    >>> start = np.tile(model.balanced(np.ones(1)), (8, 1))  # 8 particles, shape (8, 2)
+    >>> run = engine.run(start, 100, np.random.default_rng(0), progress=False)
+    >>> run.theta.shape, run.n_steps
+    ((8, 2), 100)
     """
 
     drift: object

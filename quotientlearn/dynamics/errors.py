@@ -19,6 +19,20 @@ class DivergenceError(FloatingPointError):
         Fraction of the particles that diverged at that step.
     dt : float
         The step size in use (``lr`` for SGD).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def exploding(beta):
+    ...     return -beta[..., 0] ** 4  # unbounded below: the particles run away
+    >>> try:
+    ...     ql.simulate(model, exploding, 0.1, dt=0.5, n_steps=200, n_particles=4, seed=0,
+    ...                 init=np.array([1.0, 1.0]), progress=False)
+    ... except ql.DivergenceError as error:
+    ...     print("diverged")
+    diverged
     """
 
     def __init__(self, step, fraction, dt, n_lost, n_particles, step_name="dt", droppable=True):

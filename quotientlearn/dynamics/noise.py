@@ -46,6 +46,22 @@ class CoordinateDerivatives:
     beta_jacobian : ndarray, shape (n, P, D)
         ``J_beta``, the Jacobian of the predictor itself (equal to ``jacobian`` without a chart).
     beta_hessians : ndarray, shape (n, P, D, D)
+
+    Examples
+    --------
+    The Itô route builds them; by hand, at the slice point of ``beta = 4`` for ``u v``:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn.numerics import jacobian_and_hessian
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> theta = model.balanced(np.array([[4.0]]))  # (n, D) = (1, 2)
+    >>> jac, hess = jacobian_and_hessian(model.predictor, theta)  # (1, 1, 2), (1, 1, 2, 2)
+    >>> constraint = np.concatenate([jac, model.gauge.chi_jacobian(theta)], axis=-2)
+    >>> tangent = np.linalg.pinv(constraint)[..., :1]  # J V = I, J_chi V = 0
+    >>> derivatives = ql.dynamics.CoordinateDerivatives(theta, jac, hess, tangent, jac, hess)
+    >>> ql.dynamics.get_noise("isotropic").cometric(model, derivatives)  # J J^T = u^2 + v^2
+    array([[[8.]]])
     """
 
     theta: np.ndarray
@@ -81,6 +97,22 @@ class NoiseModel:
     horizontal : bool
         Increments are orthogonal to the orbits, so dynamics that start on the balanced slice can stay
         there without gauge fixing (where the drift keeps it too).
+
+    Examples
+    --------
+    A noise model needs only its normalised covariance; here isotropic noise written by hand:
+
+    >>> import autograd.numpy as anp
+    >>> import quotientlearn as ql
+    >>> class MyIsotropic(ql.NoiseModel):
+    ...     isotropic = True
+    ...     def covariance(self, model, theta):
+    ...         return anp.broadcast_to(anp.eye(theta.shape[-1]), theta.shape[:-1] + 2 * theta.shape[-1:])
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> samples = ql.simulate(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 0.1,
+    ...                       noise=MyIsotropic(), n_steps=20, n_particles=4, seed=0, progress=False)
+    >>> samples.theta.shape
+    (4, 2)
     """
 
     name = "NoiseModel"
@@ -283,6 +315,14 @@ def get_noise(noise):
     ------
     ValueError
         For an unknown name or another object; the message lists the valid names.
+
+    Examples
+    --------
+    >>> from quotientlearn import dynamics
+    >>> dynamics.get_noise("horizontal")
+    Horizontal()
+    >>> sorted(dynamics.NOISE_MODELS)
+    ['horizontal', 'isotropic', 'label']
     """
     if isinstance(noise, NoiseModel):
         return noise

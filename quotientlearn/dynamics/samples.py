@@ -29,6 +29,16 @@ class Samples:
         Particles dropped because they left the finite numbers (only with ``drop_diverged=True``).
     metadata : dict
         Model, noise, temperature, step size, scheme, seed, wall time, final gauge residual, ...
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> samples = ql.simulate(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 0.1,
+    ...                       n_steps=50, n_particles=20, seed=0, progress=False)
+    >>> samples.n_particles, samples.theta.shape, samples.beta.shape
+    (20, (20, 2), (20, 1))
     """
 
     theta: np.ndarray

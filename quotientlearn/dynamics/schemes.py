@@ -26,6 +26,15 @@ class Scheme:
     name : str
     needs_additive_noise : bool
         Whether the scheme is only valid for a noise model with constant covariance.
+
+    Examples
+    --------
+    >>> from quotientlearn import dynamics
+    >>> scheme = dynamics.get_scheme("euler")
+    >>> isinstance(scheme, dynamics.Scheme), scheme.needs_additive_noise
+    (True, False)
+    >>> dynamics.get_scheme("heun").needs_additive_noise  # Heun needs constant noise
+    True
     """
 
     name = "scheme"
@@ -58,7 +67,20 @@ class Scheme:
 
 
 class EulerMaruyama(Scheme):
-    """``theta + b dt + sqrt(2 T dt) C^{1/2} xi``."""
+    """``theta + b dt + sqrt(2 T dt) C^{1/2} xi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> samples = ql.simulate(model, loss, 0.1, scheme="euler", n_steps=20, n_particles=4, seed=0,
+    ...                       progress=False)  # the default scheme
+    >>> samples.beta.shape
+    (4, 1)
+    """
 
     name = "euler"
 
@@ -77,7 +99,22 @@ class EulerMaruyama(Scheme):
 
 
 class StochasticHeun(Scheme):
-    """Predictor–corrector for additive noise: ``theta + (b(theta) + b(theta~)) dt / 2 + increment``."""
+    """Predictor–corrector for additive noise: ``theta + (b(theta) + b(theta~)) dt / 2 + increment``.
+
+    Examples
+    --------
+    Weak order 2 for additive (isotropic) noise:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> samples = ql.simulate(model, loss, 0.1, scheme="heun", dt=0.01, n_steps=20, n_particles=4,
+    ...                       seed=0, progress=False)
+    >>> samples.metadata["scheme"]
+    'heun'
+    """
 
     name = "heun"
     needs_additive_noise = True
@@ -104,6 +141,14 @@ def get_scheme(scheme):
     ------
     ValueError
         For an unknown name; the message lists the valid ones.
+
+    Examples
+    --------
+    >>> from quotientlearn import dynamics
+    >>> dynamics.get_scheme("heun")
+    StochasticHeun()
+    >>> sorted(dynamics.SCHEMES)
+    ['euler', 'heun']
     """
     if isinstance(scheme, Scheme):
         return scheme

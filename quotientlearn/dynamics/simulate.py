@@ -105,6 +105,20 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         When the loss is not written with ``autograd.numpy``.
     DivergenceError
         When particles diverge and ``drop_diverged`` is False.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> samples = ql.simulate(model, loss, 0.1, noise="isotropic", gauge_fixing=True, dt=2e-3,
+    ...                       n_steps=100, n_particles=50, seed=0, progress=False)
+    >>> samples.theta.shape, samples.beta.shape
+    ((50, 2), (50, 1))
+    >>> bool(samples.metadata["max_gauge_residual"] < 1e-10)  # every particle on the slice
+    True
     """
     temperature = validate_temperature(temperature)
     noise_model = get_noise(noise)

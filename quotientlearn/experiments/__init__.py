@@ -34,7 +34,14 @@ EXPERIMENTS = {
 
 
 def get(name):
-    """The module of experiment ``name``."""
+    """The module of experiment ``name``.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> experiments.get("hyperbola").__name__
+    'quotientlearn.experiments.hyperbola'
+    """
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; available: {', '.join(EXPERIMENTS)}")
     return importlib.import_module(f"quotientlearn.experiments.{EXPERIMENTS[name]}")
@@ -50,19 +57,42 @@ def _available():
 
 
 def list_experiments():
-    """``[(name, one-line description), ...]`` for every available experiment."""
+    """``[(name, one-line description), ...]`` for every available experiment.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> name, description = experiments.list_experiments()[0]
+    >>> name
+    'demo'
+    """
     return [(name, module.DESCRIPTION) for name, module in _available()]
 
 
 def describe(name):
-    """Description and default configuration of experiment ``name``."""
+    """Description and default configuration of experiment ``name``.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> info = experiments.describe("hyperbola")
+    >>> info["description"][:5], info["config"]["n_steps"], info["fast"]["n_steps"]
+    ('Fig 1', 50000, 6000)
+    """
     module = get(name)
     return {"name": name, "description": module.DESCRIPTION, "config": dict(module.CONFIG),
             "fast": dict(module.FAST)}
 
 
 def parse_overrides(pairs):
-    """Parse ``["KEY=VALUE", ...]`` into a dict; values are Python literals or plain strings."""
+    """Parse ``["KEY=VALUE", ...]`` into a dict; values are Python literals or plain strings.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> experiments.parse_overrides(["n_steps=100", "lr=0.01"])
+    {'n_steps': 100, 'lr': 0.01}
+    """
     overrides = {}
     for pair in pairs or ():
         key, sep, text = pair.partition("=")
@@ -83,6 +113,13 @@ def resolve_config(name, fast=False, seeds=None, overrides=None):
     ------
     ValueError
         On an unknown key (the valid keys are listed) or a value of the wrong type.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> config = experiments.resolve_config("relu-balance", fast=True, overrides={"lr": 1e-4})
+    >>> config["seeds"], config["lr"]
+    (4, 0.0001)
     """
     module = get(name)
     config = dict(module.CONFIG)
@@ -131,6 +168,15 @@ def run(name, seeds=None, fast=False, out=None, resume=False, overrides=None):
     -------
     report : dict
         Includes ``experiment``, ``config`` and ``seconds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from quotientlearn import experiments
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     report = experiments.run("hyperbola", fast=True, out=out)
+    >>> report["experiment"], report["fast"]
+    ('hyperbola', True)
     """
     config = resolve_config(name, fast=fast, seeds=seeds, overrides=overrides)
     out_dir = Path(out) if out is not None else Path("quotientlearn-out") / name

@@ -34,7 +34,14 @@ __all__ = [
 
 
 class GaugeConvergenceWarning(RuntimeWarning):
-    """Newton steps along the orbit did not reach the slice to the requested tolerance."""
+    """Newton steps along the orbit did not reach the slice to the requested tolerance.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> issubclass(ql.groups.GaugeConvergenceWarning, RuntimeWarning)
+    True
+    """
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,15 @@ class AffineStructure:
     ----------
     matrices : ndarray, shape (k, D, D)
     offsets : ndarray, shape (k, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Hadamard(dim=1).action
+    >>> structure = action.affine_structure()  # xi(theta) = matrices @ theta + offsets
+    >>> structure.matrices[0] @ np.array([2.0, 0.5]) + structure.offsets[0]
+    array([ 2. , -0.5])
     """
 
     matrices: np.ndarray
@@ -62,6 +78,14 @@ def autograd_generators(action, theta):
     Returns
     -------
     generators : ndarray, shape (..., k, D)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Hadamard(dim=1).action
+    >>> ql.groups.autograd_generators(action, np.array([2.0, 0.5]))  # equals the closed form
+    array([[ 2. , -0.5]])
     """
     identity = np.zeros(np.shape(getval(theta))[:-1] + (action.dim,))
     fields = jacobian(lambda coords: action.act_algebra(coords, theta), identity, mode="forward")
@@ -86,6 +110,19 @@ class GroupAction:
         Maps Lie-algebra coordinates of shape ``(..., k)`` to group elements. Without it, group
         elements *are* algebra coordinates and ``act(zeros(k), theta)`` must equal ``theta``.
     name : str, optional
+
+    Examples
+    --------
+    The rescaling ``(x1 e^c, x2 e^-c)`` of ``beta = x1 x2``, given by its action alone:
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.GroupAction(
+    ...     dim=1, space_dim=2,
+    ...     act=lambda c, theta: theta * anp.stack([anp.exp(c[..., 0]), anp.exp(-c[..., 0])], -1))
+    >>> action.generators(np.array([2.0, 0.5]))  # derived by autograd: (x1, -x2)
+    array([[ 2. , -0.5]])
     """
 
     def __init__(self, dim, space_dim, act=None, exp=None, name=None):
@@ -304,6 +341,15 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
     -------
     projected : ndarray, shape (..., D)
         With a :class:`GaugeConvergenceWarning` when ``max_iter`` steps did not reach ``tol``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Hadamard(dim=1).action
+    >>> ql.groups.newton_onto_level_set(action, np.array([2.0, 0.5]), action.moment_map,
+    ...                                 action.moment_map_jacobian)  # |u| = |v|, u v unchanged
+    array([1., 1.])
     """
     theta = np.array(as_batch(theta, (action.space_dim,)), dtype=float)
     for _ in range(max_iter):

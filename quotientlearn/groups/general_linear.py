@@ -67,6 +67,17 @@ class FactorPairGL(GroupAction):
         Block ``Q`` of shape ``(r, n)``, mapped to ``A^{-1} Q``; with ``second_transposed`` a block
         ``K`` of shape ``(n, r)`` (``Q = K^T``), mapped to ``K A^{-T}`` as in attention.
     second_transposed : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.MatrixFactorization(2, 2, rank=2)
+    >>> model.action  # (P, Q) -> (P A, A^-1 Q), k = r^2
+    FactorPairGL(k=4, D=8)
+    >>> theta = model.balanced(np.eye(2))
+    >>> model.action.act(2.0 * np.eye(2), theta)  # A = 2 I: P doubles, Q halves
+    array([2. , 0. , 0. , 2. , 0.5, 0. , 0. , 0.5])
     """
 
     def __init__(self, space, first, second, second_transposed=False):

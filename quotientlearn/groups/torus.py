@@ -30,6 +30,14 @@ class TorusRescaling(GroupAction):
     weights : array_like, shape (k, D)
         Exponents; rows must be linearly independent.
     name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.TorusRescaling(np.array([[1.0, -1.0]]))  # (u, v) -> (g u, v / g)
+    >>> action.act(np.array([2.0]), np.array([2.0, 0.5]))
+    array([4.  , 0.25])
     """
 
     def __init__(self, weights, name=None):
@@ -92,6 +100,16 @@ class PairRescaling(TorusRescaling):
     up, down : sequence of k integer index arrays
         Flat indices scaled up and down by each generator.
     name : str, optional
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.PairRescaling(4, up=[[0], [1]], down=[[2], [3]])
+    >>> action.act(np.array([2.0, 3.0]), np.ones(4))
+    array([2.        , 3.        , 0.5       , 0.33333333])
+    >>> action.balance(np.array([4.0, 1.0, 1.0, 1.0]))  # closed form: |theta_up| = |theta_down|
+    array([2., 1., 2., 1.])
     """
 
     def __init__(self, space_dim, up, down, name=None):
@@ -243,6 +261,14 @@ class ColumnRescaling(PairRescaling):
     space : ParameterSpace
     first, second : str
         Names of two matrix blocks with the same number of columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.models.Attention(d_emb=4, d_head=2).action  # rescales columns of W_Q and W_K
+    >>> action
+    ColumnRescaling(k=2, D=24)
     """
 
     def __init__(self, space, first, second):
@@ -269,6 +295,15 @@ class LayerRescaling(TorusRescaling):
         ``d``, the width of each layer.
     depth : int
         ``L >= 2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.LayerRescaling(dim=1, depth=3)  # u1 u2 u3, two generators
+    >>> action.generators(np.array([1.0, 2.0, 3.0]))
+    array([[ 1., -2.,  0.],
+           [ 0.,  2., -3.]])
     """
 
     def __init__(self, dim, depth):
@@ -323,6 +358,13 @@ class Scaling(TorusRescaling):
     Parameters
     ----------
     space_dim : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.groups.Scaling(3).act(np.array([2.0]), np.ones(3))
+    array([2., 2., 2.])
     """
 
     def __init__(self, space_dim):

@@ -23,6 +23,13 @@ class Translation(GroupAction):
     Parameters
     ----------
     space_dim : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> ql.groups.Translation(3).act(np.array([1.0]), np.zeros(3))
+    array([1., 1., 1.])
     """
 
     def __init__(self, space_dim):

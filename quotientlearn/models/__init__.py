@@ -40,6 +40,15 @@ def zoo(size="small"):
     Returns
     -------
     models : dict of str to Model
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> models = ql.models.zoo()
+    >>> models["Hadamard"]
+    Hadamard(D=6, k=3, beta_shape=(3,))
+    >>> all(ql.testing.check_model(model).passed for model in models.values())
+    True
     """
     import numpy as np
 

@@ -37,6 +37,18 @@ class Attention(Model):
     ----------
     d_emb, d_head : int
     group : {"columns", "gl"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Attention(d_emb=4, d_head=2)  # blocks W_Q, W_K, W_V, each (4, 2)
+    >>> model.beta_shape  # [W_Q W_K^T | W_V]
+    (4, 6)
+    >>> theta = model.sample((), np.random.default_rng(0))
+    >>> moved = model.action.act(np.array([2.0, 0.5]), theta)  # W_Q columns times a_j, W_K over a_j
+    >>> bool(np.allclose(model.predictor(moved), model.predictor(theta)))
+    True
     """
 
     def __init__(self, d_emb, d_head, group="columns"):

@@ -43,6 +43,26 @@ class Model:
     predictor_rank : int, optional
         Rank of ``dphi`` at generic points: the dimension of the predictor manifold. Defaults to
         ``D - k``, right when the group is the whole fibre.
+
+    Examples
+    --------
+    A model subclass names its blocks, passes its action, and implements ``traceable_predictor``
+    (``tutorials/06_own_model.py`` writes one in full):
+
+    >>> import autograd.numpy as anp
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> class Product(ql.models.Model):
+    ...     def __init__(self):
+    ...         super().__init__(ql.ParameterSpace({"x": (2,)}),
+    ...                          ql.groups.TorusRescaling(np.array([[1.0, -1.0]])), beta_shape=(1,))
+    ...     def traceable_predictor(self, theta):
+    ...         return theta[..., :1] * theta[..., 1:]
+    >>> model = Product()
+    >>> model.predictor(np.array([2.0, 3.0]))
+    array([6.])
+    >>> ql.testing.check_model(model).passed
+    True
     """
 
     def __init__(self, space, action, beta_shape, gauge=None, predictor_rank=None):

@@ -65,6 +65,20 @@ class Custom(Model):
         Check at construction that ``act`` preserves the predictor (raises ``ValueError``).
     tol : float
         Largest relative invariance violation accepted by the validation.
+
+    Examples
+    --------
+    A depth-2 product ``beta = x1 x2`` with the rescaling ``(x1 e^c, x2 e^-c)``, written by hand:
+
+    >>> import autograd.numpy as anp
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.GroupAction(
+    ...     dim=1, space_dim=2,
+    ...     act=lambda c, th: anp.stack([th[..., 0] * anp.exp(c[..., 0]),
+    ...                                  th[..., 1] * anp.exp(-c[..., 0])], -1))
+    >>> model = ql.models.Custom(predictor=lambda th: th[..., :1] * th[..., 1:], action=action)
+    >>> ql.testing.check_model(model).passed
+    True
     """
 
     def __init__(self, predictor, action, dim=None, blocks=None, balanced=None, gauge=None,

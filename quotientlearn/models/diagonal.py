@@ -35,6 +35,17 @@ class DiagonalNet(Model):
         ``d``.
     depth : int
         ``L >= 2``; ``D = L d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.DiagonalNet(dim=2, depth=3)  # beta = u1 * u2 * u3, D = 6
+    >>> theta = model.balanced(np.array([8.0, -1.0]))  # every layer has magnitude |beta|^(1/3)
+    >>> theta
+    array([ 2., -1.,  2.,  1.,  2.,  1.])
+    >>> model.predictor(theta)
+    array([ 8., -1.])
     """
 
     def __init__(self, dim, depth=3):

@@ -48,6 +48,18 @@ class MatrixFactorization(Model):
         Shape of ``M``.
     rank : int
         ``r``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.MatrixFactorization(3, 2, rank=2)  # M = P Q, P (3, 2), Q (2, 2)
+    >>> target = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> theta = model.balanced(target)  # P = U S^1/2, Q = S^1/2 V^T
+    >>> bool(np.allclose(model.predictor(theta), target))
+    True
+    >>> np.linalg.eigvalsh(model.gauge.constraint_gram(theta)).round(6)  # {2 s_i} and {s_i + s_j}
+    array([2., 3., 4.])
     """
 
     def __init__(self, m, n, rank):

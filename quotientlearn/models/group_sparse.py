@@ -23,6 +23,16 @@ class GroupSparse(Model):
     ----------
     group_sizes : sequence of int
         Sizes ``n_g`` of the groups; ``beta`` has ``sum_g n_g`` entries, ``D = G + sum_g n_g``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.GroupSparse([2, 1])  # beta_g = s_g v_g: groups of sizes 2 and 1
+    >>> model.space
+    ParameterSpace(s=(2,), v=(3,); D=5)
+    >>> model.predictor(model.balanced(np.array([3.0, 4.0, -1.0])))
+    array([ 3.,  4., -1.])
     """
 
     def __init__(self, group_sizes):

@@ -127,6 +127,17 @@ class Hadamard(ProductFamily):
     ----------
     dim : int
         ``d``; ``D = 2 d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=3)  # theta = (u, v), D = 6
+    >>> theta = model.balanced(np.array([0.5, -1.0, 2.0]))  # |u_i| = |v_i|, shape (6,)
+    >>> model.predictor(theta)
+    array([ 0.5, -1. ,  2. ])
+    >>> np.diag(model.bundle.gram(theta))  # 2 |beta_i| on the slice
+    array([1., 2., 4.])
     """
 
     def coefficients(self, beta):
@@ -153,6 +164,15 @@ class BasisHadamard(ProductFamily):
     ----------
     basis : array_like, shape (d, d)
         Invertible ``B``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> basis = np.array([[1.0, 1.0], [0.0, 1.0]])
+    >>> model = ql.models.BasisHadamard(basis)  # beta = B^-1 (u * v): sparse in the basis B
+    >>> model.predictor(model.balanced(np.array([1.0, 2.0])))
+    array([1., 2.])
     """
 
     def __init__(self, basis):
@@ -184,6 +204,15 @@ class CumsumHadamard(ProductFamily):
     Parameters
     ----------
     dim : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.CumsumHadamard(dim=3)  # beta = cumsum(u * v): sparse jumps
+    >>> theta = model.balanced(np.array([1.0, 3.0, 2.0]))
+    >>> model.predictor(theta)
+    array([1., 3., 2.])
     """
 
     def coefficients(self, beta):

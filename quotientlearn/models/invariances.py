@@ -25,6 +25,14 @@ class ScaleInvariant(Model):
     ----------
     dim : int
         ``D``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.ScaleInvariant(dim=3)  # beta = theta / |theta|
+    >>> model.predictor(np.array([3.0, 0.0, 4.0]))
+    array([0.6, 0. , 0.8])
     """
 
     def __init__(self, dim):
@@ -74,6 +82,15 @@ class Translation(Model):
     ----------
     dim : int
         ``D``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Translation(dim=3)  # softmax logits: theta -> theta + t (1, 1, 1)
+    >>> theta = np.array([0.0, 1.0, 2.0])
+    >>> bool(np.allclose(model.predictor(theta + 5.0), model.predictor(theta)))
+    True
     """
 
     def __init__(self, dim):

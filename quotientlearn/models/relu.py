@@ -26,6 +26,16 @@ class ShallowReLU(Model):
     ----------
     d_in : int
     width : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.ShallowReLU(d_in=2, width=3)  # blocks W (3, 2) and v (3,)
+    >>> theta = model.space.join(W=np.ones((3, 2)), v=np.array([1.0, 2.0, 0.5]))
+    >>> moved = model.action.act(np.array([2.0, 0.5, 3.0]), theta)  # (w_j, v_j) -> (a_j w_j, v_j / a_j)
+    >>> bool(np.allclose(model.predictor(moved), model.predictor(theta)))
+    True
     """
 
     def __init__(self, d_in, width):

@@ -24,6 +24,19 @@ class StationaryProblem:
     gauge_fixing : bool
     weight_decay : float
     coordinates : Coordinates
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import predictions
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> problem = predictions.StationaryProblem(model, loss, 0.1, ql.dynamics.get_noise("isotropic"),
+    ...                                         True, 0.0, predictions.Coordinates(model))
+    >>> problem.info()
+    {'noise': 'isotropic', 'gauge_fixing': True, 'weight_decay': 0.0, 'temperature': 0.1}
     """
 
     model: object
@@ -50,6 +63,28 @@ class Prediction:
 
     Subclasses set ``name``, hold their options as constructor arguments, and implement
     :meth:`check` and :meth:`density`.
+
+    Examples
+    --------
+    A prediction that drops the gauge correction (the law every table rejects), written as a method:
+
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> class NoCorrection(ql.predictions.Prediction):
+    ...     name = "no-correction"
+    ...     def check(self, problem):
+    ...         return {"note": "ignores the gauge correction"}
+    ...     def density(self, problem):
+    ...         def log_density(c):
+    ...             theta = problem.coordinates.slice_point(c)
+    ...             return -problem.potential.value(theta) / problem.temperature
+    ...         return ql.predictions.Density(log_density, problem.coordinates.shape, self.name,
+    ...                                       {**problem.info(), **self.check(problem)})
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> density = ql.stationary_density(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 0.1,
+    ...                                 method=NoCorrection())
+    >>> density.logpdf(np.array([[2.0], [3.0]]))  # -L / T
+    array([ -5., -20.])
     """
 
     name = "prediction"

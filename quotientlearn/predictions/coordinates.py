@@ -17,6 +17,14 @@ class Coordinates:
     chart : (callable, callable), optional
         ``(to_chart, from_chart)``: ``beta -> c`` (written with ``autograd.numpy``) and ``c -> beta``;
         ``None`` for the predictor itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> coordinates = ql.predictions.Coordinates(ql.models.Hadamard(dim=1))  # the predictor itself
+    >>> coordinates.slice_point(np.array([[4.0]]))  # the balanced point with beta = 4
+    array([[2., 2.]])
     """
 
     def __init__(self, model, chart=None):

@@ -21,6 +21,19 @@ class Density:
         Assumptions and diagnostics (e.g. the measured curl of the Itô field).
     field : callable, optional
         The Itô route's field ``grad log p``, ``(n, m) -> (n, m)`` (it has a ``curl`` check).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1)  # Theorem 1: exp(-L/T) / |beta|
+    >>> density
+    Density(method='theorem1', shape=(1,))
+    >>> density.logpdf(np.array([[0.5], [1.0]])).shape
+    (2,)
     """
 
     def __init__(self, log_unnormalised, shape, method, info=None, field=None):

@@ -36,6 +36,18 @@ class FibreIntegral(Prediction):
     memory_budget : int or str, optional
         Bytes one ``logpdf`` call may use (points are processed in chunks that fit); see
         :func:`quotientlearn.memory.memory_budget`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, gauge_fixing=False, weight_decay=0.5,
+    ...                                   method=ql.predictions.FibreIntegral(fibre_range=6.0))
+    >>> density
+    Density(method='fibre', shape=(1,))
     """
 
     name = "fibre"

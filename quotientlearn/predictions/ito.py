@@ -26,7 +26,17 @@ __all__ = ["ItoField", "ItoRoute", "NonConservativeWarning", "relative_curl"]
 
 
 class NonConservativeWarning(RuntimeWarning):
-    """The Itô field ``D^{-1}(a - div D)`` has a curl: no stationary potential exists (flux)."""
+    """The Itô field ``D^{-1}(a - div D)`` has a curl: no stationary potential exists (flux).
+
+    Examples
+    --------
+    It is a ``UserWarning``; turn it into an error where a curl must stop the computation:
+
+    >>> import warnings
+    >>> import quotientlearn as ql
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ql.predictions.NonConservativeWarning)
+    """
 
 
 def relative_curl(field, points, step=1e-6):
@@ -44,6 +54,16 @@ def relative_curl(field, points, step=1e-6):
     -------
     curl : ndarray, shape (n,)
         ``|A - A^T| / (2 |A|)`` per point (0 for a gradient field, up to ~1e-6 of rounding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> points = np.ones((2, 2))
+    >>> ql.predictions.relative_curl(lambda x: -x, points)  # a gradient field
+    array([0., 0.])
+    >>> ql.predictions.relative_curl(lambda x: x[:, ::-1] * np.array([1.0, -1.0]), points)  # a rotation
+    array([1., 1.])
     """
     points = np.asarray(points, dtype=float).reshape(len(points), -1)
     h = step * (1.0 + np.abs(points))
@@ -63,6 +83,20 @@ class ItoField:
     Parameters
     ----------
     problem : StationaryProblem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> from quotientlearn import predictions
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> problem = predictions.StationaryProblem(model, loss, 0.1, ql.dynamics.get_noise("isotropic"),
+    ...                                         True, 0.0, predictions.Coordinates(model))
+    >>> field = predictions.ItoField(problem)
+    >>> field(np.array([[2.0]]))  # d/dbeta log(exp(-L/T) / beta) = -(beta - 1) / T - 1 / beta
+    array([[-10.5]])
     """
 
     def __init__(self, problem):
@@ -156,6 +190,20 @@ class ItoRoute(Prediction):
     memory_budget : int or str, optional
         Bytes one ``logpdf`` call may use (points are processed in chunks that fit); see
         :func:`quotientlearn.memory.memory_budget`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> route = ql.predictions.ItoRoute(n_nodes=24)  # options travel with the method
+    >>> density = ql.stationary_density(model, loss, 0.1, noise="horizontal", method=route)
+    >>> grid = np.array([[0.5], [1.0]])
+    >>> expected = -loss(grid) / 0.1 - 0.5 * np.log(grid[:, 0])  # exp(-L/T) / sqrt|beta|
+    >>> bool(np.isclose(np.ptp(density.logpdf(grid) - expected), 0.0, atol=1e-8))
+    True
     """
 
     name = "ito"

@@ -22,6 +22,20 @@ class Theorem1(Prediction):
 
     It is derived for isotropic noise with gauge fixing; for other dynamics it is the hypothesis under
     test, and ``info["note"]`` says so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.Hadamard(dim=1)
+    >>> def loss(beta):
+    ...     return 0.5 * (beta[..., 0] - 1.0) ** 2
+    >>> density = ql.stationary_density(model, loss, 0.1, method=ql.predictions.Theorem1())
+    >>> density.method
+    'theorem1'
+    >>> hypothesis = ql.stationary_density(model, loss, 0.1, noise="horizontal", method="theorem1")
+    >>> "hypothesis under test" in hypothesis.info["note"]  # other dynamics: a note, not an error
+    True
     """
 
     name = "theorem1"
