@@ -22,12 +22,20 @@ be ``clear``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
+import os
 import re
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import autograd.numpy as anp
 import numpy as np
@@ -78,10 +86,12 @@ def classify(case):
                 result = case.run()
         except Exception as exc:  # noqa: BLE001 - classifying every failure is the point
             text = f"{type(exc).__name__}: {exc}"
-            if case.expect == "works":
+            if case.expect in ("works", "cli"):  # a CLI command must not raise out of main()
                 return "unclear", text
             named = all(_mentions(str(exc), word) for word in case.words)
             return ("clear" if isinstance(exc, case.kind) and named else "unclear"), text
+    if case.expect == "cli":
+        return _classify_cli(case, result)
     if case.expect == "error":
         return "garbage", f"no error; returned {_short(result)}"
     try:
@@ -371,12 +381,402 @@ def _gauge_and_bias_cases():
           "coordinates", kind=ValueError)
 
 
+# -------------------------------------------------------------------------------- simulation
+def _simulation_cases():
+    area = "simulation"
+    for label, kwargs, word in [
+        ("dt=0", {"dt": 0.0}, "dt"), ("dt=-1", {"dt": -1.0}, "dt"), ("dt=nan", {"dt": float("nan")}, "dt"),
+        ("dt='a'", {"dt": "a"}, "dt"), ("dt=None", {"dt": None}, "dt"),
+        ("n_steps=-1", {"n_steps": -1}, "n_steps"), ("n_steps=2.5", {"n_steps": 2.5}, "n_steps"),
+        ("n_particles=0", {"n_particles": 0}, "n_particles"),
+        ("n_particles=1.5", {"n_particles": 1.5}, "n_particles"),
+        ("noise='foo'", {"noise": "foo"}, "noise"), ("scheme='foo'", {"scheme": "foo"}, "scheme"),
+        ("init of the wrong shape", {"init": np.ones(3)}, "init"),
+        ("init with NaN", {"init": np.array([np.nan, 1.0])}, "init"),
+        ("loss not callable", {"loss": 5}, "loss"),
+        ("loss of the wrong shape", {"loss": lambda b: b}, "loss"),
+        ("loss NaN at the start", {"loss": lambda b: anp.log(b[..., 0] - 10.0)}, "loss"),
+        ("weight_decay=-1", {"weight_decay": -1.0}, "weight_decay"),
+        ("record_every=0", {"record_every": 0, "observables": {"b": lambda t, b: b}}, "record_every"),
+        ("observable not callable", {"observables": {"b": 5}}, "observable"),
+        ("gauge_penalty=nan", {"gauge_penalty": float("nan")}, "gauge_penalty"),
+        ("divergence_bound=0", {"divergence_bound": 0.0}, "divergence_bound"),
+        ("init beyond the divergence bound", {"init": np.array([1e9, 1e-9]), "gauge_fixing": False},
+         "divergence_bound"),
+    ]:
+        error(area, f"simulate({label})", lambda k=kwargs: simulate(**k), word)
+    hadamard3 = models.Hadamard(3)
+    error(area, "simulate(dt=1e3): diverges", lambda: simulate(hadamard3, dt=1e3, n_steps=40,
+                                                               n_particles=64, temperature=1.0),
+          "diverged", "dt", kind=ql.DivergenceError)
+
+    def dropped(result, caught):
+        return (ql.DivergenceWarning in caught and result.n_diverged > 0
+                and np.max(np.abs(result.theta)) <= ql.dynamics.DIVERGENCE_BOUND)
+
+    works(area, "simulate(drop_diverged=True), T = 1, dt = 0.5: projection never sees inf",
+          lambda: simulate(hadamard3, dt=0.5, n_steps=40, n_particles=64, seed=3, temperature=1.0,
+                           drop_diverged=True), dropped)
+    big = models.MatrixFactorization(100, 100, 50)
+    error(area, "simulate(n_particles=10^8, D=10^4): refused before allocating",
+          lambda: simulate(big, n_particles=10**8, loss=lambda b: anp.sum(b**2, axis=(-2, -1))),
+          "n_particles", "memory", kind=ValueError)
+    rng = np.random.default_rng(0)
+    objective = ql.sgd.FeatureRegression(rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4)))
+    theta0 = np.zeros((2, 3))
+    for label, args, kwargs, word in [("lr=0", (0.0, 10), {}, "lr"), ("n_steps=0", (1e-3, 0), {}, "n_steps"),
+                                      ("seed='x'", (1e-3, 10, "x"), {}, "seed"),
+                                      ("temperature=-1", (1e-3, 10), {"temperature": -1.0}, "temperature"),
+                                      ("lr=10: diverges", (10.0, 50), {}, "lr")]:
+        kind = ql.DivergenceError if "diverges" in label else (TypeError, ValueError)
+        error(area, f"sgd.train({label})",
+              lambda a=args, k=kwargs: ql.sgd.train(objective, theta0, *a, **k), word, kind=kind)
+    error(area, "sgd.train(theta0 of the wrong shape)",
+          lambda: ql.sgd.train(objective, np.zeros((2, 4)), 1e-3, 10), "theta0", kind=ValueError)
+
+
+# ------------------------------------------------------------------------------- predictions
+def _prediction_cases():
+    area = "predictions"
+
+    def ItoRoute(**options):  # noqa: N802 - imported when the case runs
+        from quotientlearn.predictions import ItoRoute
+
+        return ItoRoute(**options)
+
+    def FibreIntegral(**options):  # noqa: N802
+        from quotientlearn.predictions import FibreIntegral
+
+        return FibreIntegral(**options)
+
+    hadamard = models.Hadamard(1)
+    for label, make, word in [
+        ("ItoRoute(n_nodes=0)", lambda: ItoRoute(n_nodes=0), "n_nodes"),
+        ("ItoRoute(n_nodes=-1)", lambda: ItoRoute(n_nodes=-1), "n_nodes"),
+        ("ItoRoute(n_nodes=2.5)", lambda: ItoRoute(n_nodes=2.5), "n_nodes"),
+        ("ItoRoute(curl_tolerance=nan)", lambda: ItoRoute(curl_tolerance=float("nan")), "curl_tolerance"),
+        ("ItoRoute(curl_tolerance=-1)", lambda: ItoRoute(curl_tolerance=-1.0), "curl_tolerance"),
+        ("FibreIntegral(fibre_points=1)", lambda: FibreIntegral(fibre_points=1), "fibre_points"),
+        ("FibreIntegral(fibre_points=2)", lambda: FibreIntegral(fibre_points=2), "fibre_points"),
+        ("FibreIntegral(fibre_range=0)", lambda: FibreIntegral(fibre_range=0.0), "fibre_range"),
+        ("FibreIntegral(fibre_range=-1)", lambda: FibreIntegral(fibre_range=-1.0), "fibre_range"),
+        ("FibreIntegral(fibre_range=nan)", lambda: FibreIntegral(fibre_range=float("nan")), "fibre_range"),
+        ("stationary_density(n_nodes=0)",
+         lambda: ql.stationary_density(hadamard, quadratic, 0.1, method="ito", n_nodes=0), "n_nodes"),
+        ("stationary_density(method='foo')",
+         lambda: ql.stationary_density(hadamard, quadratic, 0.1, method="foo"), "method"),
+        ("stationary_density(noise='foo')",
+         lambda: ql.stationary_density(hadamard, quadratic, 0.1, noise="foo"), "noise"),
+        ("stationary_density(weight_decay=-1)",
+         lambda: ql.stationary_density(hadamard, quadratic, 0.1, weight_decay=-1.0), "weight_decay"),
+    ]:
+        error(area, label, make, word)
+    values = np.random.default_rng(0).uniform(-1.0, 1.3, 500)
+    inverse = lambda x: -np.log(np.abs(x))  # noqa: E731 - 1/|x|: not integrable at 0
+    flat = lambda x: np.zeros_like(x)  # noqa: E731
+    for label, run, words in [
+        ("ks_test(n_grid=1)", lambda: ql.stats.ks_test(values, flat, (-1.0, 1.3), n_grid=1), ("n_grid",)),
+        ("ks_test(n_grid=2.5)", lambda: ql.stats.ks_test(values, flat, (-1.0, 1.3), n_grid=2.5), ("n_grid",)),
+        ("ks_test(window reversed)", lambda: ql.stats.ks_test(values, flat, (1.0, -1.0)), ("window",)),
+        ("ks_test(window with NaN)", lambda: ql.stats.ks_test(values, flat, (np.nan, 1.0)), ("window",)),
+        ("ks_test(1/|x| on a window with 0 on the grid)",
+         lambda: ql.stats.ks_test(values, inverse, (-1.0, 1.0)), ("integrable",)),
+        ("ks_test(1/|x| on a window with 0 between nodes)",
+         lambda: ql.stats.ks_test(values, inverse, (-1.0, 1.3)), ("integrable",)),
+        ("ks_test(1/|x| on a window with 0 between nodes, a node nearby)",
+         lambda: ql.stats.ks_test(values, inverse, (-1.0, 1.7)), ("integrable",)),
+        ("ks_test(|x - 0.1234|^-1.2 on the window)",
+         lambda: ql.stats.ks_test(values, lambda x: -1.2 * np.log(np.abs(x - 0.123456789)), (-1.0, 1.3)),
+         ("integrable",)),
+        ("ks_test(a spike narrower than the grid)",
+         lambda: ql.stats.ks_test(values, lambda x: -((x - 0.1234567) / 1e-5) ** 2, (-1.0, 1.3)),
+         ("resolved",)),
+        ("ks_test(density NaN on the window)",
+         lambda: ql.stats.ks_test(values, lambda x: np.log(x), (-1.0, 1.3)), ("NaN",)),
+        ("ks_test(density zero on the window)",
+         lambda: ql.stats.ks_test(values, lambda x: np.full_like(x, -np.inf), (-1.0, 1.3)), ("zero",)),
+        ("chisquare_test(n_bins=1)", lambda: ql.stats.chisquare_test(values, flat, (-1.0, 1.3), n_bins=1),
+         ("n_bins",)),
+        ("FitResult.verdict(alpha=2)",
+         lambda: ql.stats.ks_test(values, flat, (-1.0, 1.3)).verdict(alpha=2.0), ("alpha",)),
+    ]:
+        error(area, label, run, *words)
+
+
+# ----------------------------------------------------------------------------------------- cli
+_SCRATCH = Path(tempfile.mkdtemp(prefix="ql-adversarial-"))
+_COUNTER = iter(range(10**6))
+
+
+def scratch():
+    """A fresh empty folder for one case."""
+    folder = _SCRATCH / f"case{next(_COUNTER)}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def run_cli(argv):
+    """``quotientlearn.cli.main(argv)`` in process: ``(exit code, stdout, stderr)``."""
+    from quotientlearn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_command(argv, interrupt_after=None, until=None, timeout=300):
+    """The command in a subprocess, optionally sent SIGINT; ``(exit code, stdout, stderr)``.
+
+    ``interrupt_after``: seconds to wait (or, with ``until``, the longest wait for that path to exist).
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    # The installed console script, as a user runs it (``python -m`` may report an interrupted run as
+    # killed by SIGINT, -2, which a shell shows as 130 too).
+    script = Path(sys.executable).parent / "quotientlearn"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "quotientlearn.cli"]
+    process = subprocess.Popen([*command, *argv], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if interrupt_after is not None:
+        deadline = time.monotonic() + interrupt_after
+        while until is not None and not Path(until).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if until is None:
+            time.sleep(interrupt_after)
+        process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def cli_error(label, make_argv, code, *words, slow=False, command=None):
+    """A CLI case: exit ``code``, exactly one line on stderr containing ``words``, no traceback."""
+
+    def run():
+        argv = make_argv() if callable(make_argv) else make_argv
+        return (command or run_cli)(argv)
+
+    CASES.append(Case("cli", label, run, "cli", (), tuple(words), check=code, slow=slow))
+
+
+def _classify_cli(case, result):
+    code, _out, err = result
+    lines = [line for line in err.splitlines() if line.strip()]
+    if code == 0:
+        return "garbage", "exit 0: the error went unreported"
+    if "Traceback" in err or len(lines) != 1:
+        return "unclear", f"exit {code}; stderr: {err.strip()[-300:]!r}"
+    if code != case.check or not all(_mentions(lines[0], word) for word in case.words):
+        return "unclear", f"exit {code} (expected {case.check}); stderr: {lines[0]!r}"
+    return "clear", f"exit {code}: {lines[0]}"
+
+
+def _under_a_file():
+    folder = scratch()
+    (folder / "file").write_text("x")
+    return folder / "file" / "out"
+
+
+def _existing_file():
+    folder = scratch()
+    (folder / "report").write_text("x")
+    return folder / "report"
+
+
+def _relu_checkpoint(kind):
+    """An output folder of relu-balance (fast) whose checkpoint is ``kind``; ``--resume`` reads it."""
+    from quotientlearn.checkpoint import Checkpoint
+    from quotientlearn.io import save_arrays
+
+    folder = scratch()
+    path = folder / "checkpoints" / "student.npz"
+    path.parent.mkdir(parents=True)
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(os.urandom(4096))
+    elif kind == "truncated":
+        save_arrays(path, theta=np.ones((64, 64)))
+        path.write_bytes(path.read_bytes()[:700])
+    elif kind == "not a checkpoint":
+        save_arrays(path, theta=np.ones(3))
+    elif kind == "mismatched":
+        Checkpoint(path, fingerprint={"experiment": "another"}).save(5, np.random.default_rng(0),
+                                                                      theta=np.ones((4, 3)))
+    return ["run", "relu-balance", "--fast", "--resume", "--out", str(folder)]
+
+
+def _cli_cases():
+    for label, argv, word in [
+        ("run demo --set dt=0", ["run", "demo", "--set", "dt=0"], "dt"),
+        ("run demo --set dt=-1", ["run", "demo", "--set", "dt=-1"], "dt"),
+        ("run hyperbola --set orbits=5 (a list expected)", ["run", "hyperbola", "--set", "orbits=5"],
+         "orbits"),
+        ("run hyperbola --set orbits=[1,-2]", ["run", "hyperbola", "--set", "orbits=[1,-2]"], "orbits[1]"),
+        ("run demo --set seed=1.5", ["run", "demo", "--set", "seed=1.5"], "seed"),
+        ("run relu-balance --set label_noise=-1", ["run", "relu-balance", "--set", "label_noise=-1"],
+         "label_noise"),
+        ("run relu-balance --set d_in=0", ["run", "relu-balance", "--set", "d_in=0"], "d_in"),
+        ("run demo --set temperature=hot", ["run", "demo", "--set", "temperature=hot"], "temperature"),
+        ("run demo --set nope=1", ["run", "demo", "--set", "nope=1"], "nope"),
+        ("run demo --set temperature (no value)", ["run", "demo", "--set", "temperature"], "KEY=VALUE"),
+        ("run demo --set low=2 (low >= high)", ["run", "demo", "--set", "low=2"], "low"),
+        ("run hyperbola --set burn_in=10 --set n_steps=5",
+         ["run", "hyperbola", "--set", "burn_in=10", "--set", "n_steps=5"], "burn_in"),
+        ("run spectral-sparsity --set instance=paperr", ["run", "spectral-sparsity", "--set",
+                                                         "instance=paperr"], "instance"),
+        ("run spectral-sparsity --set ablation=1", ["run", "spectral-sparsity", "--set", "ablation=1"],
+         "ablation"),
+        ("run no-such-thing", ["run", "no-such-thing"], "no-such-thing"),
+        ("run demo --seeds 2 (no seeds)", ["run", "demo", "--seeds", "2"], "seeds"),
+        ("run hyperbola --seeds 0", ["run", "hyperbola", "--seeds", "0"], "seeds"),
+        ("run hyperbola --seeds 1.5", ["run", "hyperbola", "--seeds", "1.5"], "--seeds"),
+        ("run demo --set n_particles=10**12", ["run", "demo", "--set", "n_particles=1000000000000"],
+         "n_particles"),
+        ("check --seed x", ["check", "--seed", "x"], "--seed"),
+        ("no command", [], "command"),
+        ("unknown command", ["frobnicate"], "frobnicate"),
+    ]:
+        cli_error(label, lambda a=argv: [*a, "--out", str(scratch())] if a[:1] == ["run"] else a, 2,
+                  word)
+    cli_error("run theorem1-check --set n_particles=99999999 --set seeds=99999: too big for memory",
+              lambda: ["run", "theorem1-check", "--set", "n_particles=99999999", "--set", "seeds=99999",
+                       "--out", str(scratch())], 2, "memory", "n_particles")
+    cli_error("run demo --out under a file", lambda: ["run", "demo", "--out", str(_under_a_file())], 2,
+              "file")
+    cli_error("run demo --out an existing file", lambda: ["run", "demo", "--out", str(_existing_file())],
+              2, "file")
+    if Path("/sys").is_dir():
+        cli_error("run demo --out unwritable (/sys)", ["run", "demo", "--out", "/sys/quotientlearn-out"],
+                  2, "writable")
+    for kind in ("empty", "garbage", "truncated", "not a checkpoint", "mismatched"):
+        cli_error(f"run relu-balance --resume with a {kind} checkpoint",
+                  lambda k=kind: _relu_checkpoint(k), 2, "checkpoint")
+    cli_error("run demo --set dt=10: the checks fail", lambda: ["run", "demo", "--set", "dt=10", "--out",
+                                                                str(scratch())], 1, "checks", slow=True)
+    cli_error("run relu-balance --fast --set lr=10: diverges",
+              lambda: ["run", "relu-balance", "--fast", "--set", "lr=10", "--out", str(scratch())], 2,
+              "diverged", "lr", slow=True)
+    cli_error("SIGINT during `run demo` (no checkpoints): no resume promised",
+              lambda: ["run", "demo", "--out", str(scratch())], 130, "nothing to resume", slow=True,
+              command=lambda argv: run_command(argv, interrupt_after=8.0))
+
+    def relu_interrupted(argv):
+        return run_command(argv, interrupt_after=60.0, until=Path(argv[-1]) / "checkpoints" / "student.npz")
+
+    cli_error("SIGINT during `run relu-balance` after a checkpoint: resume offered",
+              lambda: ["run", "relu-balance", "--fast", "--set", "n_steps=200000", "--set",
+                       "checkpoint_seconds=0.5", "--out", str(scratch())], 130, "--resume", slow=True,
+              command=relu_interrupted)
+    for delay in (0.3, 0.6, 1.0):  # while numpy, scipy, geomstats and the experiments load
+        cli_error(f"SIGINT {delay} s into `list` (during imports)", ["list"], 130, "interrupted",
+                  slow=True, command=lambda argv, d=delay: run_command(argv, interrupt_after=d))
+
+    def second_process(argv):
+        from quotientlearn.io import claim_folder
+
+        with claim_folder(argv[-1]):  # this process holds the folder; a second one must be refused
+            return run_command(argv)
+
+    cli_error("two processes on the same --out", lambda: ["run", "demo", "--out", str(scratch())], 2,
+              "in use", slow=True, command=second_process)
+
+
+# ---------------------------------------------------------------------------- files
+def _file_cases():
+    area = "checkpoints and files"
+    # Imported when a case runs, so that the script also measures versions without these names.
+    from quotientlearn import io as qlio
+    from quotientlearn.checkpoint import Checkpoint
+
+    def claim_folder(folder):
+        return qlio.claim_folder(folder)
+
+    def written_mode(mask):
+        previous = os.umask(mask)
+        try:
+            path = scratch() / "report.json"
+            qlio.write_json(path, {"a": 1})
+            return path.stat().st_mode & 0o777
+        finally:
+            os.umask(previous)
+
+    works(area, "write_json under umask 022 gives 0644", lambda: written_mode(0o022), lambda m, _: m == 0o644)
+    works(area, "write_json under umask 077 gives 0600", lambda: written_mode(0o077), lambda m, _: m == 0o600)
+
+    def stale_files_removed():
+        folder = scratch()
+        (folder / "checkpoints").mkdir()
+        (folder / "other-run").mkdir()
+        stale = [folder / ".report.json.abc.qltmp", folder / "checkpoints" / ".student.npz.x.qltmp"]
+        kept = folder / "other-run" / ".report.json.y.qltmp"  # another run's folder: not ours to clean
+        for path in [*stale, kept]:
+            path.write_bytes(b"partial")
+        with claim_folder(folder) as removed:
+            pass
+        return sorted(removed) == sorted(stale) and not any(p.exists() for p in stale) and kept.exists()
+
+    works(area, "stale temporary files of a killed run are removed on the next claim",
+          stale_files_removed, lambda ok, _: ok)
+
+    def npz(kind):
+        path = scratch() / "arrays.npz"
+        if kind == "empty":
+            path.write_bytes(b"")
+        elif kind == "garbage":
+            path.write_bytes(os.urandom(1000))
+        elif kind == "pickle":
+            import pickle
+
+            path.write_bytes(pickle.dumps({"theta": [1, 2]}))
+        elif kind == "npy":
+            np.save(path.with_suffix(".npy"), np.ones(3))
+            path.write_bytes(path.with_suffix(".npy").read_bytes())
+        else:
+            np.savez(path, theta=np.ones((64, 64)))
+            path.write_bytes(path.read_bytes()[:500])
+        return path
+
+    for kind in ("empty", "garbage", "pickle", "npy", "truncated"):
+        error(area, f"load_arrays({kind} file)", lambda k=kind: qlio.load_arrays(npz(k)), "npz",
+              kind=ValueError)
+        error(area, f"Checkpoint.load({kind} file)",
+              lambda k=kind: Checkpoint(npz(k)).load(np.random.default_rng(0)), "checkpoint",
+              kind=ValueError)
+
+    def mismatched():
+        path = scratch() / "run.npz"
+        Checkpoint(path, fingerprint={"lr": 1}).save(3, np.random.default_rng(0), theta=np.ones(2))
+        return Checkpoint(path, fingerprint={"lr": 2}).load(np.random.default_rng(0))
+
+    error(area, "Checkpoint.load(written by another configuration)", mismatched, "lr",
+          "another configuration", kind=ValueError)
+    error(area, "claim_folder(an existing file)", lambda: claim_folder(_existing_file()).__enter__(), "file",
+          kind=ValueError)
+    error(area, "claim_folder(under a file)", lambda: claim_folder(_under_a_file()).__enter__(), "file",
+          kind=ValueError)
+
+    def busy():
+        folder = scratch()
+        with claim_folder(folder):
+            with claim_folder(folder):
+                pass
+
+    error(area, "claim_folder(a folder another run holds)", busy, "in use", kind=ValueError)
+
+
 def register_all():
     """Fill :data:`CASES` (idempotent)."""
     if not CASES:
         _balancing_cases()
         _python_api_cases()
         _gauge_and_bias_cases()
+        _simulation_cases()
+        _prediction_cases()
+        _cli_cases()
+        _file_cases()
     return CASES
 
 

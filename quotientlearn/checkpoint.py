@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quotientlearn.io import load_arrays, save_arrays
+from quotientlearn.io import CorruptFileError, load_arrays, save_arrays
 
 __all__ = ["Checkpoint"]
 
@@ -92,18 +92,28 @@ class Checkpoint:
         Raises
         ------
         ValueError
-            If the file was written for a different run (fingerprint) or another bit generator.
+            If the file was written for a different run (fingerprint) or another bit generator;
+            :class:`~quotientlearn.io.CorruptFileError` (a ``ValueError``) if it is empty, truncated,
+            or not a checkpoint.
         """
         if not self.path.exists():
             return None
-        arrays = load_arrays(self.path)
-        if _META not in arrays:
-            raise ValueError(f"{self.path} is not a quotientlearn checkpoint")
-        meta = json.loads(str(arrays.pop(_META)))
+        try:
+            arrays = load_arrays(self.path)
+        except CorruptFileError as exc:
+            raise CorruptFileError(f"checkpoint {exc}; remove it to start over") from None
+        try:
+            meta = json.loads(str(arrays.pop(_META)))
+            valid = {"step", "finished", "fingerprint", "rng"} <= set(meta) and "bit_generator" in meta["rng"]
+        except (KeyError, TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise CorruptFileError(f"{self.path} is not a quotientlearn checkpoint (no valid metadata); "
+                                   "remove it or choose another --out") from None
         if meta["fingerprint"] != self.fingerprint:
             raise ValueError(
-                f"checkpoint {self.path} belongs to another configuration; remove it or run without "
-                f"--resume (stored {meta['fingerprint']}, now {self.fingerprint})"
+                f"checkpoint {self.path} belongs to another configuration (differs in "
+                f"{_differences(meta['fingerprint'], self.fingerprint)}); remove it or run without --resume"
             )
         stored = meta["rng"]["bit_generator"]
         if stored != type(rng.bit_generator).__name__:
@@ -115,3 +125,13 @@ class Checkpoint:
     def remove(self):
         """Delete the file if it exists."""
         self.path.unlink(missing_ok=True)
+
+
+def _differences(stored, current):
+    """The keys in which two JSON fingerprints differ, for a one-line message."""
+    try:
+        old, new = json.loads(stored), json.loads(current)
+        keys = sorted(k for k in set(old) | set(new) if old.get(k, None) != new.get(k, None))
+    except (ValueError, TypeError, AttributeError):
+        return "its fingerprint"
+    return ", ".join(keys) if keys else "its fingerprint"

@@ -31,7 +31,7 @@ import numpy as np
 from autograd import grad
 
 from quotientlearn.dynamics.drift import Drift, check_traceable
-from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
+from quotientlearn.dynamics.engine import DIVERGENCE_BOUND, Engine, Recorder, as_generator
 from quotientlearn.dynamics.noise import Isotropic
 from quotientlearn.dynamics.schemes import EulerMaruyama
 from quotientlearn.validation import integer, real
@@ -475,7 +475,8 @@ def _record_schedule(n_steps, record_every):
 
 
 def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=None,
-          record_every=None, checkpoint=None, resume=False, progress=None, desc=None):
+          record_every=None, checkpoint=None, resume=False, progress=None, desc=None,
+          divergence_bound=DIVERGENCE_BOUND):
     """Run ``n_steps`` of ``theta <- theta - lr grad L_batch(theta) [+ sqrt(2 lr T) N(0, I)]``.
 
     The Euler–Maruyama step of the engine under :func:`~quotientlearn.simulate` with ``dt = lr``:
@@ -507,6 +508,8 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
         Show a tqdm bar; by default only on a terminal.
     desc : str, optional
         Label of the progress bar.
+    divergence_bound : float
+        The run has diverged when a coordinate is non-finite or exceeds this in magnitude.
 
     Returns
     -------
@@ -517,7 +520,7 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
     ValueError
         On bad arguments.
     DivergenceError
-        When the iterates become non-finite (a ``FloatingPointError``).
+        When an iterate leaves ``|theta_i| <= divergence_bound`` (a ``FloatingPointError``).
 
     Examples
     --------
@@ -541,12 +544,14 @@ def train(objective, theta0, lr, n_steps, seed=0, *, temperature=0.0, record=Non
     lr = real(lr, "lr", minimum=0.0, exclusive_minimum=True)
     n_steps = integer(n_steps, "n_steps", minimum=1)
     temperature = validate_temperature(temperature)
+    divergence_bound = real(divergence_bound, "divergence_bound", minimum=0.0, exclusive_minimum=True,
+                            allow_inf=True)
     rng = as_generator(seed)
     schedule = _record_schedule(n_steps, record_every)
     recorder = Recorder(record if record is not None else (lambda theta: {}), schedule,
                         objective.n_seeds)
     engine = Engine(_ObjectiveDrift(objective), Isotropic(), EulerMaruyama(), temperature, lr,
-                    step_name="lr", offers_drop=False)
+                    step_name="lr", offers_drop=False, bound=divergence_bound)
     run = engine.run(theta, n_steps, rng, recorder=recorder, checkpoint=checkpoint, resume=resume,
                      progress=progress, desc=desc)
     return TrainResult(run.theta, run.records, run.record_steps, n_steps, run.resumed_from)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["choice", "integer", "non_negative", "positive", "positive_int", "real", "real_array",
-           "rng_from_seed", "temperature"]
+__all__ = ["available_memory", "check_memory", "choice", "integer", "non_negative", "positive",
+           "positive_int", "real", "real_array", "rng_from_seed", "temperature"]
 
 
 def _describe(value):
@@ -71,11 +72,9 @@ def integer(value, name, minimum=None, maximum=None):
 
 
 def _integer_range(minimum, maximum):
-    if maximum is None:
-        return {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"at least {minimum}")
-    if minimum is None:
-        return f"at most {maximum}"
-    return f"an integer in [{minimum}, {maximum}]"
+    names = {0: "a non-negative integer", 1: "a positive integer"}
+    text = names.get(minimum, "an integer" if minimum is None else f"an integer >= {minimum}")
+    return text if maximum is None else f"{text} at most {maximum}"
 
 
 def real(value, name, minimum=None, maximum=None, exclusive_minimum=False, allow_inf=False):
@@ -226,3 +225,54 @@ def real_array(array, name):
     if kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers; got dtype {converted.dtype}")
     return converted.astype(float, copy=False)
+
+
+def available_memory():
+    """Bytes a new allocation can use: the smaller of ``MemAvailable`` and the cgroup limit (Linux).
+
+    Returns
+    -------
+    n_bytes : int or None
+        ``None`` where neither can be read.
+    """
+    limits = []
+    try:
+        with open("/proc/meminfo") as stream:
+            limits += [int(line.split()[1]) * 1024 for line in stream if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open("/sys/fs/cgroup/memory.max") as stream:
+            text = stream.read().strip()
+        if text.isdigit():
+            limits.append(int(text))
+    except OSError:
+        pass
+    if not limits:
+        try:
+            limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return min(limits)
+
+
+def check_memory(n_bytes, what):
+    """Refuse, before allocating, a computation that needs more memory than is available.
+
+    Parameters
+    ----------
+    n_bytes : int
+        A lower bound of what the computation needs.
+    what : str
+        The sizes responsible, quoted in the error (e.g. ``"n_particles = 10^9 with D = 100"``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``what``, the bytes needed and the bytes available. (A ``MemoryError`` from numpy, or
+        the system killing the process, would come only after minutes of work, or not at all.)
+    """
+    available = available_memory()
+    if available is not None and n_bytes > available:
+        raise ValueError(f"{what} needs at least {n_bytes / 2**30:.3g} GiB of memory but "
+                         f"{available / 2**30:.3g} GiB are available; reduce it")

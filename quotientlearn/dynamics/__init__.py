@@ -7,19 +7,21 @@ Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a noi
 
 from quotientlearn.dynamics.constraints import Constraint, GaugeProjection
 from quotientlearn.dynamics.drift import Drift, Potential
-from quotientlearn.dynamics.engine import Engine, Recorder, Run, as_generator
-from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.dynamics.engine import DIVERGENCE_BOUND, Engine, Recorder, Run, as_generator
+from quotientlearn.dynamics.errors import DivergenceError, DivergenceWarning
 from quotientlearn.dynamics.noise import NOISE_MODELS, CoordinateDerivatives, NoiseModel, get_noise
 from quotientlearn.dynamics.samples import Samples
 from quotientlearn.dynamics.schemes import SCHEMES, EulerMaruyama, Scheme, StochasticHeun, get_scheme
 from quotientlearn.dynamics.simulate import simulate
 
 __all__ = [
+    "DIVERGENCE_BOUND",
     "NOISE_MODELS",
     "SCHEMES",
     "Constraint",
     "CoordinateDerivatives",
     "DivergenceError",
+    "DivergenceWarning",
     "Drift",
     "Engine",
     "EulerMaruyama",

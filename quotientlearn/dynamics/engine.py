@@ -15,15 +15,16 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from quotientlearn.dynamics.errors import DivergenceError
+from quotientlearn.dynamics.errors import DivergenceError, DivergenceWarning
 from quotientlearn.validation import rng_from_seed
 
-__all__ = ["Engine", "Recorder", "Run", "as_generator"]
+__all__ = ["DIVERGENCE_BOUND", "Engine", "Recorder", "Run", "as_generator"]
 
 
 def as_generator(seed):
@@ -174,6 +175,12 @@ class _InterruptGuard:
 
 _RECORD_PREFIX = "record/"
 
+#: Default divergence bound on ``|theta_i|``. The learning problems here have parameters of order 1 to
+#: 100; an explicit step that has lost stability grows faster than exponentially and passes 1e8 within
+#: a few steps, whereas a bound near the float range (1e300) let "survivors" at 1e22-1e73 through,
+#: one or two steps from overflow. Problems with legitimately larger parameters pass a larger bound.
+DIVERGENCE_BOUND = 1e8
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -196,6 +203,10 @@ class Engine:
         How the layer calls the step size (``"dt"``, ``"lr"``), for error messages.
     offers_drop : bool
         Whether the layer offers ``drop_diverged`` (the divergence message then suggests it).
+    bound : float
+        A particle has *diverged* when a coordinate is non-finite or exceeds ``bound`` in magnitude
+        (default :data:`DIVERGENCE_BOUND`); checked after every step and again after every
+        constraint step, so no projection ever sees (or returns) a diverged particle.
 
     Examples
     --------
@@ -222,6 +233,7 @@ class Engine:
     constraint: object = None
     step_name: str = "dt"
     offers_drop: bool = True
+    bound: float = DIVERGENCE_BOUND
 
     def run(self, theta, n_steps, rng, recorder=None, checkpoint=None, resume=False,
             drop_diverged=False, progress=None, desc=None):
@@ -241,7 +253,8 @@ class Engine:
             Continue from ``checkpoint`` if it holds a state; the result is then bit-identical to an
             uninterrupted run.
         drop_diverged : bool
-            Drop particles that leave the finite numbers instead of raising :class:`DivergenceError`.
+            Drop particles that diverge (leave ``|theta_i| <= bound``) instead of raising
+            :class:`DivergenceError`; it is raised anyway when every particle diverges.
         progress : bool, optional
             Show a progress bar; by default one appears on a terminal after a few seconds.
         desc : str, optional
@@ -254,6 +267,9 @@ class Engine:
         n_particles = theta.shape[0]
         alive = np.arange(n_particles)
         step = 0
+        if not np.max(np.abs(theta), initial=0.0) <= self.bound:
+            raise ValueError(f"the initial state exceeds the divergence bound {self.bound:g} (largest "
+                             f"|theta_i| = {np.max(np.abs(theta)):.3g}); pass a larger divergence_bound")
         state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
         if state is not None:
             arrays = state["arrays"]
@@ -291,13 +307,9 @@ class Engine:
             while step < n_steps:
                 theta = scheme.step(theta, drift, noise, model, dt, scale, rng)
                 step += 1
-                # A non-finite sum flags any non-finite coordinate (and overflow) in one pass.
-                if not math.isfinite(theta.sum()):
-                    bad = ~np.isfinite(np.sum(theta, axis=-1))
-                    if bad.any():
-                        theta, alive = self._diverged(theta, alive, bad, step, drop_diverged)
+                theta, alive = self._check(theta, alive, step, drop_diverged)
                 if project is not None:
-                    theta = project(theta)
+                    theta, alive = self._check(project(theta), alive, step, drop_diverged)
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
                     next_record = recorder.next_step
@@ -309,12 +321,27 @@ class Engine:
                 if checkpoint is not None and checkpoint.due(step):
                     save()
         save(finished=True)
+        if alive.size < n_particles:
+            lost = n_particles - alive.size
+            warnings.warn(
+                f"{lost} of {n_particles} particles diverged and were dropped; the survivors are not "
+                f"samples of the unconditioned dynamics (biased towards where the step is stable): "
+                f"use a smaller {self.step_name}", DivergenceWarning, stacklevel=3)
         return Run(theta, alive, records, record_steps, n_steps, resumed_from,
                    time.perf_counter() - start)
 
-    def _diverged(self, theta, alive, bad, step, drop_diverged):
+    def _check(self, theta, alive, step, drop_diverged):
+        """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
+        # Three reductions without temporaries: a non-finite sum flags NaN, inf and overflow.
+        if math.isfinite(theta.sum()) and theta.max() <= self.bound and theta.min() >= -self.bound:
+            return theta, alive
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.max(np.abs(theta), axis=-1) <= self.bound)  # NaN compares False: bad
         n_bad = int(np.count_nonzero(bad))
+        if n_bad == 0:  # the sum overflowed, no coordinate did
+            return theta, alive
         if not drop_diverged or n_bad == len(alive):
             raise DivergenceError(step, n_bad / len(alive), self.dt, n_bad, len(alive),
-                                  step_name=self.step_name, droppable=self.offers_drop)
+                                  step_name=self.step_name, droppable=self.offers_drop,
+                                  bound=self.bound)
         return theta[~bad], alive[~bad]

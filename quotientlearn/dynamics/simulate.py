@@ -13,11 +13,11 @@ import numpy as np
 
 from quotientlearn.dynamics.constraints import GaugeProjection
 from quotientlearn.dynamics.drift import Potential
-from quotientlearn.dynamics.engine import Engine, Recorder, as_generator
+from quotientlearn.dynamics.engine import DIVERGENCE_BOUND, Engine, Recorder, as_generator
 from quotientlearn.dynamics.noise import get_noise
 from quotientlearn.dynamics.samples import Samples
 from quotientlearn.dynamics.schemes import get_scheme
-from quotientlearn.validation import integer, real, real_array
+from quotientlearn.validation import check_memory, integer, real, real_array
 from quotientlearn.validation import temperature as validate_temperature
 
 __all__ = ["simulate"]
@@ -50,7 +50,7 @@ def _observer(model, observables):
 def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, weight_decay=0.0,
              dt=1e-3, n_steps=10_000, n_particles=10_000, seed=0, scheme="euler", init=None,
              gauge_penalty=0.0, observables=None, record_every=None, drop_diverged=False,
-             progress=None, checkpoint=None, resume=False):
+             progress=None, checkpoint=None, resume=False, divergence_bound=DIVERGENCE_BOUND):
     """Simulate independent particles of the noisy learning dynamics.
 
     Parameters
@@ -84,7 +84,8 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     record_every : int, optional
         Default: ``max(1, n_steps // 100)``.
     drop_diverged : bool
-        Drop particles that leave the finite numbers instead of raising :class:`DivergenceError`.
+        Drop particles that diverge instead of raising :class:`DivergenceError` (raised anyway when
+        all of them do); ``Samples.n_diverged`` counts them.
     progress : bool, optional
         Show a progress bar; by default one appears on a terminal when a run lasts more than a few
         seconds.
@@ -92,6 +93,9 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         Saved periodically, on Ctrl-C and at the end.
     resume : bool
         Continue from ``checkpoint``; the result is bit-identical to an uninterrupted run.
+    divergence_bound : float
+        A particle has diverged when a coordinate is non-finite or exceeds this in magnitude (checked
+        after every step and after every gauge projection); ``inf`` keeps only the finiteness test.
 
     Returns
     -------
@@ -133,6 +137,8 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     n_particles = integer(n_particles, "n_particles", minimum=1)
     weight_decay = real(weight_decay, "weight_decay", minimum=0.0)
     gauge_penalty = real(gauge_penalty, "gauge_penalty", minimum=0.0)
+    divergence_bound = real(divergence_bound, "divergence_bound", minimum=0.0, exclusive_minimum=True,
+                            allow_inf=True)
     observables = dict(observables or {})
     for name, fn in observables.items():
         if not callable(fn):
@@ -140,6 +146,9 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     record_every = (max(1, n_steps // 100) if record_every is None
                     else integer(record_every, "record_every", minimum=1))
 
+    # The state, the step and the drift are (N, D) float64 arrays, and the noise and a scheme's
+    # temporaries at least one more: refuse a size that cannot fit before allocating any of them.
+    check_memory(4 * 8 * n_particles * model.dim, f"n_particles = {n_particles} with D = {model.dim}")
     rng = as_generator(seed)
     theta = _initial_state(model, init, n_particles, rng)
     gauge_fixing = bool(gauge_fixing) and model.action.dim > 0  # no symmetry: nothing to fix
@@ -161,7 +170,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         steps = np.arange(1, n_steps // record_every + 1) * record_every
         recorder = Recorder(_observer(model, observables), steps, n_particles)
     engine = Engine(potential, noise_model, scheme, temperature, dt, model=model,
-                    constraint=constraint)
+                    constraint=constraint, bound=divergence_bound)
     run = engine.run(theta, n_steps, rng, recorder=recorder, checkpoint=checkpoint, resume=resume,
                      drop_diverged=drop_diverged, progress=progress,
                      desc=f"simulate {noise_model.name}")

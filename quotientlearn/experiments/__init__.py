@@ -13,10 +13,12 @@ import importlib
 import time
 from pathlib import Path
 
-from quotientlearn.io import write_json
+from quotientlearn.experiments.settings import SETTINGS, Setting, SettingError, validate_config
+from quotientlearn.io import claim_folder, write_json
 
-__all__ = ["EXPERIMENTS", "describe", "get", "list_experiments", "parse_overrides", "resolve_config",
-           "run"]
+__all__ = ["EXPERIMENTS", "SETTINGS", "Setting", "SettingError", "default_out", "describe", "get",
+           "has_checkpoints", "list_experiments", "parse_overrides", "resolve_config", "run",
+           "validate_config"]
 
 #: name -> module (in quotientlearn.experiments); the only registry in the package.
 EXPERIMENTS = {
@@ -96,8 +98,8 @@ def parse_overrides(pairs):
     overrides = {}
     for pair in pairs or ():
         key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects KEY=VALUE; got {pair!r}")
+        if not sep or not key.strip():
+            raise SettingError(f"--set expects KEY=VALUE; got {pair!r}")
         try:
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError):
@@ -109,10 +111,13 @@ def parse_overrides(pairs):
 def resolve_config(name, fast=False, seeds=None, overrides=None):
     """The configuration of a run: defaults, then ``FAST``, then ``seeds``, then ``overrides``.
 
+    The result is checked against the declared schema (:func:`validate_config`).
+
     Raises
     ------
-    ValueError
-        On an unknown key (the valid keys are listed) or a value of the wrong type.
+    SettingError
+        (a ``ValueError``) On an unknown key (the valid keys are listed), a value of the wrong type or
+        out of range, or settings inconsistent with each other.
 
     Examples
     --------
@@ -127,25 +132,15 @@ def resolve_config(name, fast=False, seeds=None, overrides=None):
         config.update(module.FAST)
     if seeds is not None:
         if "seeds" not in config:
-            raise ValueError(f"experiment {name!r} takes no seeds")
-        config["seeds"] = int(seeds)
-    for key, value in (overrides or {}).items():
-        if key not in config:
-            raise ValueError(
-                f"experiment {name!r} has no setting {key!r}; settings: {', '.join(sorted(config))}"
-            )
-        default = config[key]
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ValueError(f"setting {key!r} must be True or False; got {value!r}")
-        if isinstance(default, int | float) and not isinstance(default, bool):
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ValueError(f"setting {key!r} must be a number; got {value!r}")
-            value = type(default)(value) if isinstance(default, float) or float(value).is_integer() \
-                else value
-        config[key] = value
-    if "seeds" in config and int(config["seeds"]) < 1:
-        raise ValueError(f"seeds must be at least 1; got {config['seeds']}")
-    return config
+            raise SettingError(f"experiment {name!r} takes no seeds")
+        config["seeds"] = seeds
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(config))
+    if unknown:
+        raise SettingError(f"experiment {name!r} has no setting {unknown[0]!r}; settings: "
+                           f"{', '.join(sorted(config))}")
+    config.update(overrides)
+    return validate_config(config, experiment=name, known=module.CONFIG)
 
 
 def run(name, seeds=None, fast=False, out=None, resume=False, overrides=None):
@@ -159,6 +154,8 @@ def run(name, seeds=None, fast=False, out=None, resume=False, overrides=None):
     fast : bool
         Use the experiment's quick configuration.
     out : str or Path, optional
+        Claimed for the run (:func:`quotientlearn.io.claim_folder`): another process writing it is
+        refused, and temporary files a killed run left there are removed.
     resume : bool
         Continue from the checkpoint in ``out`` if there is one.
     overrides : dict, optional
@@ -179,11 +176,42 @@ def run(name, seeds=None, fast=False, out=None, resume=False, overrides=None):
     ('hyperbola', True)
     """
     config = resolve_config(name, fast=fast, seeds=seeds, overrides=overrides)
-    out_dir = Path(out) if out is not None else Path("quotientlearn-out") / name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    results = get(name).run(config, out_dir, resume=resume)
-    report = {"experiment": name, "fast": bool(fast), "config": config,
-              "seconds": round(time.perf_counter() - start, 3), **results}
-    write_json(out_dir / "report.json", report)
+    out_dir = Path(out) if out is not None else default_out(name)
+    with claim_folder(out_dir):
+        start = time.perf_counter()
+        results = get(name).run(config, out_dir, resume=resume)
+        report = {"experiment": name, "fast": bool(fast), "config": config,
+                  "seconds": round(time.perf_counter() - start, 3), **results}
+        write_json(out_dir / "report.json", report)
     return report
+
+
+def default_out(name):
+    """The default output folder of experiment ``name``: ``quotientlearn-out/NAME``.
+
+    Examples
+    --------
+    >>> from quotientlearn import experiments
+    >>> experiments.default_out("demo").as_posix()
+    'quotientlearn-out/demo'
+    """
+    return Path("quotientlearn-out") / name
+
+
+def has_checkpoints(out):
+    """Whether folder ``out`` holds checkpoints a ``--resume`` would continue from.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from quotientlearn import experiments
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     before = experiments.has_checkpoints(out)
+    ...     (Path(out) / "checkpoints").mkdir()
+    ...     (Path(out) / "checkpoints" / "seed-0.npz").touch()
+    ...     after = experiments.has_checkpoints(out)
+    >>> before, after
+    (False, True)
+    """
+    return any((Path(out) / "checkpoints").glob("*.npz"))

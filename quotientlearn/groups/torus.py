@@ -216,6 +216,15 @@ class PairRescaling(TorusRescaling):
         balanced : ndarray, shape (..., D)
         """
         theta = as_batch(theta, (self.space_dim,))
+        if self._single is not None:
+            # One coordinate a side: both become sqrt|u| sqrt|v| with their signs (0 when one is 0).
+            up_index, down_index = self._single
+            u, v = theta[..., up_index], theta[..., down_index]
+            magnitude = np.sqrt(np.abs(u)) * np.sqrt(np.abs(v))
+            balanced = theta.copy()
+            balanced[..., up_index] = np.copysign(magnitude, u)
+            balanced[..., down_index] = np.copysign(magnitude, v)
+            return balanced
         up, down = self._group_norms(theta)
         degenerate = ~((up > 0) & (down > 0))
         root = rescaling_root(np.where(degenerate, 1.0, up), np.where(degenerate, 1.0, down))

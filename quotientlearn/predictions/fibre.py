@@ -12,7 +12,7 @@ from quotientlearn.memory import memory_budget as memory_budget_bytes
 from quotientlearn.numerics import jacobian
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
-from quotientlearn.validation import positive, positive_int
+from quotientlearn.validation import integer, positive
 
 __all__ = ["FibreIntegral"]
 
@@ -54,7 +54,9 @@ class FibreIntegral(Prediction):
 
     def __init__(self, fibre_range=6.0, fibre_points=None, memory_budget=None):
         self.fibre_range = positive(fibre_range, "fibre_range")
-        self.fibre_points = None if fibre_points is None else positive_int(fibre_points, "fibre_points")
+        # A trapezoid rule needs interior nodes (with 1 or 2 the integral is 0 and the log density -inf).
+        self.fibre_points = None if fibre_points is None else integer(fibre_points, "fibre_points",
+                                                                       minimum=3, maximum=10**7)
         self.memory_budget = None if memory_budget is None else memory_budget_bytes(memory_budget)
 
     def check(self, problem):

@@ -20,7 +20,7 @@ from quotientlearn.memory import memory_budget as memory_budget_bytes
 from quotientlearn.numerics import jacobian_and_hessian
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
-from quotientlearn.validation import positive, positive_int
+from quotientlearn.validation import integer, positive
 
 __all__ = ["ItoField", "ItoRoute", "NonConservativeWarning", "relative_curl"]
 
@@ -210,7 +210,7 @@ class ItoRoute(Prediction):
 
     def __init__(self, reference=None, n_nodes=48, curl_tolerance=1e-4, memory_budget=None):
         self.reference = None if reference is None else np.asarray(reference, dtype=float)
-        self.n_nodes = positive_int(n_nodes, "n_nodes")
+        self.n_nodes = integer(n_nodes, "n_nodes", minimum=1, maximum=10**5)
         self.curl_tolerance = positive(curl_tolerance, "curl_tolerance")
         self.memory_budget = None if memory_budget is None else memory_budget_bytes(memory_budget)
 

@@ -105,8 +105,9 @@ def test_drop_diverged_keeps_the_rest(hadamard):
     quartic = lambda b: anp.sum(b**4, axis=-1)  # noqa: E731
     init = np.concatenate([np.tile(hadamard.balanced(np.array([3.0])), (5, 1)),
                            np.tile(hadamard.balanced(np.array([0.1])), (15, 1))])
-    samples = ql.simulate(hadamard, quartic, 0.0, dt=0.5, n_steps=20, n_particles=20, init=init,
-                          drop_diverged=True, observables={"b": lambda t, b: b[:, 0]})
+    with pytest.warns(ql.DivergenceWarning, match="5 of 20 particles diverged"):
+        samples = ql.simulate(hadamard, quartic, 0.0, dt=0.5, n_steps=20, n_particles=20, init=init,
+                              drop_diverged=True, observables={"b": lambda t, b: b[:, 0]})
     assert samples.n_diverged == 5 and samples.n_particles == 15
     assert np.all(np.isnan(samples.traces["b"][-1, :5]))
 

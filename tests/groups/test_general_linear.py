@@ -135,3 +135,20 @@ def test_log_det_gram_scales_instead_of_overflowing():
     # G_C is quadratic in theta: log det G_C(c theta) = log det G_C(theta) + 3 * 2 log c.
     np.testing.assert_allclose(model.gauge.log_det_constraint_gram(1e200 * theta),
                                value + 6 * np.log(1e200), rtol=1e-12)
+
+
+def test_the_two_routes_give_the_same_balanced_point_where_both_apply():
+    """The cheap SPD route for well-conditioned points, the SVD route for the rest: same A."""
+    from quotientlearn.groups.general_linear import _balance_by_svd, _balance_well_conditioned
+
+    model = _factor_model(5, 4, 3)
+    first, second = model.action.factors(np.random.default_rng(8).standard_normal((40, model.dim)))
+    fast_first, fast_second, done = _balance_well_conditioned(first, second)
+    assert np.all(done)
+    svd_first, svd_second = _balance_by_svd(first, second, 3)
+    np.testing.assert_allclose(fast_first, svd_first, atol=1e-11)
+    np.testing.assert_allclose(fast_second, svd_second, atol=1e-11)
+    # near rank deficiency, and magnitudes beyond 1e50, are left to the SVD route
+    first[0, :, 0] = first[0, :, 1] * (1 + 1e-9)
+    first[1] *= 1e60
+    assert not np.any(_balance_well_conditioned(first, second)[2][:2])

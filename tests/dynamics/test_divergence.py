@@ -1,0 +1,79 @@
+"""Divergence is leaving a stated bound, checked after every step and every projection (issue 10)."""
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import quotientlearn as ql
+from quotientlearn.dynamics import DIVERGENCE_BOUND, Engine, EulerMaruyama, Potential, get_noise
+
+
+def quadratic(beta):
+    return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+
+def test_drop_diverged_drops_what_the_projection_would_have_refused():
+    """Issue 10's case: huge finite particles reached the projection, which raised on inf."""
+    model = ql.models.Hadamard(3)
+    with pytest.warns(ql.DivergenceWarning, match="diverged and were dropped"):
+        samples = ql.simulate(model, quadratic, 1.0, dt=0.5, n_steps=40, n_particles=64, seed=3,
+                              drop_diverged=True, progress=False)
+    assert samples.n_diverged > 0 and samples.n_particles == 64 - samples.n_diverged
+    assert np.max(np.abs(samples.theta)) <= DIVERGENCE_BOUND
+    assert samples.metadata["max_gauge_residual"] < 1e-8
+
+
+@pytest.mark.parametrize("n_steps", [37, 40, 45])
+def test_no_survivor_is_returned_beyond_the_bound(n_steps):
+    # With the bound at the float range, survivors at 1.6e73 came back; at the stated bound none does.
+    model = ql.models.Hadamard(3)
+    with pytest.warns(ql.DivergenceWarning):
+        samples = ql.simulate(model, quadratic, 1.0, dt=0.5, n_steps=n_steps, n_particles=64, seed=3,
+                              drop_diverged=True, progress=False, divergence_bound=1e4)
+    assert np.max(np.abs(samples.theta)) <= 1e4
+
+
+def test_a_huge_step_raises_instead_of_returning_1e112():
+    with pytest.raises(ql.DivergenceError, match=r"divergence_bound = 1e\+08"):
+        ql.simulate(ql.models.Hadamard(3), quadratic, 1.0, dt=1e3, n_steps=40, n_particles=64, seed=3,
+                    progress=False)
+
+
+def test_the_bound_is_checked_after_the_projection():
+    """A constraint step that throws particles past the bound: they are dropped at that step."""
+
+    class Inflate:
+        def project(self, theta):
+            out = theta.copy()
+            out[:2] *= 1e12  # the first two rows leave the bound, finite
+            return out
+
+    model = ql.models.Hadamard(1)
+    engine = Engine(Potential(model, quadratic, 0.0, 0.0), get_noise("isotropic"), EulerMaruyama(), 0.0,
+                    1e-3, model=model, constraint=Inflate())
+    theta = np.ones((5, 2))
+    with pytest.warns(ql.DivergenceWarning, match="2 of 5"):
+        run = engine.run(theta, 1, np.random.default_rng(0), drop_diverged=True)
+    np.testing.assert_array_equal(run.alive, [2, 3, 4])
+    with pytest.raises(ql.DivergenceError, match="at step 1"):
+        engine.run(theta, 1, np.random.default_rng(0))
+
+
+def test_divergence_bound_is_validated_and_the_initial_state_checked():
+    model = ql.models.Hadamard(1)
+    with pytest.raises(ValueError, match="divergence_bound must be finite or \\+inf and positive"):
+        ql.simulate(model, quadratic, 0.1, n_steps=1, n_particles=2, divergence_bound=0.0)
+    with pytest.raises(ValueError, match="initial state exceeds the divergence bound"):
+        ql.simulate(model, quadratic, 0.1, n_steps=1, n_particles=2, init=np.array([1e9, 1e-9]),
+                    gauge_fixing=False)
+    samples = ql.simulate(model, quadratic, 0.1, n_steps=1, n_particles=2, init=np.array([1e9, 1e-9]),
+                          gauge_fixing=False, divergence_bound=np.inf, progress=False)
+    assert samples.n_diverged == 0
+
+
+def test_sgd_train_has_the_same_bound():
+    rng = np.random.default_rng(0)
+    features, targets = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4))
+    objective = ql.sgd.FeatureRegression(features, targets)
+    with pytest.raises(ql.DivergenceError, match="lr"):
+        ql.sgd.train(objective, np.zeros((2, 3)), 10.0, 50, 0)
