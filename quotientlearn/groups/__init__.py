@@ -14,6 +14,7 @@ from quotientlearn.groups.torus import (
     ColumnRescaling,
     LayerRescaling,
     PairRescaling,
+    PowerRescaling,
     Scaling,
     TorusRescaling,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "LayerRescaling",
     "OrthogonalAction",
     "PairRescaling",
+    "PowerRescaling",
     "RightOrthogonal",
     "Scaling",
     "TorusRescaling",

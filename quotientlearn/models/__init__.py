@@ -6,8 +6,9 @@ from quotientlearn.models.custom import Custom
 from quotientlearn.models.diagonal import DiagonalNet
 from quotientlearn.models.factorization import MatrixFactorization
 from quotientlearn.models.group_sparse import GroupSparse
-from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard
+from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard, ProductFamily
 from quotientlearn.models.invariances import ScaleInvariant, Translation
+from quotientlearn.models.power import PowerProduct
 from quotientlearn.models.preconditioned import PreconditionedHadamard
 from quotientlearn.models.relu import ShallowReLU
 from quotientlearn.models.spd import SPDSpectrum
@@ -23,6 +24,8 @@ __all__ = [
     "Hadamard",
     "MatrixFactorization",
     "Model",
+    "PowerProduct",
+    "ProductFamily",
     "PreconditionedHadamard",
     "SPDSpectrum",
     "ScaleInvariant",
@@ -71,6 +74,7 @@ def zoo(size="small"):
         "GroupSparse": GroupSparse([2, 3, 1] if big else [2, 1]),
         "ScaleInvariant": ScaleInvariant(d),
         "Translation": Translation(d),
+        "PowerProduct": PowerProduct(np.linspace(0.4, 2.5, d)),
         "SPDSpectrum": SPDSpectrum(4 if big else 3),
         "StiefelProjector": StiefelProjector(5, 3) if big else StiefelProjector(3, 2),
         "PreconditionedHadamard": PreconditionedHadamard(d),
