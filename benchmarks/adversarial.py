@@ -44,7 +44,7 @@ import quotientlearn as ql
 from quotientlearn import models
 from quotientlearn.groups import DegenerateOrbitWarning, GroupAction, PairRescaling, TorusRescaling
 
-AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "cli",
+AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "cli", "sweeps",
          "checkpoints and files")
 
 
@@ -551,14 +551,14 @@ def run_command(argv, interrupt_after=None, until=None, timeout=300):
     return process.returncode, out, err
 
 
-def cli_error(label, make_argv, code, *words, slow=False, command=None):
+def cli_error(label, make_argv, code, *words, slow=False, command=None, area="cli"):
     """A CLI case: exit ``code``, exactly one line on stderr containing ``words``, no traceback."""
 
     def run():
         argv = make_argv() if callable(make_argv) else make_argv
         return (command or run_cli)(argv)
 
-    CASES.append(Case("cli", label, run, "cli", (), tuple(words), check=code, slow=slow))
+    CASES.append(Case(area, label, run, "cli", (), tuple(words), check=code, slow=slow))
 
 
 def _classify_cli(case, result):
@@ -684,6 +684,77 @@ def _cli_cases():
               "in use", slow=True, command=second_process)
 
 
+# ---------------------------------------------------------------------------- sweeps
+def _grid_file(text):
+    path = scratch() / "grid.toml"
+    path.write_text(text)
+    return path
+
+
+def _sweep_argv(text, *extra, out=None):
+    """``sweep GRID --serial --out OUT``: every case is refused before a cell runs."""
+    return ["sweep", str(_grid_file(text)), "--serial", "--out", str(out or scratch() / "out"), *extra]
+
+
+def _sweep_with_results():
+    out = scratch()
+    (out / "cells" / "0123456789abcdef").mkdir(parents=True)
+    (out / "cells" / "0123456789abcdef" / "record.json").write_text("{}")
+    return _sweep_argv(_GOOD_GRID, out=out)
+
+
+_GOOD_GRID = 'experiment = "demo"\n[fixed]\nfast = true\n[grid]\nseed = [0, 1]\n'
+
+
+def _sweep_cases():
+    area = "sweeps"
+    for label, text, word in [
+        ("grid dt = [0.01, 0]", 'experiment = "demo"\n[grid]\ndt = [0.01, 0]\n', "dt"),
+        ("grid seed = [1.5, 2]", 'experiment = "demo"\n[grid]\nseed = [1.5, 2]\n', "seed"),
+        ("grid temperature = [0.1, 'hot']", 'experiment = "demo"\n[grid]\ntemperature = [0.1, "hot"]\n',
+         "temperature"),
+        ("fixed orbits = 5 (a list expected)", 'experiment = "hyperbola"\n[fixed]\norbits = 5\n', "orbits"),
+        ("grid low = [0.5, 2] (low >= high)", 'experiment = "demo"\n[grid]\nlow = [0.5, 2.0]\n', "low"),
+        ("grid mask_sampling = ['exact', 'poisson']",
+         'experiment = "matrix-completion"\n[grid]\nmask_sampling = ["exact", "poisson"]\n',
+         "mask_sampling"),
+        ("grid instance = ['paperr']", 'experiment = "tv-recovery"\n[grid]\ninstance = ["paperr"]\n',
+         "instance"),
+        ("grid initial_step = [-1]", 'experiment = "attention-balance"\n[grid]\ninitial_step = [-1]\n',
+         "initial_step"),
+        ("grid n_particles = [10**12]", 'experiment = "demo"\n[grid]\nn_particles = [1000000000000]\n',
+         "n_particles"),
+        ("grid nope = [1, 2]", 'experiment = "demo"\n[grid]\nnope = [1, 2]\n', "nope"),
+        ("fixed fast = 'yes'", 'experiment = "demo"\n[fixed]\nfast = "yes"\n', "fast"),
+        ("grid seed = 3 (not a list)", 'experiment = "demo"\n[grid]\nseed = 3\n', "seed"),
+        ("grid seed = [1, 1.0] (one cell twice)", 'experiment = "demo"\n[grid]\nseed = [1, 1.0]\n',
+         "same settings"),
+        ("zip of unequal lengths", 'experiment = "demo"\n[[zip]]\nseed = [0, 1]\ndt = [0.1]\n', "zip"),
+        ("unknown experiment", 'experiment = "no-such"\n', "no-such"),
+        ("not TOML", 'experiment = "demo\n', "TOML"),
+    ]:
+        cli_error(f"sweep: {label}", lambda t=text: _sweep_argv(t), 2, word, area=area)
+    cli_error("sweep: missing grid file", lambda: ["sweep", str(scratch() / "missing.toml"), "--serial"], 2,
+              "does not exist", area=area)
+    cli_error("sweep --workers 0",
+              lambda: ["sweep", str(_grid_file(_GOOD_GRID)), "--workers", "0", "--out", str(scratch())], 2,
+              "workers", area=area)
+    cli_error("sweep --out an existing file", lambda: _sweep_argv(_GOOD_GRID, out=_existing_file()), 2,
+              "--out", area=area)
+    cli_error("sweep --out under a file", lambda: _sweep_argv(_GOOD_GRID, out=_under_a_file()), 2, "--out",
+              area=area)
+    cli_error("sweep --out holding results, no --resume", _sweep_with_results, 2, "--resume", area=area)
+
+    def second_process(argv):
+        from quotientlearn.io import claim_folder
+
+        with claim_folder(argv[-1]):  # another process's sweep (or run) holds the folder
+            return run_cli(argv)
+
+    cli_error("sweep: two processes on the same --out", lambda: _sweep_argv(_GOOD_GRID), 2, "in use",
+              command=second_process, area=area)
+
+
 # ---------------------------------------------------------------------------- files
 def _file_cases():
     area = "checkpoints and files"
@@ -776,6 +847,7 @@ def register_all():
         _simulation_cases()
         _prediction_cases()
         _cli_cases()
+        _sweep_cases()
         _file_cases()
     return CASES
 
