@@ -44,8 +44,8 @@ import quotientlearn as ql
 from quotientlearn import models
 from quotientlearn.groups import DegenerateOrbitWarning, GroupAction, PairRescaling, TorusRescaling
 
-AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "cli", "sweeps",
-         "checkpoints and files")
+AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "datasets", "cli",
+         "sweeps", "checkpoints and files")
 
 
 @dataclass
@@ -499,8 +499,59 @@ def _prediction_cases():
          ("n_bins",)),
         ("FitResult.verdict(alpha=2)",
          lambda: ql.stats.ks_test(values, flat, (-1.0, 1.3)).verdict(alpha=2.0), ("alpha",)),
+        ("fit_power_exponent(n_grid=1)",
+         lambda: ql.stats.fit_power_exponent(values + 2.0, flat, (1.0, 3.3), n_grid=1), ("n_grid",)),
+        ("power_exponent(n_grid=0)", lambda: ql.stats.power_exponent(flat, flat, (1.0, 3.3), n_grid=0),
+         ("n_grid",)),
     ]:
         error(area, label, run, *words)
+    density = ql.stationary_density(hadamard, quadratic, 0.1, method="theorem1")
+    for label, run, words in [
+        ("log_ratio_spread(other=a function)",
+         lambda: ql.stats.log_ratio_spread(density, flat, np.ones((3, 1))), ("other",)),
+        ("log_ratio_spread(points=[])", lambda: ql.stats.log_ratio_spread(density, density, np.zeros((0, 1))),
+         ("points",)),
+        ("log_ratio_spread(points=NaN)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[np.nan], [1.0]])), ("points",)),
+        ("log_ratio_spread(points complex)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[1j], [1.0]])), ("points",)),
+        ("log_ratio_spread(a point where both are -inf)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[0.0], [1.0]])), ("finite",)),
+    ]:
+        error(area, label, run, *words)
+
+
+def _dataset_cases():
+    area = "datasets"
+    from quotientlearn import datasets
+
+    signal = np.ones(6)
+    relu = models.ShallowReLU(2, 3)
+    for label, run, word in [
+        ("low_rank_completion(rng=1.5)", lambda: datasets.low_rank_completion(2, 1.5), "rng"),
+        ("low_rank_completion(rng='abc')", lambda: datasets.low_rank_completion(2, "abc"), "rng"),
+        ("low_rank_completion(n_seeds=1.5)", lambda: datasets.low_rank_completion(1.5, 0), "n_seeds"),
+        ("low_rank_completion(n_seeds=0)", lambda: datasets.low_rank_completion(0, 0), "n_seeds"),
+        ("low_rank_completion(size=(0, 3))", lambda: datasets.low_rank_completion(2, 0, size=(0, 3)), "size"),
+        ("low_rank_completion(fraction=0)", lambda: datasets.low_rank_completion(2, 0, fraction=0.0),
+         "fraction"),
+        ("low_rank_completion(sampling='x')", lambda: datasets.low_rank_completion(2, 0, sampling="x"),
+         "sampling"),
+        ("gaussian_sensing(noise_std=-1)", lambda: datasets.gaussian_sensing(signal, 2, 0, noise_std=-1.0),
+         "noise_std"),
+        ("gaussian_sensing(signal with NaN)",
+         lambda: datasets.gaussian_sensing(np.array([np.nan, 1.0]), 2, 0), "signal"),
+        ("gaussian_sensing(signal complex)", lambda: datasets.gaussian_sensing(signal + 1j, 2, 0), "signal"),
+        ("gaussian_sensing(n_measurements=0)",
+         lambda: datasets.gaussian_sensing(signal, 2, 0, n_measurements=0), "n_measurements"),
+        ("sparse_cosine_regression(noise_std=nan)",
+         lambda: datasets.sparse_cosine_regression(2, 0, noise_std=float("nan")), "noise_std"),
+        ("relu_teacher(std=-1)", lambda: datasets.relu_teacher(relu, 2, 0, std=-1.0), "std"),
+        ("attention_teacher(std=inf)",
+         lambda: datasets.attention_teacher(models.Attention(4, 2), 2, 0, std=float("inf")), "std"),
+        ("step_signal(lengths=(-1, 2))", lambda: datasets.step_signal((1.0, 2.0), (-1, 2)), "lengths"),
+    ]:
+        error(area, label, run, word)
 
 
 # ----------------------------------------------------------------------------------------- cli
@@ -846,6 +897,7 @@ def register_all():
         _gauge_and_bias_cases()
         _simulation_cases()
         _prediction_cases()
+        _dataset_cases()
         _cli_cases()
         _sweep_cases()
         _file_cases()
