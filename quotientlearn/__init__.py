@@ -31,6 +31,7 @@ _NAMES = {
     "SymmetryBundle": "quotientlearn.bundle",
     "DivergenceError": "quotientlearn.dynamics",
     "DivergenceWarning": "quotientlearn.dynamics",
+    "Loss": "quotientlearn.dynamics",
     "NoiseModel": "quotientlearn.dynamics",
     "Samples": "quotientlearn.dynamics",
     "simulate": "quotientlearn.dynamics",
@@ -85,6 +86,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see: the same names, imported ea
     from quotientlearn.dynamics import (  # noqa: F401
         DivergenceError,
         DivergenceWarning,
+        Loss,
         NoiseModel,
         Samples,
         simulate,

@@ -15,16 +15,54 @@ import warnings
 import autograd.numpy as anp
 import numpy as np
 from autograd import make_jvp, make_vjp
+from autograd.core import SparseObject, defvjp, vspace
+from autograd.extend import defjvp, primitive
+from autograd.numpy.numpy_boxes import ArrayBox
+from autograd.numpy.numpy_vjps import untake
 from autograd.tracer import getval
 
 __all__ = [
+    "AutogradHessians",
     "DegenerateOrbitWarning",
+    "DenseHessians",
+    "GaugeConvergenceWarning",
+    "Hessians",
     "jacobian",
     "jacobian_and_hessian",
     "log_det_psd",
+    "minimum_norm_solve",
+    "slice_tangents",
     "minus_inf_where_degenerate",
     "sum_log",
 ]
+
+
+def _is_basic_index(index):
+    """Whether ``index`` is basic indexing (ints, slices, ``...``, ``None``): each element once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(part is Ellipsis or part is None or isinstance(part, slice | int | np.integer)
+               for part in parts)
+
+
+@primitive
+def _untake_basic(x, index, vs):
+    """The cotangent of ``A[index]`` scattered back into ``A``'s space, for basic indices."""
+
+    def mut_add(array):
+        array[index] += x  # basic indices never repeat an element: np.add.at's result, 8x faster
+        return array
+
+    return SparseObject(vs, mut_add)
+
+
+defvjp(_untake_basic, lambda ans, x, index, _: lambda g: g[index])
+defjvp(_untake_basic, "same")
+# autograd pulls every cotangent of ``A[index]`` back with ``np.add.at``, which dominated the generic
+# predictor pull-back of a user's model (``th[..., :d] * th[..., d:]``) in the hot loop. For basic
+# indices the in-place add gives the same sums; other indices keep autograd's rule.
+defvjp(ArrayBox.__getitem__, lambda ans, A, index: (
+    (lambda g: _untake_basic(g, index, vspace(A))) if _is_basic_index(index)
+    else (lambda g: untake(g, index, vspace(A)))))
 
 
 class DegenerateOrbitWarning(RuntimeWarning):
@@ -40,6 +78,17 @@ class DegenerateOrbitWarning(RuntimeWarning):
     ...     bias = ql.implicit_bias(ql.models.Hadamard(dim=1), np.zeros(2), 0.1)  # the orbit of 0
     >>> float(bias), caught[0].category is ql.DegenerateOrbitWarning
     (-inf, True)
+    """
+
+
+class GaugeConvergenceWarning(RuntimeWarning):
+    """Newton steps along the orbit did not reach the slice to the requested tolerance.
+
+    Examples
+    --------
+    >>> import quotientlearn as ql
+    >>> issubclass(ql.groups.GaugeConvergenceWarning, RuntimeWarning)
+    True
     """
 
 
@@ -118,6 +167,165 @@ def jacobian_and_hessian(fn, x):
     if not gradients:
         return np.zeros(out_shape + (n,)), np.zeros(out_shape + (n, n))
     return np.stack(gradients, axis=-2), np.stack(hessians, axis=-3)
+
+
+#: Largest number of entries of one replicated autograd pass (rows x n) in :class:`AutogradHessians`.
+_HESSIAN_CHUNK = 1_000_000
+
+
+class Hessians:
+    """The Hessians ``H_p`` of a row-wise map ``f: (N, n) -> (N, m)`` at points ``x``, as contractions.
+
+    The Itô route needs only a few contractions of the Hessians with vectors, never the dense
+    ``(N, m, n, n)`` array, whose size grows like ``D^3`` per point. Subclasses implement them in
+    closed form (:class:`DenseHessians` from a dense array is the reference, :class:`AutogradHessians`
+    the generic autograd route); :meth:`dense` is there for generic code that wants the array.
+    """
+
+    def trace(self):
+        """``tr H_p``, shape ``(N, m)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.trace")
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r`` for ``left, right`` of shape ``(N, r, n)``; shape ``(N, m)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.forms")
+
+    def contract(self, vectors):
+        """``sum_p H_p vectors_p`` for ``vectors`` of shape ``(N, m, n)``; shape ``(N, n)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.contract")
+
+    def dense(self):
+        """The Hessians as an array ``(N, m, n, n)``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement Hessians.dense")
+
+
+class DenseHessians(Hessians):
+    """:class:`Hessians` from a dense array ``(N, m, n, n)`` (the reference implementation)."""
+
+    def __init__(self, hessians):
+        self.hessians = np.asarray(hessians)
+
+    def trace(self):
+        """``tr H_p``, shape ``(N, m)``."""
+        return np.trace(self.hessians, axis1=-2, axis2=-1)
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r``, shape ``(N, m)``."""
+        return np.einsum("nri,npij,nrj->np", left, self.hessians, right)
+
+    def contract(self, vectors):
+        """``sum_p H_p vectors_p``, shape ``(N, n)``."""
+        return np.einsum("npij,npj->ni", self.hessians, vectors)
+
+    def dense(self):
+        """The array itself."""
+        return self.hessians
+
+
+class AutogradHessians(Hessians):
+    """:class:`Hessians` of ``fn`` at ``x`` by nested autograd passes over replicated rows.
+
+    A row of ``x`` is repeated once per vector pair (or per output), each copy differentiated along
+    its own direction: one forward-over-forward pass gives every ``left_r^T H_p right_r``, one
+    reverse-over-forward pass gives ``sum_p H_p v_p``. The cost is one pass through ``fn`` on
+    ``(N r, n)`` rows, chunked to bounded memory, instead of ``n m`` passes and an ``(N, m, n, n)``
+    array.
+
+    Parameters
+    ----------
+    fn : callable
+        Row-wise ``(N, n) -> (N, m)``, written with ``autograd.numpy``.
+    x : ndarray, shape (N, n)
+    """
+
+    def __init__(self, fn, x):
+        self.fn, self.x = fn, np.asarray(x, dtype=float)
+
+    def _blocks(self, repeats):
+        """Slices of the points whose replicated rows hold at most ``_HESSIAN_CHUNK`` entries."""
+        n_points, n = self.x.shape
+        size = max(1, _HESSIAN_CHUNK // max(1, repeats * n))
+        return [slice(start, start + size) for start in range(0, n_points, size)]
+
+    def forms(self, left, right):
+        """``sum_r left_r^T H_p right_r`` by forward over forward mode, shape ``(N, m)``."""
+        repeats, n = np.shape(left)[-2:]
+        out = []
+        for block in self._blocks(repeats):
+            points = np.repeat(self.x[block], repeats, axis=0)
+            a, b = np.reshape(left[block], (-1, n)), np.reshape(right[block], (-1, n))
+            inner = lambda y, b=b: make_jvp(self.fn)(y)(b)[1]  # noqa: E731
+            second = make_jvp(inner)(points)(a)[1]
+            out.append(np.reshape(second, (-1, repeats) + np.shape(second)[-1:]).sum(axis=1))
+        return np.concatenate(out, axis=0)
+
+    def trace(self):
+        """``tr H_p = sum_j e_j^T H_p e_j``, shape ``(N, m)``."""
+        n_points, n = self.x.shape
+        unit = np.broadcast_to(np.eye(n), (n_points, n, n))
+        return self.forms(unit, unit)
+
+    def contract(self, vectors):
+        """``sum_p H_p v_p`` by reverse over forward mode, shape ``(N, n)``."""
+        m, n = np.shape(vectors)[-2:]
+        out = []
+        for block in self._blocks(m):
+            points = np.repeat(self.x[block], m, axis=0)
+            directions = np.reshape(vectors[block], (-1, n))
+            pullback, _ = make_vjp(lambda y, d=directions: make_jvp(self.fn)(y)(d)[1])(points)
+            select = np.tile(np.eye(m), (len(points) // m, 1))  # row (i, p) keeps output p
+            out.append(np.reshape(pullback(select), (-1, m, n)).sum(axis=1))
+        return np.concatenate(out, axis=0)
+
+    def dense(self):
+        """``(N, m, n, n)`` by reverse over reverse mode (:func:`jacobian_and_hessian`)."""
+        return jacobian_and_hessian(self.fn, self.x)[1]
+
+
+def slice_tangents(jacobian, constraint_jacobian):
+    """Tangents ``V`` with ``jacobian V = I`` and ``constraint_jacobian V = 0`` (minimum norm).
+
+    Parameters
+    ----------
+    jacobian : ndarray, shape (N, m, D)
+        Of the coordinates along the slice.
+    constraint_jacobian : ndarray, shape (N, c, D)
+        Of the gauge function that defines the slice.
+
+    Returns
+    -------
+    tangents : ndarray, shape (N, D, m)
+    """
+    m = jacobian.shape[-2]
+    constraint = np.concatenate([jacobian, constraint_jacobian], axis=-2)
+    rhs = np.zeros(constraint.shape[:-1] + (m,))
+    rhs[..., :m, :] = np.eye(m)
+    return minimum_norm_solve(constraint, rhs)
+
+
+def minimum_norm_solve(matrix, rhs):
+    """Minimum-norm solutions ``X`` of ``matrix @ X = rhs`` for stacks of wide or square matrices.
+
+    ``matrix^T (matrix matrix^T)^{-1} rhs`` by a solve with the small Gram (a plain solve when square);
+    the pseudo-inverse takes over only when a matrix in the stack is singular.
+
+    Parameters
+    ----------
+    matrix : ndarray, shape (..., c, n)
+    rhs : ndarray, shape (..., c, q)
+
+    Returns
+    -------
+    solution : ndarray, shape (..., n, q)
+    """
+    c, n = matrix.shape[-2:]
+    try:
+        if c == n:
+            return np.linalg.solve(matrix, rhs)
+        gram = matrix @ np.swapaxes(matrix, -1, -2)
+        return np.swapaxes(matrix, -1, -2) @ np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:  # a singular matrix somewhere in the stack
+        return np.linalg.pinv(matrix) @ rhs
 
 
 def minus_inf_where_degenerate(log_det, stacklevel=3):

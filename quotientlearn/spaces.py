@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 from autograd.tracer import getval
-from geomstats.geometry.euclidean import Euclidean
+from geomstats.geometry.euclidean import CanonicalEuclideanMetric, Euclidean
+from geomstats.geometry.riemannian_metric import RiemannianMetric
 
 from quotientlearn.validation import integer, real_array, rng_from_seed
 
@@ -58,6 +59,22 @@ def as_batch(array, trailing_shape, name="theta"):
     return array
 
 
+class _CanonicalMetric(CanonicalEuclideanMetric):
+    """geomstats' canonical metric of ``R^D``, its identity matrix made on request, not stored.
+
+    geomstats stores a dense ``D x D`` identity at construction, which made building a model with
+    ``D = 4000`` take seconds and 128 MB.
+    """
+
+    def __init__(self, space):
+        RiemannianMetric.__init__(self, space)
+
+    @property
+    def metric_matrix_(self):
+        """The identity, shape ``(D, D)``."""
+        return np.eye(self._space.dim)
+
+
 class ParameterSpace(Euclidean):
     """Flat Euclidean parameter space ``R^D`` split into named blocks.
 
@@ -90,7 +107,8 @@ class ParameterSpace(Euclidean):
             size = math.prod(shape)
             self._slices[name] = slice(start, start + size)
             start += size
-        super().__init__(dim=start)
+        super().__init__(dim=start, equip=False)
+        self.equip_with_metric(_CanonicalMetric)
 
     def validate(self, theta, name="theta"):
         """Return ``theta`` as float64 after checking its shape ``(..., D)`` and finiteness."""

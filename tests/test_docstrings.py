@@ -1,11 +1,12 @@
 """Every public function and class has a numpydoc docstring with a runnable example.
 
 The public symbols are the names in ``quotientlearn.__all__`` and in the ``__all__`` of every module it
-re-exports (the list the API reference is written from). The examples run as doctests: ``pytest``
-collects the package with ``--doctest-modules`` (pyproject.toml).
+re-exports (the list the API reference is written from); every subpackage must be among those modules.
+The examples run as doctests: ``pytest`` collects the package with ``--doctest-modules`` (pyproject.toml).
 """
 
 import inspect
+import pkgutil
 import types
 
 import pytest
@@ -21,6 +22,15 @@ SYMBOLS = {f"{module.__name__}.{name}": getattr(module, name) for module in MODU
 
 def test_the_public_api_is_collected():
     assert len(MODULES) > 10 and len(SYMBOLS) > 100
+
+
+def test_every_subpackage_is_a_public_module():
+    """A subpackage left out of ``quotientlearn.__all__`` would get no API pages and no checks here."""
+    subpackages = {info.name for info in pkgutil.iter_modules(quotientlearn.__path__)
+                   if info.ispkg and not info.name.startswith("_")}
+    listed = {module.__name__.rpartition(".")[2] for module in MODULES[1:]}
+    assert subpackages <= listed, \
+        f"add {sorted(subpackages - listed)} to quotientlearn.__all__ (the API reference is written from it)"
 
 
 @pytest.mark.parametrize("name", sorted(SYMBOLS))

@@ -1,7 +1,7 @@
 """Stochastic learning dynamics: one engine under :func:`simulate` and :func:`quotientlearn.sgd.train`.
 
-Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a noise model
-(:class:`NoiseModel`), a scheme (:class:`Scheme`), an optional constraint step
+Its parts are small objects: a drift (:class:`Drift`, :class:`Potential`), a loss with its gradient
+(:class:`Loss`), a noise model (:class:`NoiseModel`), a scheme (:class:`Scheme`), an optional constraint step
 (:class:`Constraint`, :class:`GaugeProjection`), a :class:`Recorder`; :class:`Engine` runs them.
 """
 
@@ -9,6 +9,7 @@ from quotientlearn.dynamics.constraints import Constraint, GaugeProjection
 from quotientlearn.dynamics.drift import Drift, Potential
 from quotientlearn.dynamics.engine import DIVERGENCE_BOUND, Engine, Recorder, Run, as_generator
 from quotientlearn.dynamics.errors import DivergenceError, DivergenceWarning
+from quotientlearn.dynamics.loss import Loss, as_loss
 from quotientlearn.dynamics.noise import NOISE_MODELS, CoordinateDerivatives, NoiseModel, get_noise
 from quotientlearn.dynamics.samples import Samples
 from quotientlearn.dynamics.schemes import SCHEMES, EulerMaruyama, Scheme, StochasticHeun, get_scheme
@@ -26,6 +27,7 @@ __all__ = [
     "Engine",
     "EulerMaruyama",
     "GaugeProjection",
+    "Loss",
     "NoiseModel",
     "Potential",
     "Recorder",
@@ -34,6 +36,7 @@ __all__ = [
     "Scheme",
     "StochasticHeun",
     "as_generator",
+    "as_loss",
     "get_noise",
     "get_scheme",
     "simulate",

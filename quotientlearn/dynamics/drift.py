@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 from autograd import make_vjp
 
+from quotientlearn.dynamics.loss import as_loss
+
 __all__ = ["Drift", "Potential", "check_traceable"]
 
 
@@ -21,6 +23,12 @@ class Drift:
 
     Subclasses implement :meth:`evaluate`; :meth:`sample` draws what one step shares between its
     evaluations (the stochastic Heun scheme evaluates the drift twice with the same draw).
+
+    Attributes
+    ----------
+    independent_rows : bool
+        Each particle's drift depends on its own row only and :meth:`sample` draws nothing, so the
+        engine may step the particles chunk by chunk (faster, same results).
 
     Examples
     --------
@@ -36,6 +44,8 @@ class Drift:
     >>> minus_gradient  # -(beta - 1) (v, u) at beta = 2
     array([[-1., -2.]])
     """
+
+    independent_rows = False
 
     def sample(self, rng):
         """The step's random draw (e.g. a minibatch), or ``None`` for a deterministic drift."""
@@ -85,15 +95,18 @@ def check_traceable(fn, point, what="the loss"):
 class Potential(Drift):
     """``U = L(phi(theta)) + lam |theta|^2 / 2 + kappa |chi|^2 / 2`` and its gradient.
 
-    The loss gradient is one reverse-mode pass through the loss and one pull-back through the
-    predictor (``J^T g`` without forming ``J``: :meth:`~quotientlearn.models.Model.predictor_and_pullback`,
-    in closed form for the zoo); the same pull-back serves label noise.
+    The loss gradient is the loss's gradient (given in closed form by a
+    :class:`~quotientlearn.dynamics.loss.Loss`, or one reverse-mode pass through an ``autograd.numpy``
+    loss) and one pull-back through the predictor (``J^T g`` without forming ``J``:
+    :meth:`~quotientlearn.models.Model.predictor_and_pullback`, in closed form for the zoo); the same
+    pull-back serves label noise.
 
     Parameters
     ----------
     model : Model
-    loss : callable
-        ``loss(beta) -> (N,)`` written with ``autograd.numpy``.
+    loss : callable or Loss
+        ``loss(beta) -> (N,)`` written with ``autograd.numpy``, or a
+        :class:`~quotientlearn.dynamics.loss.Loss` with its gradient.
     weight_decay : float
         ``lam``.
     gauge_penalty : float
@@ -109,8 +122,10 @@ class Potential(Drift):
     array([0.5])
     """
 
+    independent_rows = True
+
     def __init__(self, model, loss, weight_decay=0.0, gauge_penalty=0.0):
-        self.model, self.loss = model, loss
+        self.model, self.loss = model, as_loss(loss)
         self.weight_decay, self.gauge_penalty = float(weight_decay), float(gauge_penalty)
 
     def value(self, theta):
@@ -124,16 +139,20 @@ class Potential(Drift):
 
     def value_and_drift(self, theta):
         """Loss values ``(N,)``, the drift ``-grad U`` ``(N, D)`` and the pull-back ``w -> J^T w``."""
+        beta = self.model.traceable_predictor(theta)
+        return np.asarray(self.loss(beta), dtype=float), *self.evaluate(theta)
+
+    def evaluate(self, theta, batch=None):
+        """The drift ``-grad U`` ``(N, D)`` and the predictor pull-back."""
         beta, pullback = self.model.predictor_and_pullback(theta)
-        loss_pullback, values = make_vjp(self.loss)(beta)
-        drift = pullback(-loss_pullback(np.ones_like(values)))  # negate the small cotangent
+        drift = pullback(-self.loss.gradient(beta))  # negate the small cotangent, not the drift
         if self.weight_decay:
-            drift = drift - self.weight_decay * theta
+            drift -= self.weight_decay * theta
         if self.gauge_penalty:
             gauge = self.model.gauge
             drift = drift - self.gauge_penalty * np.einsum(
                 "...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
-        return values, drift, pullback
+        return drift, pullback
 
     def checked_values(self, theta):
         """Loss values ``(N,)`` at ``theta`` after checking that autograd can differentiate the loss.
@@ -144,10 +163,11 @@ class Potential(Drift):
             When the loss is not written with ``autograd.numpy``.
         """
         beta = self.model.traceable_predictor(theta)
-        check_traceable(self.loss, beta)
+        if self.loss.traced:
+            check_traceable(self.loss.value, beta)
+        else:
+            gradient = np.shape(self.loss.gradient(beta))
+            if gradient != np.shape(beta):
+                raise ValueError(f"the loss gradient must have the shape of beta, {np.shape(beta)}; "
+                                 f"got {gradient}")
         return np.asarray(self.loss(beta))
-
-    def evaluate(self, theta, batch=None):
-        """The drift ``-grad U`` ``(N, D)`` and the predictor pull-back."""
-        _, drift, pullback = self.value_and_drift(theta)
-        return drift, pullback

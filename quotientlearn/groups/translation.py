@@ -51,8 +51,11 @@ class Translation(GroupAction):
 
     def affine_structure(self, rng=0, rtol=1e-9):
         """Zero matrix, unit offset."""
-        d = self.space_dim
-        return AffineStructure(np.zeros((1, d, d)), np.ones((1, d)))
+        if self._affine_cache is None:
+            d, none = self.space_dim, np.zeros(0)
+            self._affine_cache = (AffineStructure(1, d, (none,) * 4,
+                                                  (np.zeros(d), np.arange(d), np.ones(d))),)
+        return self._affine_cache[0]
 
     def moment_map(self, theta):
         """``sum_i theta_i``, shape ``(..., 1)``; zero on mean-centred logits."""

@@ -21,7 +21,7 @@ from autograd import make_vjp
 
 from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
-from quotientlearn.numerics import jacobian
+from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
 from quotientlearn.spaces import as_batch
 from quotientlearn.validation import integer
 
@@ -144,12 +144,48 @@ class Model:
         pullback, beta = make_vjp(self.traceable_predictor)(theta)
         return beta, pullback
 
+    def flat_predictor(self, theta):
+        """The predictor flattened to ``(..., beta_size)``, traceable by autograd (no validation)."""
+        return anp.reshape(self.traceable_predictor(theta), anp.shape(theta)[:-1] + (self.beta_size,))
+
     def predictor_jacobian(self, theta):
         """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
-        theta = self.space.validate(theta)
-        flat = lambda point: anp.reshape(  # noqa: E731
-            self.traceable_predictor(point), anp.shape(point)[:-1] + (self.beta_size,))
-        return jacobian(flat, theta, mode="forward")
+        return jacobian(self.flat_predictor, self.space.validate(theta), mode="forward")
+
+    def predictor_hessians(self, theta):
+        """Hessians of the flattened predictor at ``theta`` (N, D), as contractions.
+
+        The generic default differentiates with autograd over replicated rows
+        (:class:`~quotientlearn.numerics.AutogradHessians`), never forming the dense ``(N, P, D, D)``
+        array; the zoo overrides it in closed form. The Itô route calls it.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+
+        Returns
+        -------
+        hessians : quotientlearn.numerics.Hessians
+        """
+        return AutogradHessians(self.flat_predictor, self.space.validate(theta))
+
+    def slice_tangents(self, theta):
+        """Tangents of the slice in predictor coordinates: ``dphi V = I`` and ``J_chi V = 0``.
+
+        At slice points, ``V`` is the derivative of ``balanced`` (the minimum-norm solution where a
+        residual symmetry leaves the slice tangents undetermined). The generic default solves with the
+        Gram of ``[dphi; J_chi]``; the zoo overrides it in closed form.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+            Slice points.
+
+        Returns
+        -------
+        tangents : ndarray, shape (N, D, beta_size)
+        """
+        return slice_tangents(self.predictor_jacobian(theta), self.gauge.chi_jacobian(theta))
 
     def validate_beta(self, beta):
         """Return ``beta`` as float64 after checking its shape ``(..., *beta_shape)``."""

@@ -14,10 +14,56 @@ import numpy as np
 from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
+from quotientlearn.numerics import Hessians
 from quotientlearn.spaces import ParameterSpace
 from quotientlearn.validation import integer
 
-__all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily"]
+__all__ = ["BasisHadamard", "CumsumHadamard", "Hadamard", "ProductFamily", "ProductHessians"]
+
+
+class ProductHessians(Hessians):
+    """Hessians of ``beta = T (u * v)``: ``H_p = sum_i T_pi (e_{u_i} e_{v_i}^T + e_{v_i} e_{u_i}^T)``.
+
+    Each contraction is ``O(N d)`` or ``O(N d^2)``; nothing of size ``d^3`` is formed.
+
+    Parameters
+    ----------
+    model : ProductFamily
+    theta : ndarray, shape (N, 2 d)
+    """
+
+    def __init__(self, model, theta):
+        self.model, self.n_points = model, np.shape(theta)[0]
+
+    def _halves(self, array):
+        width = self.model.width
+        return array[..., :width], array[..., width:]
+
+    def trace(self):
+        """``0``: every ``H_p`` has a zero diagonal."""
+        return np.zeros((self.n_points, self.model.width))
+
+    def forms(self, left, right):
+        """``T sum_r (l_u r_v + l_v r_u)``, shape ``(N, d)``."""
+        (left_u, left_v), (right_u, right_v) = self._halves(left), self._halves(right)
+        summed = np.sum(left_u * right_v + left_v * right_u, axis=-2)
+        return self.model.from_coefficients(summed)
+
+    def contract(self, vectors):
+        """``(sum_p T_pi v_{p, v_i}, sum_p T_pi v_{p, u_i})``, shape ``(N, 2 d)``."""
+        vectors_u, vectors_v = self._halves(vectors)
+        transform = self.model.transform_matrix()
+        return np.concatenate([np.einsum("pi,npi->ni", transform, vectors_v),
+                               np.einsum("pi,npi->ni", transform, vectors_u)], axis=-1)
+
+    def dense(self):
+        """``(N, d, 2d, 2d)``."""
+        width, transform = self.model.width, self.model.transform_matrix()
+        out = np.zeros((self.n_points, width, 2 * width, 2 * width))
+        index = np.arange(width)
+        out[:, :, index, width + index] = transform
+        out[:, :, width + index, index] = transform
+        return out
 
 
 class ProductFamily(Model):
@@ -63,9 +109,32 @@ class ProductFamily(Model):
 
         def pullback(cotangent):
             back = self.pullback_coefficients(cotangent)
-            return np.concatenate([back * v, back * u], axis=-1)
+            batch = back.shape[:-1]
+            if batch != theta.shape[:-1]:
+                batch = np.broadcast_shapes(batch, theta.shape[:-1])
+            out = np.empty(batch + theta.shape[-1:])
+            np.multiply(back, v, out=out[..., : self.width])  # written in place: no concatenation
+            np.multiply(back, u, out=out[..., self.width :])
+            return out
 
         return beta, pullback
+
+    def predictor_hessians(self, theta):
+        """:class:`ProductHessians` in closed form."""
+        return ProductHessians(self, self.space.validate(theta))
+
+    def slice_tangents(self, theta):
+        """``V_{u_i, k} = (T^{-1})_{ik} / (2 v_i)``, ``V_{v_i, k} = (T^{-1})_{ik} / (2 u_i)``; ``(N, 2d, d)``.
+
+        On the slice ``|u_i| = |v_i|`` these keep ``u_i^2 - v_i^2 = 0`` and move ``w = u v`` by the
+        columns of ``T^{-1}``; they are infinite on degenerate orbits (``w_i = 0``).
+        """
+        theta = self.space.validate(theta)
+        u, v = theta[..., : self.width], theta[..., self.width :]
+        inverse = self.coefficients(np.eye(self.width)).T  # (T^{-1})_{ik}
+        with np.errstate(divide="ignore"):
+            return np.concatenate([inverse / (2.0 * v[..., :, None]),
+                                   inverse / (2.0 * u[..., :, None])], axis=-2)
 
     def predictor_jacobian(self, theta):
         """``A [diag v, diag u]``, shape ``(..., d, 2d)``."""

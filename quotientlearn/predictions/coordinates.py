@@ -5,6 +5,9 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
+from quotientlearn.dynamics.noise import CoordinateDerivatives
+from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
+
 __all__ = ["Coordinates"]
 
 
@@ -67,3 +70,26 @@ class Coordinates:
     def slice_point(self, c):
         """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, D)``."""
         return self.model.balanced(self.beta(c))
+
+    def derivatives(self, theta):
+        """The coordinates' derivatives at slice points ``theta`` (n, D) for the Itô route.
+
+        In predictor coordinates they are the model's (closed forms in the zoo:
+        :meth:`~quotientlearn.models.Model.predictor_jacobian`, ``predictor_hessians``,
+        ``slice_tangents``); in a chart, autograd through the chart, with the tangents solved from
+        ``J_c V = I``, ``J_chi V = 0`` (minimum norm). Hessians stay operators: no ``(n, m, D, D)``
+        array.
+
+        Returns
+        -------
+        derivatives : CoordinateDerivatives
+        """
+        model = self.model
+        beta_jac = model.predictor_jacobian(theta)
+        beta_hess = model.predictor_hessians(theta)
+        if not self.is_chart:
+            return CoordinateDerivatives(theta, beta_jac, beta_hess, model.slice_tangents(theta))
+        jac = jacobian(self.of_theta, theta)
+        return CoordinateDerivatives(theta, jac, AutogradHessians(self.of_theta, theta),
+                                     slice_tangents(jac, model.gauge.chi_jacobian(theta)),
+                                     beta_jac, beta_hess)

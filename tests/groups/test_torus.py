@@ -116,3 +116,22 @@ def test_scaling_balances_tiny_points_and_refuses_the_origin():
                                [2**-0.5, 0.0, -(2**-0.5)], rtol=1e-15)
     with pytest.raises(ValueError, match="no direction"):
         action.balance(np.zeros(3))
+
+
+
+def test_fast_pair_balance_agrees_with_the_scale_safe_route():
+    # Contiguous one-coordinate pairs take a five-pass route; it must agree with the scale-safe one
+    # to a few ulps, and hand every batch holding an extreme or degenerate pair to it.
+    d = 6
+    action = PairRescaling(2 * d, [[i] for i in range(d)], [[d + i] for i in range(d)])
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal((50, 2 * d)) * np.exp(rng.uniform(-20, 20, (50, 2 * d)))
+    fast = action._balance_pairs(theta)
+    assert fast is not None
+    # a degenerate point in the batch sends the whole batch down the scale-safe route
+    slow = action.balance(np.concatenate([theta, np.zeros((1, 2 * d))]))[:-1]
+    np.testing.assert_allclose(fast, slow, rtol=8 * np.finfo(float).eps, atol=0)
+    extreme = np.ones((1, 2 * d))
+    extreme[0, 0], extreme[0, d] = 1e-300, 1e300  # |v| / |u| overflows
+    assert action._balance_pairs(extreme) is None
+    np.testing.assert_allclose(action.balance(extreme)[0, [0, d]], [1.0, 1.0], rtol=1e-14)
