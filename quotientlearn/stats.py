@@ -339,7 +339,8 @@ def log_ratio_spread(density, other, points):
     for value, name in ((density, "density"), (other, "other")):
         if not isinstance(value, Density):
             raise TypeError(f"{name} must be a Density (a prediction's law); got {type(value).__name__}")
-    ratio = density.logpdf(points) - other.logpdf(points)
+    with np.errstate(invalid="ignore"):  # -inf - (-inf) outside a support: refused just below
+        ratio = density.logpdf(points) - other.logpdf(points)
     if not np.all(np.isfinite(ratio)):
         raise ValueError("the log ratio is not finite at some points (outside one density's support?); "
                          "choose points where both log densities are finite")
