@@ -4,9 +4,12 @@ A :class:`Family` maps ``psi`` to a model and, traceably by autograd, to the Gra
 symmetry directions at the balanced slice point of each predictor ``beta``. Its log-determinant is the
 implicit bias (in units of ``T/2``) that :func:`quotientlearn.design.fit` matches to a target. A new
 family subclasses :class:`Family` and writes ``balanced`` and ``generators`` with ``autograd.numpy``;
-the Gram and its log-determinant then follow generically (the concrete families below override the
-log-determinant with their diagonal closed forms, and the tests hold the two against each other and
-against the built model's gauge).
+the Gram, its log-determinant and the log-determinant's gradient in ``beta`` then follow generically.
+The concrete families below reuse their members' closed forms (the slice point, the Gram diagonal and
+the symmetry action of :class:`~quotientlearn.models.ProductFamily` and
+:class:`~quotientlearn.models.PowerProduct`) with ``psi`` traced, and add the Gaussian-smoothed
+gradient the design continuation needs (:mod:`quotientlearn.design.smoothing`). The tests hold the
+closed forms against the generic routes and against the built model's gauge.
 
 Concrete families:
 
@@ -23,20 +26,15 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 import numpy as np
+from autograd import elementwise_grad
 from pymanopt.manifolds import Euclidean, Oblique, Positive, SpecialOrthogonalGroup, Stiefel
 
 from quotientlearn import models
-from quotientlearn.groups.base import sum_log
-from quotientlearn.groups.torus import TorusRescaling
-from quotientlearn.spaces import ParameterSpace, as_batch
+from quotientlearn.design.smoothing import smoothed_log_abs_gradient
+from quotientlearn.groups import PowerRescaling
+from quotientlearn.spaces import as_batch
 
-__all__ = ["Family", "Mixing", "OrthogonalBasis", "PowerProduct", "PowerRescaling", "SparsityStrength"]
-
-
-def _diagonal_embed(values):
-    """``(..., k) -> (..., k, k)`` diagonal matrices, traceable by autograd."""
-    k = np.shape(values)[-1]
-    return values[..., :, None] * np.eye(k)
+__all__ = ["Family", "Mixing", "OrthogonalBasis", "SparsityStrength"]
 
 
 def _log_det_diagonal(diagonal, smoothing):
@@ -51,8 +49,15 @@ class Family:
 
     Subclasses set ``manifold`` (a single-array pymanopt manifold), ``beta_shape`` and
     ``action_dim`` (``k``), and implement :meth:`random_point`, :meth:`model`, :meth:`balanced` and
-    :meth:`generators`; the last two must be written with ``autograd.numpy`` so that pymanopt's
-    autograd backend can differentiate the design objective in ``psi``.
+    :meth:`generators`; the last two must be written with ``autograd.numpy`` so that autograd can
+    differentiate the design objective in ``psi``.
+
+    Attributes
+    ----------
+    objective : {"values", "gradients"}
+        The objective :func:`~quotientlearn.design.fit` uses by default. ``"gradients"`` needs the
+        Gaussian-smoothed :meth:`log_det_gradient`, which a family has only in closed form; the
+        generic default is ``"values"`` (its smoothing works for any family).
 
     Parameters
     ----------
@@ -69,6 +74,8 @@ class Family:
     >>> isinstance(family, ql.design.Family), family.beta_shape, family.action_dim
     (True, (3,), 3)
     """
+
+    objective = "values"
 
     def __init__(self, manifold, beta_shape, action_dim):
         self.manifold = manifold
@@ -135,6 +142,35 @@ class Family:
         squared = anp.matmul(gram, gram) + smoothing**2 * np.eye(self.action_dim)
         return 0.5 * anp.linalg.slogdet(squared)[1]
 
+    def log_det_gradient(self, psi, beta, smoothing=0.0):
+        """``grad_beta E_z log det G(beta + sigma z)``, ``z ~ N(0, I)``: the smoothed bias gradient.
+
+        The generic default is the exact gradient (``smoothing = 0``) by autograd; the Gaussian
+        smoothing (``smoothing = sigma > 0``) needs a closed form, which families override.
+
+        Parameters
+        ----------
+        psi : ndarray
+        beta : ndarray, shape (N, *beta_shape)
+        smoothing : float
+            ``sigma >= 0``, in the units of ``beta``.
+
+        Returns
+        -------
+        gradient : ndarray, shape (N, *beta_shape)
+
+        Raises
+        ------
+        NotImplementedError
+            For ``smoothing > 0`` without a closed form.
+        """
+        if smoothing != 0:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no Gaussian-smoothed log-det gradient: override "
+                "Family.log_det_gradient for smoothing > 0, or fit it with objective='values' (whose "
+                "Gram smoothing works for every family) or smoothing=()")
+        return elementwise_grad(lambda points: self.log_det_gram(psi, points))(beta)
+
     def bias(self, psi, beta, temperature):
         """The implicit bias ``(T/2) log det G_C`` of member ``psi`` at ``beta``, shape ``(...,)``."""
         return 0.5 * float(temperature) * np.asarray(self.log_det_gram(psi, beta))
@@ -145,30 +181,46 @@ class Family:
 
 
 class _ProductCoefficients(Family):
-    """``beta = T_psi (u * v)``: subclasses give the coefficients ``w = T_psi^{-1} beta``."""
+    """``beta = T_psi (u * v)``: members are :class:`~quotientlearn.models.ProductFamily` models.
+
+    Subclasses give the unit analysis rows ``a_i`` (traceable); the coefficients are ``w = A beta``
+    (the rows' norms only shift the bias by a constant), and the slice point, Gram and symmetry are
+    the members' own closed forms.
+    """
+
+    objective = "gradients"
 
     def __init__(self, manifold, dim):
         self.dim = int(dim)
+        self._rescaling = models.ProductFamily.rescaling(self.dim)
         super().__init__(manifold, (self.dim,), self.dim)
 
-    def coefficients(self, psi, beta):
-        """``w = T_psi^{-1} beta``, shape ``(..., d)`` (traceable)."""
+    def analysis_rows(self, psi):
+        """Unit rows ``a_i`` with coefficients ``w_i = a_i . beta``, shape ``(d, d)`` (traceable)."""
         raise NotImplementedError
 
+    def coefficients(self, psi, beta):
+        """``w = A beta``, shape ``(..., d)`` (traceable)."""
+        return anp.dot(beta, anp.transpose(self.analysis_rows(psi)))
+
     def balanced(self, psi, beta):
-        """``u = sqrt|w|``, ``v = sign(w) sqrt|w|``; shape ``(..., 2 d)``."""
-        w = self.coefficients(psi, beta)
-        root = anp.sqrt(anp.abs(w))
-        return anp.concatenate([root, anp.sign(w) * root], axis=-1)
+        """The member's slice point ``(sqrt|w|, sign(w) sqrt|w|)``; shape ``(..., 2 d)``."""
+        return models.ProductFamily.slice_point(self.coefficients(psi, beta))
 
     def generators(self, psi, theta):
-        """``xi_i = (u_i e_i, -v_i e_i)``, shape ``(..., d, 2 d)``."""
-        u, v = theta[..., : self.dim], theta[..., self.dim :]
-        return anp.concatenate([_diagonal_embed(u), -_diagonal_embed(v)], axis=-1)
+        """The members' rescaling ``xi_i = (u_i e_i, -v_i e_i)``, shape ``(..., d, 2 d)``."""
+        return self._rescaling.generators(theta)
 
     def log_det_gram(self, psi, beta, smoothing=0.0):
         """Closed form: the Gram is ``diag(2 |w|)``; shape ``(...,)``."""
-        return _log_det_diagonal(2.0 * anp.abs(self.coefficients(psi, beta)), smoothing)
+        gram = models.ProductFamily.slice_gram_diagonal(self.coefficients(psi, beta))
+        return _log_det_diagonal(gram, smoothing)
+
+    def log_det_gradient(self, psi, beta, smoothing=0.0):
+        """Closed form ``sum_i a_i E[1 / (w_i + sigma g)]`` (unit rows: ``w_i + sigma g`` exactly)."""
+        rows = self.analysis_rows(psi)
+        return anp.dot(smoothed_log_abs_gradient(anp.dot(beta, anp.transpose(rows)), smoothing),
+                       rows)
 
 
 class OrthogonalBasis(_ProductCoefficients):
@@ -217,9 +269,9 @@ class OrthogonalBasis(_ProductCoefficients):
             q[0] = -q[0]
         return q
 
-    def coefficients(self, psi, beta):
-        """``w = B beta``."""
-        return anp.dot(beta, anp.transpose(psi))
+    def analysis_rows(self, psi):
+        """``B`` itself (its rows are orthonormal)."""
+        return psi
 
     def model(self, psi):
         """``BasisHadamard(B)``."""
@@ -283,15 +335,14 @@ class Mixing(_ProductCoefficients):
         diagonal = rng.choice([-1.0, 1.0], self.dim) * (1.0 + np.abs(rng.standard_normal(self.dim)))
         return matrix - np.diag(np.diag(matrix)) + np.diag(diagonal)
 
-    def coefficients(self, psi, beta):
-        """``w = A beta`` with the rows of ``A`` scaled to unit norm.
+    def analysis_rows(self, psi):
+        """The rows of ``A`` scaled to unit norm.
 
-        The bias only shifts by a constant under row scaling, but the smoothed objective of
+        The bias only shifts by a constant under row scaling, but the smoothed objectives of
         :func:`~quotientlearn.design.fit` would not be scale-free without the normalisation.
         """
         analysis = self.analysis(psi)
-        rows = analysis / anp.sqrt(anp.sum(analysis**2, axis=1, keepdims=True))
-        return anp.dot(beta, anp.transpose(rows))
+        return analysis / anp.sqrt(anp.sum(analysis**2, axis=1, keepdims=True))
 
     def model(self, psi):
         """``BasisHadamard(A)``; raises ``ValueError`` if ``A`` is singular."""
@@ -305,11 +356,10 @@ class Mixing(_ProductCoefficients):
 class SparsityStrength(Family):
     """``beta_i = sign(u_i) |u_i|^{p_i} v_i``: sparsity whose strength ``2 / (p_i + 1)`` is tunable.
 
-    The torus ``(u_i, v_i) -> (a_i u_i, a_i^{-p_i} v_i)`` leaves ``beta`` invariant; its balanced slice
-    is ``u_i^2 = p_i v_i^2``, where the Gram is
-    ``diag((1 + p_i) (sqrt(p_i) |beta_i|)^{2 / (p_i + 1)})``. So the bias is
-    ``sum_i (2 / (p_i + 1)) log |beta_i|`` plus a constant in ``beta``: weights in ``(0, 2)``, with
-    ``p = 1`` the Hadamard product.
+    Members are :class:`~quotientlearn.models.PowerProduct` models, whose closed forms (slice point,
+    Gram diagonal, the torus weights of :class:`~quotientlearn.groups.PowerRescaling`) this family
+    calls with the exponents traced. The bias is ``sum_i (2 / (p_i + 1)) log |beta_i|`` plus a
+    constant in ``beta``: weights in ``(0, 2)``, with ``p = 1`` the Hadamard product.
 
     Parameters
     ----------
@@ -324,6 +374,8 @@ class SparsityStrength(Family):
     >>> family.model(np.ones((1, 3)))  # p = 1: the Hadamard product
     PowerProduct(D=6, k=3, beta_shape=(3,))
     """
+
+    objective = "gradients"
 
     def __init__(self, dim):
         self.dim = int(dim)
@@ -353,122 +405,22 @@ class SparsityStrength(Family):
         return np.exp(0.5 * rng.standard_normal((1, self.dim)))
 
     def balanced(self, psi, beta):
-        """``u = (sqrt(p) |beta|)^{1/(p+1)}``, ``v = sign(beta) u / sqrt(p)``; shape ``(..., 2 d)``."""
-        p = self.exponents(psi)
-        u = (anp.sqrt(p) * anp.abs(beta)) ** (1.0 / (p + 1.0))
-        return anp.concatenate([u, anp.sign(beta) * u / anp.sqrt(p)], axis=-1)
+        """The member's slice point ``u = (sqrt(p) |beta|)^{1/(p+1)}``, ``v = sign(beta) u / sqrt(p)``."""
+        return models.PowerProduct.slice_point(beta, self.exponents(psi))
 
     def generators(self, psi, theta):
-        """``xi_i = (u_i e_i, -p_i v_i e_i)``, shape ``(..., d, 2 d)``."""
-        p = self.exponents(psi)
-        u, v = theta[..., : self.dim], theta[..., self.dim :]
-        return anp.concatenate([_diagonal_embed(u), -_diagonal_embed(p * v)], axis=-1)
+        """The members' torus ``xi_i = (u_i e_i, -p_i v_i e_i)``, shape ``(..., d, 2 d)``."""
+        return PowerRescaling.torus_weights(self.exponents(psi)) * theta[..., None, :]
 
     def log_det_gram(self, psi, beta, smoothing=0.0):
         """Closed form ``sum_i log((1 + p_i) (p_i beta_i^2)^{1/(p_i+1)})``; shape ``(...,)``."""
-        p = self.exponents(psi)
-        gram = (1.0 + p) * (p * beta**2) ** (1.0 / (p + 1.0))
+        gram = models.PowerProduct.slice_gram_diagonal(beta, self.exponents(psi))
         return _log_det_diagonal(gram, smoothing)
 
+    def log_det_gradient(self, psi, beta, smoothing=0.0):
+        """Closed form ``(2 / (p + 1)) E[1 / (beta + sigma g)]``, shape ``(..., d)``."""
+        return (2.0 / (self.exponents(psi) + 1.0)) * smoothed_log_abs_gradient(beta, smoothing)
+
     def model(self, psi):
-        """The :class:`PowerProduct` model with these exponents."""
-        return PowerProduct(np.array(self.exponents(psi), dtype=float))
-
-
-class PowerRescaling(TorusRescaling):
-    """``(u_i, v_i) -> (a_i u_i, a_i^{-p_i} v_i)``, with the balanced slice reached in closed form.
-
-    Parameters
-    ----------
-    exponents : array_like, shape (d,)
-        ``p > 0``.
-    """
-
-    def __init__(self, exponents):
-        self.exponents = np.asarray(exponents, dtype=float)
-        d = self.exponents.size
-        super().__init__(np.concatenate([np.eye(d), -self.exponents * np.eye(d)], axis=1),
-                         name="PowerRescaling")
-
-    def balance(self, theta):
-        """Move along the orbit to ``u^2 = p v^2``; degenerate orbits go to their limit ``0``.
-
-        Parameters
-        ----------
-        theta : ndarray, shape (..., 2 d)
-
-        Returns
-        -------
-        balanced : ndarray, shape (..., 2 d)
-        """
-        theta = as_batch(theta, (self.space_dim,))
-        d, p = self.exponents.size, self.exponents
-        u, v = theta[..., :d], theta[..., d:]
-        degenerate = (u == 0) | (v == 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # (a u)^2 = p (a^{-p} v)^2  <=>  a^{2 (1 + p)} = p v^2 / u^2.
-            factor = (p * v**2 / u**2) ** (1.0 / (2.0 * (1.0 + p)))
-        factor = np.where(degenerate, 0.0, factor)
-        down = np.where(degenerate, 0.0, np.where(degenerate, 1.0, factor) ** -p)
-        return np.concatenate([u * factor, v * down], axis=-1)
-
-
-class PowerProduct(models.Model):
-    """``beta_i = sign(u_i) |u_i|^{p_i} v_i``: the members of :class:`SparsityStrength`.
-
-    Closed forms: predictor Jacobian, balanced point ``u = (sqrt(p) |beta|)^{1/(p+1)}``,
-    ``v = sign(beta) u / sqrt(p)``, slice log-determinant
-    ``sum_i log((1 + p_i) (p_i beta_i^2)^{1/(p_i+1)})``. ``p = 1`` is the Hadamard product.
-
-    Parameters
-    ----------
-    exponents : array_like, shape (d,)
-        ``p > 0``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import quotientlearn as ql
-    >>> model = ql.design.PowerProduct(np.array([1.0, 3.0]))  # bias sum_i (2 / (p_i + 1)) log|beta_i|
-    >>> model
-    PowerProduct(D=4, k=2, beta_shape=(2,))
-    >>> bool(np.allclose(model.predictor(model.balanced(np.array([2.0, -0.5]))), [2.0, -0.5]))
-    True
-    """
-
-    def __init__(self, exponents):
-        exponents = np.asarray(exponents, dtype=float).reshape(-1)
-        if exponents.size == 0 or not np.all(np.isfinite(exponents) & (exponents > 0)):
-            raise ValueError(f"exponents must be positive and finite; got {exponents}")
-        self.exponents = exponents
-        self.width = exponents.size
-        space = ParameterSpace({"u": (self.width,), "v": (self.width,)})
-        super().__init__(space, PowerRescaling(exponents), (self.width,))
-
-    def traceable_predictor(self, theta):
-        """``sign(u) |u|^p v``, shape ``(..., d)``."""
-        u, v = theta[..., : self.width], theta[..., self.width :]
-        return anp.sign(u) * anp.abs(u) ** self.exponents * v
-
-    def predictor_jacobian(self, theta):
-        """``[diag(p |u|^{p-1} v), diag(sign(u) |u|^p)]``, shape ``(..., d, 2 d)``."""
-        theta = self.space.validate(theta)
-        u, v = theta[..., : self.width], theta[..., self.width :]
-        p = self.exponents
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d_u = np.where(u == 0, 0.0, p * np.abs(u) ** (p - 1.0)) * v
-        d_v = np.sign(u) * np.abs(u) ** p
-        return np.concatenate([_diagonal_embed(d_u), _diagonal_embed(d_v)], axis=-1)
-
-    def balanced(self, beta):
-        """``u = (sqrt(p) |beta|)^{1/(p+1)}``, ``v = sign(beta) u / sqrt(p)``; shape ``(..., 2 d)``."""
-        beta = self.validate_beta(beta)
-        p = self.exponents
-        u = (np.sqrt(p) * np.abs(beta)) ** (1.0 / (p + 1.0))
-        return np.concatenate([u, np.sign(beta) * u / np.sqrt(p)], axis=-1)
-
-    def log_det_gram_on_slice(self, beta):
-        """``sum_i log((1 + p_i) (p_i beta_i^2)^{1/(p_i+1)})``, shape ``(...,)``."""
-        beta = self.validate_beta(beta)
-        p = self.exponents
-        return sum_log((1.0 + p) * (p * beta**2) ** (1.0 / (p + 1.0)))
+        """The :class:`~quotientlearn.models.PowerProduct` model with these exponents."""
+        return models.PowerProduct(np.array(self.exponents(psi), dtype=float))

@@ -3,7 +3,10 @@
 A target is matched when a parameterisation's ``log det G_C`` on the balanced slice equals ``R(beta)``
 up to a constant; the implicit bias at temperature ``T`` is then ``(T/2) R(beta)`` plus a constant
 (docs/theory.md sections 4-5). Every regulariser is written with ``autograd.numpy`` so that its gradient in
-``beta`` is available (:func:`quotientlearn.design.well_conditioned_reference` uses it).
+``beta`` is available (:func:`quotientlearn.design.fit` matches gradients;
+:func:`quotientlearn.design.well_conditioned_reference` screens by them). The targets that are sums of
+``log |l . beta|`` (all but ``"low_rank"`` and ``"group_sparse"``) also carry their Gaussian-smoothed
+gradient in closed form (:mod:`quotientlearn.design.smoothing`).
 
 The catalogue's targets (constants dropped):
 
@@ -26,7 +29,9 @@ from dataclasses import dataclass, field
 
 import autograd.numpy as anp
 import numpy as np
+from autograd import elementwise_grad
 
+from quotientlearn.design.smoothing import log_linear_gradient
 from quotientlearn.spaces import as_batch
 
 __all__ = ["TARGETS", "Target", "make_target"]
@@ -55,6 +60,10 @@ class Target:
         ``R(beta)``, shape ``(..., *beta_shape) -> (...,)``, written with ``autograd.numpy``.
     params : dict
         The spec's parameters (basis, group sizes, weights, rank), for :func:`parameterize`.
+    smoothing : callable or None
+        ``(beta, sigma) -> E_z grad R(beta + sigma z)``, ``z ~ N(0, I)``, shape
+        ``(..., *beta_shape)``: the Gaussian-smoothed gradient in closed form, or ``None`` when ``R``
+        has none (:func:`~quotientlearn.design.fit` then estimates it by Monte Carlo).
 
     Examples
     --------
@@ -71,6 +80,7 @@ class Target:
     beta_shape: tuple
     regulariser: object = field(repr=False)
     params: dict = field(default_factory=dict, repr=False)
+    smoothing: object = field(default=None, repr=False)
 
     def __call__(self, beta):
         """``R(beta)`` after checking the shape, shape ``(...,)``."""
@@ -78,9 +88,28 @@ class Target:
         with np.errstate(divide="ignore"):
             return self.regulariser(beta)
 
+    def gradient(self, beta):
+        """``grad R(beta)`` by autograd, shape ``(..., *beta_shape)``; ``beta`` is checked."""
+        beta = as_batch(beta, self.beta_shape, "beta")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return elementwise_grad(self.regulariser)(beta)
+
 
 def _log_abs(values):
     return anp.log(anp.abs(values))
+
+
+def _log_linear(name, forms, weights, params):
+    """``R(beta) = sum_k weights_k log |forms_k . beta|``, with its smoothed gradient."""
+    forms, weights = np.asarray(forms, dtype=float), np.asarray(weights, dtype=float)
+
+    def regulariser(beta):
+        return anp.sum(weights * _log_abs(anp.dot(beta, forms.T)), axis=-1)
+
+    def smoothing(beta, sigma):
+        return log_linear_gradient(beta, forms, weights, sigma)
+
+    return Target(name, (forms.shape[1],), regulariser, params, smoothing)
 
 
 def _square_matrix(value, name):
@@ -144,28 +173,20 @@ def make_target(spec, *, dim=None, shape=None, rank=None):
 
     if name == "sparse":
         dim = _positive_int(dim, "dim (the length of beta) for target 'sparse'")
-        return Target(name, (dim,), lambda beta: anp.sum(_log_abs(beta), axis=-1))
+        return _log_linear(name, np.eye(dim), np.ones(dim), {})
     if name == "tv":
         dim = _positive_int(dim, "dim (the length of beta) for target 'tv'")
-
-        def log_jumps(beta):
-            jumps = anp.concatenate([beta[..., :1], beta[..., 1:] - beta[..., :-1]], axis=-1)
-            return anp.sum(_log_abs(jumps), axis=-1)
-
-        return Target(name, (dim,), log_jumps)
+        # The jumps beta_i - beta_{i-1}, with beta_{-1} = 0.
+        return _log_linear(name, np.eye(dim) - np.eye(dim, k=-1), np.ones(dim), {})
     if name == "sparse_in_basis":
         basis = _square_matrix(param, "the basis B of target 'sparse_in_basis'")
-        return Target(name, (basis.shape[0],),
-                      lambda beta: anp.sum(_log_abs(anp.dot(beta, basis.T)), axis=-1),
-                      {"basis": basis})
+        return _log_linear(name, basis, np.ones(len(basis)), {"basis": basis})
     if name == "weighted_sparse":
         weights = np.asarray(param, dtype=float)
         if weights.ndim != 1 or weights.size == 0 or not np.all(np.isfinite(weights)):
             raise ValueError("the weights of target 'weighted_sparse' must be a non-empty finite "
                              f"vector; got {param!r}")
-        return Target(name, (weights.size,),
-                      lambda beta: anp.sum(weights * _log_abs(beta), axis=-1),
-                      {"weights": weights})
+        return _log_linear(name, np.eye(weights.size), weights, {"weights": weights})
     if name == "group_sparse":
         if param is None or np.ndim(param) != 1 or len(param) == 0:
             raise ValueError("target 'group_sparse' needs the group sizes, as "

@@ -53,6 +53,8 @@ class Setting:
         Required length of a list.
     increasing : bool
         A list must be strictly increasing.
+    empty : bool
+        A list may be empty (the part it sizes is skipped).
     help : str
         One line for the user.
 
@@ -74,6 +76,7 @@ class Setting:
     element: str | None = None
     length: int | None = None
     increasing: bool = False
+    empty: bool = False
     help: str = ""
 
     def describe(self):
@@ -82,7 +85,8 @@ class Setting:
             text = f"a list of {self._number_phrase(self.element, plural=True)}"
             if self.length is not None:
                 text = f"a list of {self.length} {self._number_phrase(self.element, plural=True)}"
-            return text + (", increasing" if self.increasing else "")
+            return (text + (", increasing" if self.increasing else "")
+                    + (" (may be empty)" if self.empty else ""))
         if self.kind == "bool":
             return "True or False"
         if self.kind == "str":
@@ -111,7 +115,8 @@ class Setting:
             if not isinstance(value, list | tuple):
                 raise SettingError(f"{name} must be {self.describe()}; got {value!r}")
             items = [self._number(item, f"{name}[{i}]", self.element) for i, item in enumerate(value)]
-            if not items or (self.length is not None and len(items) != self.length):
+            if (not items and not self.empty) or (self.length is not None
+                                                  and len(items) != self.length):
                 raise SettingError(f"{name} must be {self.describe()}; got {value!r}")
             if self.increasing and any(b <= a for a, b in zip(items, items[1:], strict=False)):
                 raise SettingError(f"{name} must be increasing; got {value!r}")
@@ -204,6 +209,18 @@ SETTINGS = {
                       maximum=10**4),
     "starts": _count("random starts of the design fit", maximum=10**4),
     "ablation_starts": _count("random starts of the design ablation", minimum=0, maximum=10**4),
+    "sweep_dims": Setting("list", element="int", minimum=2, maximum=10**4, increasing=True,
+                          help="sizes d of the inverse-design size sweep"),
+    "sweep_seeds": _count("hidden bases per size of the size sweep", maximum=10**4),
+    "sweep_starts": _count("random starts per hidden basis of the size sweep", maximum=10**4),
+    "reference_per_dim": _count("reference points per dimension in the size sweep", maximum=10**4),
+    "classical_samples_per_dim": _count("FastICA samples per dimension in the size sweep",
+                                        maximum=10**5),
+    "values_dims": Setting("list", element="int", minimum=2, maximum=10**4, increasing=True,
+                           empty=True, help="sizes at which the variance objective also runs"),
+    "family_dims": Setting("list", element="int", minimum=2, maximum=10**4, increasing=True,
+                           empty=True, help="sizes of the other design families at scale"),
+    "family_starts": _count("random starts per family and size", maximum=10**4),
     # step sizes, horizons, temperatures
     "lr": _positive("learning rate"),
     "vanilla_lr": _positive("learning rate of the plain model"),
@@ -250,7 +267,8 @@ SETTINGS = {
     "l1": _non_negative("l1 penalty of the baseline"),
     "support_threshold": _non_negative("threshold for counting a coefficient as non-zero"),
     "ablation": Setting("bool", help="also run the noise ablation"),
-    "max_gradient_norm": _positive("gradient clipping of the design fit"),
+    "reference_keep": _fraction("fraction of Gaussian proposals kept as reference points"),
+    "classical_sparsity": _fraction("probability that a coefficient of the FastICA samples is non-zero"),
     "solver": Setting("str", choices=("steepest-descent", "conjugate-gradient", "trust-regions"),
                       help="pymanopt solver of the design fit"),
     "success_tolerance": _positive("design-fit success tolerance"),

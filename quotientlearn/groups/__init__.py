@@ -13,6 +13,7 @@ from quotientlearn.groups.torus import (
     ColumnRescaling,
     LayerRescaling,
     PairRescaling,
+    PowerRescaling,
     Scaling,
     TorusRescaling,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "GroupAction",
     "LayerRescaling",
     "PairRescaling",
+    "PowerRescaling",
     "Scaling",
     "TorusRescaling",
     "Translation",

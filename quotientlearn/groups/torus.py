@@ -3,7 +3,8 @@
 ``TorusRescaling(weights)`` multiplies ``theta_i`` by ``exp(sum_a c_a weights[a, i])``. Its special
 cases carry closed forms: :class:`PairRescaling` (one group of coordinates scaled up, a disjoint one down:
 Hadamard products, neurons, shared group scalars, attention columns), :class:`ColumnRescaling`,
-:class:`LayerRescaling` (deep diagonal networks) and :class:`Scaling` (normalisation layers).
+:class:`LayerRescaling` (deep diagonal networks), :class:`PowerRescaling` (power products
+``sign(u) |u|^p v``) and :class:`Scaling` (normalisation layers).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from quotientlearn.validation import integer
 #: Smallest positive normal float64.
 _TINY = float(np.finfo(float).tiny)
 
-__all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "Scaling", "TorusRescaling"]
+__all__ = ["ColumnRescaling", "LayerRescaling", "PairRescaling", "PowerRescaling", "Scaling",
+           "TorusRescaling"]
 
 
 class TorusRescaling(GroupAction):
@@ -452,3 +454,66 @@ class Scaling(TorusRescaling):
             raise ValueError(f"theta has {int(np.count_nonzero(norm == 0))} zero point(s); the "
                              "origin is a fixed point of the scaling and has no direction")
         return theta / norm
+
+
+class PowerRescaling(TorusRescaling):
+    """``(u_i, v_i) -> (a_i u_i, a_i^{-p_i} v_i)``: the symmetry of ``sign(u_i) |u_i|^{p_i} v_i``.
+
+    The balanced slice ``u_i^2 = p_i v_i^2`` is reached in closed form.
+
+    Parameters
+    ----------
+    exponents : array_like, shape (d,)
+        ``p > 0``; ``D = 2 d``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> action = ql.groups.PowerRescaling([2.0])  # the symmetry of sign(u) |u|^2 v
+    >>> u, v = action.balance(np.array([1.0, 8.0]))
+    >>> round(float(u**2 - 2 * v**2), 12), round(float(u**2 * v), 12)  # on the slice; product kept
+    (0.0, 8.0)
+    """
+
+    def __init__(self, exponents):
+        self.exponents = np.asarray(exponents, dtype=float).reshape(-1)
+        super().__init__(self.torus_weights(self.exponents), name="PowerRescaling")
+
+    @staticmethod
+    def torus_weights(exponents):
+        """``[I, -diag(p)]``, shape ``(d, 2 d)``; traceable by autograd in ``exponents``."""
+        eye = np.eye(np.shape(exponents)[-1])
+        return anp.concatenate([eye, -exponents * eye], axis=1)
+
+    def balance(self, theta):
+        """Move along the orbit to ``u^2 = p v^2``; degenerate orbits go to their limit ``0``.
+
+        In logarithms, so that no power of an entry overflows or underflows: on the slice
+        ``log |u| = (log(p) / 2 + p log |u_0| + log |v_0|) / (p + 1)`` and ``|v| = |u| / sqrt(p)``,
+        which keeps ``sign(u) |u|^p v`` to a few ulps per decade of exponent.
+
+        Parameters
+        ----------
+        theta : ndarray, shape (..., 2 d)
+
+        Returns
+        -------
+        balanced : ndarray, shape (..., 2 d)
+        """
+        theta = as_batch(theta, (self.space_dim,))
+        d, p = self.exponents.size, self.exponents
+        u, v = theta[..., :d], theta[..., d:]
+        degenerate = (u == 0) | (v == 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_u = (0.5 * np.log(p) + p * np.log(np.abs(u)) + np.log(np.abs(v))) / (p + 1.0)
+        log_u = np.where(degenerate, -np.inf, log_u)
+        return np.concatenate([np.sign(u) * np.exp(log_u),
+                               np.sign(v) * np.exp(log_u - 0.5 * np.log(p))], axis=-1)
+
+    def log_det_moment_gram(self, theta):
+        """``sum_i log(u_i^2 + p_i^2 v_i^2)`` (the Gram is diagonal), without overflow; ``(...,)``."""
+        theta = as_batch(theta, (self.space_dim,))
+        d = self.exponents.size
+        pairs = np.stack([theta[..., :d], self.exponents * theta[..., d:]], axis=-1)
+        return 2.0 * sum_log(scaled_norm(pairs))

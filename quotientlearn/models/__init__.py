@@ -6,8 +6,9 @@ from quotientlearn.models.custom import Custom
 from quotientlearn.models.diagonal import DiagonalNet
 from quotientlearn.models.factorization import MatrixFactorization
 from quotientlearn.models.group_sparse import GroupSparse
-from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard
+from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard, ProductFamily
 from quotientlearn.models.invariances import ScaleInvariant, Translation
+from quotientlearn.models.power import PowerProduct
 from quotientlearn.models.relu import ShallowReLU
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "Hadamard",
     "MatrixFactorization",
     "Model",
+    "PowerProduct",
+    "ProductFamily",
     "ScaleInvariant",
     "ShallowReLU",
     "Translation",
@@ -65,4 +68,5 @@ def zoo(size="small"):
         "GroupSparse": GroupSparse([2, 3, 1] if big else [2, 1]),
         "ScaleInvariant": ScaleInvariant(d),
         "Translation": Translation(d),
+        "PowerProduct": PowerProduct(np.linspace(0.4, 2.5, d)),
     }

@@ -67,16 +67,53 @@ class ProductHessians(Hessians):
 
 
 class ProductFamily(Model):
-    """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``."""
+    """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import quotientlearn as ql
+    >>> model = ql.models.CumsumHadamard(3)  # a ProductFamily with A the cumulative sum
+    >>> isinstance(model, ql.models.ProductFamily)
+    True
+    >>> model.coefficients(np.array([1.0, 3.0, 2.0]))  # w = A^{-1} beta
+    array([ 1.,  2., -1.])
+    """
 
     def __init__(self, dim):
         dim = integer(dim, "dim", minimum=1)
         self.width = dim
         space = ParameterSpace({"u": (dim,), "v": (dim,)})
-        action = PairRescaling(
+        super().__init__(space, self.rescaling(dim), (dim,))
+
+    @staticmethod
+    def rescaling(dim):
+        """The symmetry ``(u_i, v_i) -> (a_i u_i, v_i / a_i)`` of every product model of width ``dim``."""
+        return PairRescaling(
             2 * dim, [[i] for i in range(dim)], [[dim + i] for i in range(dim)], name="Rescaling"
         )
-        super().__init__(space, action, (dim,))
+
+    @staticmethod
+    def slice_point(coefficients):
+        """``u = sqrt|w|``, ``v = sign(w) sqrt|w|``: the balanced point with products ``w``.
+
+        Traceable by autograd (design families differentiate it in their parameters).
+
+        Parameters
+        ----------
+        coefficients : ndarray, shape (..., d)
+
+        Returns
+        -------
+        theta : ndarray, shape (..., 2 d)
+        """
+        root = anp.sqrt(anp.abs(coefficients))
+        return anp.concatenate([root, anp.sign(coefficients) * root], axis=-1)
+
+    @staticmethod
+    def slice_gram_diagonal(coefficients):
+        """The Gram ``2 |w|`` on the slice (it is diagonal), shape ``(..., d)``; traceable."""
+        return 2.0 * anp.abs(coefficients)
 
     def coefficients(self, beta):
         """``w = A^{-1} beta``: the products ``u * v`` of the slice point, shape ``(..., d)``."""
@@ -145,13 +182,11 @@ class ProductFamily(Model):
 
     def balanced(self, beta):
         """``u = sqrt|w|``, ``v = sign(w) sqrt|w|`` with ``w = A^{-1} beta``; shape ``(..., 2d)``."""
-        w = self.coefficients(self.validate_beta(beta))
-        root = np.sqrt(np.abs(w))
-        return np.concatenate([root, np.sign(w) * root], axis=-1)
+        return self.slice_point(self.coefficients(self.validate_beta(beta)))
 
     def log_det_gram_on_slice(self, beta):
         """``sum_i log(2 |w_i|)``, shape ``(...,)``."""
-        return sum_log(2.0 * np.abs(self.coefficients(self.validate_beta(beta))))
+        return sum_log(self.slice_gram_diagonal(self.coefficients(self.validate_beta(beta))))
 
 
 class Hadamard(ProductFamily):

@@ -14,6 +14,8 @@ import warnings
 
 import numpy as np
 
+from quotientlearn.memory import map_chunks
+from quotientlearn.memory import memory_budget as memory_budget_bytes
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
 from quotientlearn.validation import integer, positive
@@ -127,20 +129,32 @@ class ItoField:
         return relative_curl(self, points, step)
 
 
-def _line_integral(field, reference, n_nodes, chunk=4096):
+def _field_bytes(problem):
+    """Peak working memory of :class:`ItoField` per point, from the problem's sizes: an upper bound.
+
+    The bound is that of generic derivatives: the coordinates' Hessians ``(m, D, D)`` by autograd
+    and their passes (measured about ``2.1 x 8 m D^2`` bytes); the D x D noise covariances and the
+    slice tangent add lower-order terms. Models with closed-form derivatives need far less (about
+    16 kB a point for Hadamard at d = 16), so their chunks are smaller than necessary, never larger.
+    """
+    m, dim, k = problem.coordinates.size, problem.model.dim, problem.model.action.dim
+    return 8.0 * (3 * m * dim * dim + 4 * dim * dim + 8 * (m + k) * dim + 64)
+
+
+def _line_integral(field, reference, n_nodes, bytes_per_node, memory_budget=None):
     nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
     nodes, weights = 0.5 * (nodes + 1.0), 0.5 * weights
 
+    def integrate(block):
+        delta = block - reference
+        path = reference + nodes[:, None, None] * delta  # (q, n, m)
+        values = field(path.reshape(-1, block.shape[-1])).reshape(path.shape)
+        return np.einsum("q,qnm,nm->n", weights, values, delta)
+
     def log_density(c):
-        c = c.reshape(len(c), -1)
-        out = np.empty(len(c))
-        for start in range(0, len(c), chunk):
-            block = c[start:start + chunk]
-            delta = block - reference
-            path = reference + nodes[:, None, None] * delta  # (q, n, m)
-            values = field(path.reshape(-1, block.shape[-1])).reshape(path.shape)
-            out[start:start + chunk] = np.einsum("q,qnm,nm->n", weights, values, delta)
-        return out
+        # Each point is n_nodes field evaluations: chunk the points by the memory budget.
+        return map_chunks(integrate, c.reshape(len(c), -1), n_nodes * bytes_per_node,
+                          memory_budget)
 
     return log_density
 
@@ -164,6 +178,9 @@ class ItoRoute(Prediction):
     curl_tolerance : float
         Relative curl near the reference above which a :class:`NonConservativeWarning` says that no
         potential exists.
+    memory_budget : int or str, optional
+        Bytes one ``logpdf`` call may use (points are processed in chunks that fit); see
+        :func:`quotientlearn.memory.memory_budget`.
 
     Examples
     --------
@@ -182,10 +199,11 @@ class ItoRoute(Prediction):
 
     name = "ito"
 
-    def __init__(self, reference=None, n_nodes=48, curl_tolerance=1e-4):
+    def __init__(self, reference=None, n_nodes=48, curl_tolerance=1e-4, memory_budget=None):
         self.reference = None if reference is None else np.asarray(reference, dtype=float)
         self.n_nodes = integer(n_nodes, "n_nodes", minimum=1, maximum=10**5)
         self.curl_tolerance = positive(curl_tolerance, "curl_tolerance")
+        self.memory_budget = None if memory_budget is None else memory_budget_bytes(memory_budget)
 
     def check(self, problem):
         """Refuse dynamics that leave the slice, and predictors of lower rank without a chart."""
@@ -239,5 +257,6 @@ class ItoRoute(Prediction):
             curl = 0.0
         info["curl_near_reference"] = curl
         info["reference"] = reference.reshape(coords.shape).tolist()
-        return Density(_line_integral(field, reference[0], self.n_nodes), coords.shape, self.name,
-                       info, field=field)
+        return Density(_line_integral(field, reference[0], self.n_nodes, _field_bytes(problem),
+                                      self.memory_budget), coords.shape, self.name, info,
+                       field=field)

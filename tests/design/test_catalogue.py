@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import quotientlearn as ql
-from quotientlearn.design import PowerProduct, make_target, parameterize
+from quotientlearn.design import make_target, parameterize
 from quotientlearn.groups.base import GroupAction, log_det_psd
+from quotientlearn.models import PowerProduct
 
 TEMPERATURE = 0.3
 

@@ -11,6 +11,8 @@ from scipy.stats import ortho_group
 
 from quotientlearn import models
 from quotientlearn.design import (
+    DEFAULT_GAUSSIAN_SMOOTHING,
+    DEFAULT_SMOOTHING,
     SOLVERS,
     DesignMismatchWarning,
     Family,
@@ -19,17 +21,9 @@ from quotientlearn.design import (
     SparsityStrength,
     fit,
     make_target,
+    signed_permutation_error,
     well_conditioned_reference,
 )
-
-
-def signed_permutation_error(fitted, true):
-    """Max abs entry of ``|fitted true^T| - P`` for the nearest permutation ``P`` (inf if none)."""
-    overlap = np.abs(fitted @ true.T)
-    permutation = (overlap == overlap.max(axis=1, keepdims=True)).astype(float)
-    if not np.all(permutation.sum(axis=0) == 1):
-        return np.inf
-    return float(np.max(np.abs(overlap - permutation)))
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +48,84 @@ def test_basis_recovery_from_ten_random_starts(basis_problem):
     assert sum(e < 1e-3 for e in errors) >= 8, errors
 
 
+def basis_recovery(d, starts, seed, **options):
+    """Errors of ``starts`` random starts on a hidden d x d basis; 8 d reference points."""
+    basis = ortho_group.rvs(d, random_state=seed)
+    target = make_target(("sparse_in_basis", basis))
+    reference = well_conditioned_reference(target, 8 * d, rng=seed)
+    results = [fit(OrthogonalBasis(d), target, reference, seed=start, **options)
+               for start in range(starts)]
+    return [signed_permutation_error(result.psi, basis) for result in results], results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d", [16, 32, 64])
+def test_basis_recovery_at_scale(d, sized):
+    # The issue's bar: >= 80% of >= 10 random starts within 1e-3 of a signed permutation. CI runs
+    # d = 16 with 10 starts (about 10 s) and one start at 32 and 64; QL_TEST_SCALE=full all ten.
+    starts = sized(full=10, ci=10 if d == 16 else 1)
+    errors, results = basis_recovery(d, starts, seed=d)
+    assert sum(error < 1e-3 for error in errors) >= 0.8 * starts, errors
+    assert all(result.objective == "gradients" for result in results)
+
+
+def test_the_variance_objective_stalls_at_d16():
+    # The finding behind the drift objective: Var_j[log det G - R] with its one-sided smoothing,
+    # from 384 fitting points (the old default), ends in local minima at d = 16.
+    basis = ortho_group.rvs(16, random_state=100)
+    target = make_target(("sparse_in_basis", basis))
+    reference = well_conditioned_reference(target, 512, rng=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DesignMismatchWarning)
+        results = [fit(OrthogonalBasis(16), target, reference, objective="values", seed=start)
+                   for start in range(2)]
+    assert all(signed_permutation_error(r.psi, basis) == np.inf for r in results)
+    assert all(r.cost > 0.1 and r.stages[0]["smoothing"] > 0 for r in results)
+    assert len(results[0].stages) == len(DEFAULT_SMOOTHING) + 1
+
+
+def test_a_target_without_closed_form_smoothing_is_smoothed_by_monte_carlo():
+    # A plain callable: fit estimates its Gaussian smoothing by Stein's identity with the member at
+    # each stage's start as control variate.
+    d = 16
+    basis = ortho_group.rvs(d, random_state=3)
+    target = make_target(("sparse_in_basis", basis))
+    reference = well_conditioned_reference(target, 8 * d, rng=3)
+
+    def hidden(beta):
+        return anp.sum(anp.log(anp.abs(anp.dot(beta, basis.T))), axis=-1)
+
+    errors = [signed_permutation_error(fit(OrthogonalBasis(d), hidden, reference, seed=s).psi,
+                                       basis) for s in range(3)]
+    assert sum(error < 1e-3 for error in errors) >= 2, errors
+
+
+def test_memory_budget_chunks_the_fit_without_changing_it(basis_problem):
+    basis, target, reference, held_out = basis_problem
+    family = OrthogonalBasis(8)
+    whole = fit(family, target, reference, held_out=held_out, seed=4)
+    # About 100 kB per point for this family: 2 MB gives chunks of about 20 of the 512 points.
+    chunked = fit(family, target, reference, held_out=held_out, seed=4, memory_budget="2MB")
+    assert signed_permutation_error(chunked.psi, basis) < 1e-9
+    np.testing.assert_allclose(chunked.psi, whole.psi, atol=1e-8)
+
+
+def test_gradients_objective_needs_a_smoothed_family_gradient():
+    basis = ortho_group.rvs(4, random_state=5)
+    target = make_target(("sparse_in_basis", basis))
+    reference = well_conditioned_reference(target, 100, rng=0)
+    assert UserBasisFamily.objective == "values"
+    with pytest.raises(NotImplementedError, match="override Family.log_det_gradient"):
+        fit(UserBasisFamily(4), target, reference, objective="gradients", seed=0)
+    # The exact drift objective alone needs only the generic autograd gradient.
+    result = fit(UserBasisFamily(4), target, reference, objective="gradients", smoothing=(),
+                 initial_point=basis + 0.01 * np.random.default_rng(0).standard_normal((4, 4)),
+                 seed=0)
+    assert signed_permutation_error(np.linalg.qr(result.psi.T)[0].T, basis) < 1e-6
+    with pytest.raises(ValueError, match="objective must be one of"):
+        fit(OrthogonalBasis(4), target, reference, objective="drift")
+
+
 @pytest.mark.parametrize("solver", ["conjugate-gradient", "steepest-descent"])
 def test_first_order_solvers_recover_the_basis(basis_problem, solver):
     basis, target, reference, held_out = basis_problem
@@ -65,14 +137,15 @@ def test_first_order_solvers_recover_the_basis(basis_problem, solver):
 
 
 def test_without_the_smoothing_schedule_random_starts_fail(basis_problem):
-    # Power of the basis test: the exact objective alone is trapped between degenerate-orbit walls.
+    # Power of the basis test: the exact objective alone is trapped between degenerate-orbit walls
+    # (100 iterations a start; the smoothed schedule needs about 20 in all).
     basis, target, reference, held_out = basis_problem
     family = OrthogonalBasis(8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DesignMismatchWarning)
         errors = [signed_permutation_error(
             fit(family, target, reference, "trust-regions", held_out=held_out, seed=start,
-                smoothing=()).psi, basis) for start in range(5)]
+                smoothing=(), max_iterations=100).psi, basis) for start in range(5)]
     assert sum(e < 1e-3 for e in errors) <= 1, errors
 
 
@@ -88,10 +161,12 @@ def test_history_and_result_fields(basis_problem):
     _, target, reference, held_out = basis_problem
     result = fit(OrthogonalBasis(8), target, reference, "conjugate-gradient", held_out=held_out,
                  seed=0)
-    assert len(result.stages) == 8 and result.stages[-1]["smoothing"] == 0.0
+    assert len(result.stages) == len(DEFAULT_GAUSSIAN_SMOOTHING) + 1
+    assert result.stages[-1]["smoothing"] == 0.0 and result.objective == "gradients"
     assert result.history.size >= sum(stage["iterations"] for stage in result.stages)
     assert result.history[-1] == pytest.approx(result.cost, rel=1e-6, abs=1e-18)
-    assert result.history[0] > 1.0 > 1e-12 > result.cost
+    # The relative drift mismatch falls by more than ten orders of magnitude, to rounding.
+    assert result.history[0] > 1e10 * result.cost and result.cost < 1e-12
     assert result.model.beta_shape == (8,) and result.solver == "conjugate-gradient"
     summary = result.summary()
     assert summary["expressible"] and summary["iterations"] > 0
@@ -223,3 +298,16 @@ def test_well_conditioned_reference_bounds_the_coefficients():
         well_conditioned_reference(target, 10, rng=0, max_gradient_norm=1e-3, max_rounds=2)
     with pytest.raises(ValueError, match="size must be"):
         well_conditioned_reference(target, 0)
+
+
+def test_well_conditioned_reference_keeps_the_best_conditioned_fraction():
+    target = make_target(("sparse_in_basis", ortho_group.rvs(6, random_state=2)))
+    norms = {}
+    for keep in (1.0, 0.5, 0.1):
+        points = well_conditioned_reference(target, 200, rng=4, keep=keep)
+        assert points.shape == (200, 6)
+        norms[keep] = np.linalg.norm(target.gradient(points), axis=-1)
+    # Kept from N / keep proposals: a smaller fraction bounds the gradient more tightly.
+    assert norms[0.1].max() < norms[0.5].max() < norms[1.0].max()
+    with pytest.raises(ValueError, match="keep must lie"):
+        well_conditioned_reference(target, 10, keep=0.0)

@@ -1,14 +1,18 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from quotientlearn.groups import (
     ColumnRescaling,
     DegenerateOrbitWarning,
     LayerRescaling,
     PairRescaling,
+    PowerRescaling,
     Scaling,
     TorusRescaling,
 )
+from quotientlearn.models import PowerProduct
 from quotientlearn.spaces import ParameterSpace
 
 
@@ -117,6 +121,26 @@ def test_scaling_balances_tiny_points_and_refuses_the_origin():
     with pytest.raises(ValueError, match="no direction"):
         action.balance(np.zeros(3))
 
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_power_rescaling_balance_keeps_the_predictor_and_reaches_the_slice(seed):
+    rng = np.random.default_rng(seed)
+    exponents = np.exp(rng.uniform(-1.5, 1.5, 3))
+    model = PowerProduct(exponents)
+    theta = rng.standard_normal((5, 6)) * np.exp(rng.uniform(-2, 2, (5, 6)))
+    balanced = model.gauge.project(theta)
+    np.testing.assert_allclose(model.predictor(balanced), model.predictor(theta), rtol=1e-10,
+                               atol=1e-12)
+    assert np.all(model.gauge.contains(balanced, atol=1e-9))
+
+
+def test_power_rescaling_weights_and_generators():
+    exponents = np.array([0.5, 2.0])
+    action = PowerRescaling(exponents)
+    np.testing.assert_array_equal(action.weights, [[1, 0, -0.5, 0], [0, 1, 0, -2.0]])
+    theta = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(action.generators(theta), [[1, 0, -1.5, 0], [0, 2, 0, -8]])
 
 
 def test_fast_pair_balance_agrees_with_the_scale_safe_route():
