@@ -354,8 +354,9 @@ class Engine:
 
     def _check(self, theta, alive, step, drop_diverged):
         """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
-        # Three reductions without temporaries: a non-finite sum flags NaN, inf and overflow.
-        if math.isfinite(theta.sum()) and theta.max() <= self.bound and theta.min() >= -self.bound:
+        # Two reductions without temporaries: max and min propagate NaN (which compares False) and
+        # meet any infinity, so they flag every non-finite coordinate as well as the bound.
+        if theta.max() <= self.bound and theta.min() >= -self.bound:
             return theta, alive
         with np.errstate(invalid="ignore"):
             # one row per particle, points of any shape (matrices on a manifold)
