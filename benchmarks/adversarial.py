@@ -44,8 +44,8 @@ import quotientlearn as ql
 from quotientlearn import models
 from quotientlearn.groups import DegenerateOrbitWarning, GroupAction, PairRescaling, TorusRescaling
 
-AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "cli",
-         "checkpoints and files")
+AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "datasets", "cli",
+         "sweeps", "checkpoints and files")
 
 
 @dataclass
@@ -218,8 +218,11 @@ def _balancing_cases():
             continue
         for scale in (1e-160, 1e160, 1e-300):
             theta = scale * model.sample((), 1)
-            works(area, f"{name}.gauge.project({scale:g} * theta)",
-                  lambda m_=model, t=theta: m_.gauge.project(t), keeps(model, theta))
+            label = f"{name}.gauge.project({scale:g} * theta)"
+            if model.space.membership_residual(theta) > model.space.atol:  # a sphere, Stiefel: no cone
+                error(area, label, lambda m_=model, t=theta: m_.gauge.project(t), "manifold", kind=ValueError)
+                continue
+            works(area, label, lambda m_=model, t=theta: m_.gauge.project(t), keeps(model, theta))
     model = models.DiagonalNet(2, depth=5)
     theta = np.array([1.0, 1e150, 1.0, 1.0, 1e-225, 1e150, 1e-225, 1e-225, 1e300, 1e-225])
     works(area, "DiagonalNet(2, 5).predictor with an underflowing running product",
@@ -499,8 +502,59 @@ def _prediction_cases():
          ("n_bins",)),
         ("FitResult.verdict(alpha=2)",
          lambda: ql.stats.ks_test(values, flat, (-1.0, 1.3)).verdict(alpha=2.0), ("alpha",)),
+        ("fit_power_exponent(n_grid=1)",
+         lambda: ql.stats.fit_power_exponent(values + 2.0, flat, (1.0, 3.3), n_grid=1), ("n_grid",)),
+        ("power_exponent(n_grid=0)", lambda: ql.stats.power_exponent(flat, flat, (1.0, 3.3), n_grid=0),
+         ("n_grid",)),
     ]:
         error(area, label, run, *words)
+    density = ql.stationary_density(hadamard, quadratic, 0.1, method="theorem1")
+    for label, run, words in [
+        ("log_ratio_spread(other=a function)",
+         lambda: ql.stats.log_ratio_spread(density, flat, np.ones((3, 1))), ("other",)),
+        ("log_ratio_spread(points=[])", lambda: ql.stats.log_ratio_spread(density, density, np.zeros((0, 1))),
+         ("points",)),
+        ("log_ratio_spread(points=NaN)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[np.nan], [1.0]])), ("points",)),
+        ("log_ratio_spread(points complex)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[1j], [1.0]])), ("points",)),
+        ("log_ratio_spread(a point where both are -inf)",
+         lambda: ql.stats.log_ratio_spread(density, density, np.array([[0.0], [1.0]])), ("finite",)),
+    ]:
+        error(area, label, run, *words)
+
+
+def _dataset_cases():
+    area = "datasets"
+    from quotientlearn import datasets
+
+    signal = np.ones(6)
+    relu = models.ShallowReLU(2, 3)
+    for label, run, word in [
+        ("low_rank_completion(rng=1.5)", lambda: datasets.low_rank_completion(2, 1.5), "rng"),
+        ("low_rank_completion(rng='abc')", lambda: datasets.low_rank_completion(2, "abc"), "rng"),
+        ("low_rank_completion(n_seeds=1.5)", lambda: datasets.low_rank_completion(1.5, 0), "n_seeds"),
+        ("low_rank_completion(n_seeds=0)", lambda: datasets.low_rank_completion(0, 0), "n_seeds"),
+        ("low_rank_completion(size=(0, 3))", lambda: datasets.low_rank_completion(2, 0, size=(0, 3)), "size"),
+        ("low_rank_completion(fraction=0)", lambda: datasets.low_rank_completion(2, 0, fraction=0.0),
+         "fraction"),
+        ("low_rank_completion(sampling='x')", lambda: datasets.low_rank_completion(2, 0, sampling="x"),
+         "sampling"),
+        ("gaussian_sensing(noise_std=-1)", lambda: datasets.gaussian_sensing(signal, 2, 0, noise_std=-1.0),
+         "noise_std"),
+        ("gaussian_sensing(signal with NaN)",
+         lambda: datasets.gaussian_sensing(np.array([np.nan, 1.0]), 2, 0), "signal"),
+        ("gaussian_sensing(signal complex)", lambda: datasets.gaussian_sensing(signal + 1j, 2, 0), "signal"),
+        ("gaussian_sensing(n_measurements=0)",
+         lambda: datasets.gaussian_sensing(signal, 2, 0, n_measurements=0), "n_measurements"),
+        ("sparse_cosine_regression(noise_std=nan)",
+         lambda: datasets.sparse_cosine_regression(2, 0, noise_std=float("nan")), "noise_std"),
+        ("relu_teacher(std=-1)", lambda: datasets.relu_teacher(relu, 2, 0, std=-1.0), "std"),
+        ("attention_teacher(std=inf)",
+         lambda: datasets.attention_teacher(models.Attention(4, 2), 2, 0, std=float("inf")), "std"),
+        ("step_signal(lengths=(-1, 2))", lambda: datasets.step_signal((1.0, 2.0), (-1, 2)), "lengths"),
+    ]:
+        error(area, label, run, word)
 
 
 # ----------------------------------------------------------------------------------------- cli
@@ -528,10 +582,13 @@ def run_cli(argv):
     return code, out.getvalue(), err.getvalue()
 
 
-def run_command(argv, interrupt_after=None, until=None, timeout=300):
+def run_command(argv, interrupt_after=None, until=None, timeout=300, after_loading=None):
     """The command in a subprocess, optionally sent SIGINT; ``(exit code, stdout, stderr)``.
 
     ``interrupt_after``: seconds to wait (or, with ``until``, the longest wait for that path to exist).
+    ``after_loading``: start the wait once the process has mapped a file whose path contains this
+    (Linux ``/proc``): on a loaded machine the interpreter can take a second to start, and a signal
+    before Python installs its handler kills the process silently, which measures the machine.
     """
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     # The installed console script, as a user runs it (``python -m`` may report an interrupted run as
@@ -540,6 +597,14 @@ def run_command(argv, interrupt_after=None, until=None, timeout=300):
     command = [str(script)] if script.exists() else [sys.executable, "-m", "quotientlearn.cli"]
     process = subprocess.Popen([*command, *argv], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    maps = Path(f"/proc/{process.pid}/maps")
+    if after_loading is not None and maps.exists():
+        give_up = time.monotonic() + 60.0
+        while process.poll() is None and time.monotonic() < give_up:
+            with contextlib.suppress(OSError):
+                if after_loading in maps.read_text():
+                    break
+            time.sleep(0.01)
     if interrupt_after is not None:
         deadline = time.monotonic() + interrupt_after
         while until is not None and not Path(until).exists() and time.monotonic() < deadline:
@@ -551,14 +616,14 @@ def run_command(argv, interrupt_after=None, until=None, timeout=300):
     return process.returncode, out, err
 
 
-def cli_error(label, make_argv, code, *words, slow=False, command=None):
+def cli_error(label, make_argv, code, *words, slow=False, command=None, area="cli"):
     """A CLI case: exit ``code``, exactly one line on stderr containing ``words``, no traceback."""
 
     def run():
         argv = make_argv() if callable(make_argv) else make_argv
         return (command or run_cli)(argv)
 
-    CASES.append(Case("cli", label, run, "cli", (), tuple(words), check=code, slow=slow))
+    CASES.append(Case(area, label, run, "cli", (), tuple(words), check=code, slow=slow))
 
 
 def _classify_cli(case, result):
@@ -659,9 +724,11 @@ def _cli_cases():
     cli_error("run relu-balance --fast --set lr=10: diverges",
               lambda: ["run", "relu-balance", "--fast", "--set", "lr=10", "--out", str(scratch())], 2,
               "diverged", "lr", slow=True)
+    # time=200: a run of minutes (the default demo takes about 5 s, which a quiet machine can finish
+    # before the interrupt).
     cli_error("SIGINT during `run demo` (no checkpoints): no resume promised",
-              lambda: ["run", "demo", "--out", str(scratch())], 130, "nothing to resume", slow=True,
-              command=lambda argv: run_command(argv, interrupt_after=8.0))
+              lambda: ["run", "demo", "--set", "time=200", "--out", str(scratch())], 130, "nothing to resume",
+              slow=True, command=lambda argv: run_command(argv, interrupt_after=8.0))
 
     def relu_interrupted(argv):
         return run_command(argv, interrupt_after=60.0, until=Path(argv[-1]) / "checkpoints" / "student.npz")
@@ -670,9 +737,10 @@ def _cli_cases():
               lambda: ["run", "relu-balance", "--fast", "--set", "n_steps=200000", "--set",
                        "checkpoint_seconds=0.5", "--out", str(scratch())], 130, "--resume", slow=True,
               command=relu_interrupted)
-    for delay in (0.3, 0.6, 1.0):  # while numpy, scipy, geomstats and the experiments load
-        cli_error(f"SIGINT {delay} s into `list` (during imports)", ["list"], 130, "interrupted",
-                  slow=True, command=lambda argv, d=delay: run_command(argv, interrupt_after=d))
+    for delay in (0.1, 0.3, 0.5):  # while numpy, scipy, geomstats and the experiments load (~1.3 s)
+        cli_error(f"SIGINT {delay} s after numpy starts loading in `list` (during imports)", ["list"], 130,
+                  "interrupted", slow=True,
+                  command=lambda argv, d=delay: run_command(argv, interrupt_after=d, after_loading="numpy"))
 
     def second_process(argv):
         from quotientlearn.io import claim_folder
@@ -682,6 +750,77 @@ def _cli_cases():
 
     cli_error("two processes on the same --out", lambda: ["run", "demo", "--out", str(scratch())], 2,
               "in use", slow=True, command=second_process)
+
+
+# ---------------------------------------------------------------------------- sweeps
+def _grid_file(text):
+    path = scratch() / "grid.toml"
+    path.write_text(text)
+    return path
+
+
+def _sweep_argv(text, *extra, out=None):
+    """``sweep GRID --serial --out OUT``: every case is refused before a cell runs."""
+    return ["sweep", str(_grid_file(text)), "--serial", "--out", str(out or scratch() / "out"), *extra]
+
+
+def _sweep_with_results():
+    out = scratch()
+    (out / "cells" / "0123456789abcdef").mkdir(parents=True)
+    (out / "cells" / "0123456789abcdef" / "record.json").write_text("{}")
+    return _sweep_argv(_GOOD_GRID, out=out)
+
+
+_GOOD_GRID = 'experiment = "demo"\n[fixed]\nfast = true\n[grid]\nseed = [0, 1]\n'
+
+
+def _sweep_cases():
+    area = "sweeps"
+    for label, text, word in [
+        ("grid dt = [0.01, 0]", 'experiment = "demo"\n[grid]\ndt = [0.01, 0]\n', "dt"),
+        ("grid seed = [1.5, 2]", 'experiment = "demo"\n[grid]\nseed = [1.5, 2]\n', "seed"),
+        ("grid temperature = [0.1, 'hot']", 'experiment = "demo"\n[grid]\ntemperature = [0.1, "hot"]\n',
+         "temperature"),
+        ("fixed orbits = 5 (a list expected)", 'experiment = "hyperbola"\n[fixed]\norbits = 5\n', "orbits"),
+        ("grid low = [0.5, 2] (low >= high)", 'experiment = "demo"\n[grid]\nlow = [0.5, 2.0]\n', "low"),
+        ("grid mask_sampling = ['exact', 'poisson']",
+         'experiment = "matrix-completion"\n[grid]\nmask_sampling = ["exact", "poisson"]\n',
+         "mask_sampling"),
+        ("grid instance = ['paperr']", 'experiment = "tv-recovery"\n[grid]\ninstance = ["paperr"]\n',
+         "instance"),
+        ("grid initial_step = [-1]", 'experiment = "attention-balance"\n[grid]\ninitial_step = [-1]\n',
+         "initial_step"),
+        ("grid n_particles = [10**12]", 'experiment = "demo"\n[grid]\nn_particles = [1000000000000]\n',
+         "n_particles"),
+        ("grid nope = [1, 2]", 'experiment = "demo"\n[grid]\nnope = [1, 2]\n', "nope"),
+        ("fixed fast = 'yes'", 'experiment = "demo"\n[fixed]\nfast = "yes"\n', "fast"),
+        ("grid seed = 3 (not a list)", 'experiment = "demo"\n[grid]\nseed = 3\n', "seed"),
+        ("grid seed = [1, 1.0] (one cell twice)", 'experiment = "demo"\n[grid]\nseed = [1, 1.0]\n',
+         "same settings"),
+        ("zip of unequal lengths", 'experiment = "demo"\n[[zip]]\nseed = [0, 1]\ndt = [0.1]\n', "zip"),
+        ("unknown experiment", 'experiment = "no-such"\n', "no-such"),
+        ("not TOML", 'experiment = "demo\n', "TOML"),
+    ]:
+        cli_error(f"sweep: {label}", lambda t=text: _sweep_argv(t), 2, word, area=area)
+    cli_error("sweep: missing grid file", lambda: ["sweep", str(scratch() / "missing.toml"), "--serial"], 2,
+              "does not exist", area=area)
+    cli_error("sweep --workers 0",
+              lambda: ["sweep", str(_grid_file(_GOOD_GRID)), "--workers", "0", "--out", str(scratch())], 2,
+              "workers", area=area)
+    cli_error("sweep --out an existing file", lambda: _sweep_argv(_GOOD_GRID, out=_existing_file()), 2,
+              "--out", area=area)
+    cli_error("sweep --out under a file", lambda: _sweep_argv(_GOOD_GRID, out=_under_a_file()), 2, "--out",
+              area=area)
+    cli_error("sweep --out holding results, no --resume", _sweep_with_results, 2, "--resume", area=area)
+
+    def second_process(argv):
+        from quotientlearn.io import claim_folder
+
+        with claim_folder(argv[-1]):  # another process's sweep (or run) holds the folder
+            return run_cli(argv)
+
+    cli_error("sweep: two processes on the same --out", lambda: _sweep_argv(_GOOD_GRID), 2, "in use",
+              command=second_process, area=area)
 
 
 # ---------------------------------------------------------------------------- files
@@ -775,7 +914,9 @@ def register_all():
         _gauge_and_bias_cases()
         _simulation_cases()
         _prediction_cases()
+        _dataset_cases()
         _cli_cases()
+        _sweep_cases()
         _file_cases()
     return CASES
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "datasets", "design", "dynamics", "experiments", "groups", "models", "predictions",
-               "sgd", "stats", "sweeps", "testing")
+               "sgd", "spaces", "stats", "sweeps", "testing")
 
 #: Public name -> the module that defines it.
 _NAMES = {
@@ -71,6 +71,7 @@ if TYPE_CHECKING:  # what static tools and IDEs see: the same names, imported ea
         models,
         predictions,
         sgd,
+        spaces,
         stats,
         sweeps,
         testing,

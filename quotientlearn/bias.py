@@ -4,6 +4,12 @@ Theorem 1 (docs/theory.md section 2): conditioned on the gauge slice, the statio
 Langevin dynamics is ``exp(-L/T) det G_C^{-1/2}`` with respect to the slice's surface measure, i.e. the
 effective loss ``L + (T/2) log det G_C``. In predictor coordinates (Lebesgue ``d beta``) the slice's
 volume factor ``sqrt det g_S = pdet(dphi dphi^T)^{-1/2}`` joins it.
+
+On a curved parameter space (or with a metric ``g``) the constraint Gram is ``J_chi g^{-1} J_chi^T`` and
+volumes are Riemannian: the slice's volume per unit coordinate volume is ``sqrt det(V^T G V)`` for the
+slice tangents ``V`` (:func:`log_slice_volume_in_coordinates`). That this is the stationary law of the
+dynamics on a curved slice is a hypothesis the predictions test, not an assumption (docs/theory.md,
+section 7).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ __all__ = [
     "implicit_bias_of_predictor",
     "log_residual_orbit_volume",
     "log_slice_volume",
+    "log_slice_volume_in_coordinates",
     "validate_temperature",
 ]
 
@@ -31,7 +38,7 @@ def implicit_bias(model, theta, temperature):
     Parameters
     ----------
     model : Model
-    theta : array_like, shape (..., D)
+    theta : array_like, shape (..., *space.shape)
     temperature : float
 
     Returns
@@ -85,16 +92,49 @@ def log_residual_orbit_volume(model, theta):
     >>> float(ql.log_residual_orbit_volume(ql.models.Hadamard(2), np.ones(4)))
     0.0
     """
-    theta = model.space.validate(theta)
-    generators = model.action.generators(theta)
+    space = model.space
+    theta = space.validate(theta)
+    generators = space.flatten_batch(model.action.generators(theta))
     constraint_jacobian = model.gauge.chi_jacobian(theta)
     n_constraints = constraint_jacobian.shape[-2]
     if n_constraints >= generators.shape[-2]:
-        return np.zeros(theta.shape[:-1])
+        return np.zeros(space.batch_shape(theta))
     tangency = constraint_jacobian @ np.swapaxes(generators, -1, -2)  # (..., c, k)
     _, _, right = np.linalg.svd(tangency, full_matrices=True)
     residual = right[..., n_constraints:, :] @ generators  # orthonormal algebra directions
-    return 0.5 * log_det_psd(residual @ np.swapaxes(residual, -1, -2))
+    return 0.5 * log_det_psd(residual @ np.swapaxes(_lowered_rows(space, residual, theta), -1, -2))
+
+
+def _lowered_rows(space, rows, theta):
+    """``G r`` for rows ``(..., r, D)`` of tangent vectors (the rows themselves on flat space)."""
+    if space.is_flat:
+        return rows
+    point = np.expand_dims(theta, len(space.batch_shape(theta)))
+    return space.flatten_batch(space.lower_index(space.unflatten_batch(rows), point))
+
+
+def log_slice_volume_in_coordinates(model, theta, coordinate_jacobian):
+    """Log Riemannian volume of the slice per unit coordinate volume, at slice points.
+
+    ``(1/2) log det(V^T G V)`` for the slice tangents ``V`` (``J_c V = I``, ``J_chi V = 0``:
+    :meth:`~quotientlearn.gauge.Gauge.slice_tangents`), plus the residual orbit volume of
+    :func:`log_residual_orbit_volume`. Needs full-rank coordinates ``c`` of the base.
+
+    Parameters
+    ----------
+    model : Model
+    theta : ndarray, shape (n, *space.shape)
+        Slice points.
+    coordinate_jacobian : ndarray, shape (n, m, D)
+        ``J_c`` on the flattened entries.
+
+    Returns
+    -------
+    log_volume : ndarray, shape (n,)
+    """
+    tangents = np.swapaxes(model.gauge.slice_tangents(theta, coordinate_jacobian), -1, -2)  # (n, m, D)
+    gram = tangents @ np.swapaxes(_lowered_rows(model.space, tangents, theta), -1, -2)
+    return 0.5 * log_det_psd(gram) + log_residual_orbit_volume(model, theta)
 
 
 def log_slice_volume(model, beta):
@@ -103,7 +143,9 @@ def log_slice_volume(model, beta):
     ``-(1/2) log pdet(dphi dphi^T)`` (the pseudo-determinant over the ``predictor_rank`` largest
     eigenvalues: the predictor manifold may be a proper submanifold, e.g. rank-r matrices) plus the
     residual orbit volume of :func:`log_residual_orbit_volume`. Without residual symmetry this is
-    ``(1/2) log det g_S`` of docs/theory.md section 2.
+    ``(1/2) log det g_S`` of docs/theory.md section 2 (the balanced slice is horizontal). On a curved
+    space or with a metric it is :func:`log_slice_volume_in_coordinates` in predictor coordinates,
+    which needs a full-rank predictor.
 
     Parameters
     ----------
@@ -130,7 +172,15 @@ def log_slice_volume(model, beta):
     True
     """
     theta = model.balanced(beta)
-    cometric = model.bundle.quotient_cometric(theta)
+    if not model.space.is_flat:
+        if model.predictor_rank < model.beta_size:
+            raise ValueError(
+                f"the predictor of {model!r} moves on a {model.predictor_rank}-dimensional manifold "
+                f"inside R^{model.beta_size}: the slice volume needs full-rank coordinates; use "
+                "stationary_density(..., coordinates=(to_chart, from_chart))")
+        return log_slice_volume_in_coordinates(model, theta, model.predictor_jacobian(theta))
+    jac = model.predictor_jacobian(theta)
+    cometric = jac @ np.swapaxes(jac, -1, -2)
     eigenvalues = np.linalg.eigvalsh(cometric)[..., ::-1][..., : model.predictor_rank]
     with np.errstate(divide="ignore", invalid="ignore"):
         log_pdet = minus_inf_where_degenerate(np.sum(np.log(np.clip(eigenvalues, 0.0, None)), axis=-1))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from quotientlearn.data import paper_run
+from quotientlearn.validation import integer, real, real_array, rng_from_seed
 
 __all__ = [
     "CompletionProblem",
@@ -32,13 +33,16 @@ __all__ = [
 
 
 def _generator(rng):
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return rng_from_seed(rng, "rng")
 
 
 def _count(value, name, minimum=1):
-    if isinstance(value, bool) or int(value) != value or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
+    return integer(value, name, minimum=minimum)
+
+
+def _scale(value, name):
+    """A standard deviation: finite and >= 0 (a negative one would silently flip signs)."""
+    return real(value, name, minimum=0.0)
 
 
 def neuron_scales(width, spread=1.2):
@@ -81,7 +85,7 @@ def relu_teacher(model, n_seeds, rng, std=1.5):
     >>> ql.datasets.relu_teacher(model, 2, np.random.default_rng(0)).shape  # (n_seeds, D)
     (2, 16)
     """
-    return std * _generator(rng).standard_normal((_count(n_seeds, "n_seeds"), model.dim))
+    return _scale(std, "std") * _generator(rng).standard_normal((_count(n_seeds, "n_seeds"), model.dim))
 
 
 def attention_teacher(model, n_seeds, rng, std=0.75, query_gain=(4.0, 4.0)):
@@ -112,6 +116,7 @@ def attention_teacher(model, n_seeds, rng, std=0.75, query_gain=(4.0, 4.0)):
     """
     rng = _generator(rng)
     n_seeds = _count(n_seeds, "n_seeds")
+    std = _scale(std, "std")
     blocks = {name: std * rng.standard_normal((n_seeds,) + shape)
               for name, shape in model.space.blocks.items()}
     gain = query_gain[0] + query_gain[1] * np.abs(rng.standard_normal(n_seeds))
@@ -316,7 +321,7 @@ def sparse_cosine_regression(n_seeds, rng, n_features=64, n_nonzero=3, n_train=3
     np.put_along_axis(truth, support, values, axis=-1)
     features = cosine_features(rng.random((n_seeds, _count(n_train, "n_train"))), n_features)
     targets = features @ truth[..., None]
-    targets = targets[..., 0] + noise_std * rng.standard_normal(targets.shape[:-1])
+    targets = targets[..., 0] + _scale(noise_std, "noise_std") * rng.standard_normal(targets.shape[:-1])
     return SpectralProblem(features, targets, truth)
 
 
@@ -426,9 +431,12 @@ def gaussian_sensing(signal, n_seeds, rng, n_measurements=60, noise_std=0.1):
     ((2, 6, 10), (2, 6), (10,))
     """
     rng = _generator(rng)
-    signal = np.asarray(signal, dtype=float)
+    signal = real_array(signal, "signal")
     if signal.ndim != 1:
         raise ValueError(f"signal must be one-dimensional; got shape {signal.shape}")
+    if not np.all(np.isfinite(signal)):
+        raise ValueError("signal must be finite; it holds NaN or inf")
+    noise_std = _scale(noise_std, "noise_std")
     n_measurements = _count(n_measurements, "n_measurements")
     sensing = rng.standard_normal((_count(n_seeds, "n_seeds"), n_measurements, signal.size))
     sensing /= np.sqrt(n_measurements)

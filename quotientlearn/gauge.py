@@ -3,10 +3,14 @@
 The default slice is the zero set of the action's moment map (the Noether charges gradient flow
 conserves): the *balanced* gauge. A user may pass any other ``chi``; its Jacobian is then taken with
 autograd and points are projected onto the slice by damped Newton steps in the Lie algebra.
+
+On a space with a metric ``g`` the constraint Gram is ``J_chi g^{-1} J_chi^T`` (``J_chi K J_chi^T`` with
+the space's cometric ``K``); on ``R^D`` with the identity metric it is ``J_chi J_chi^T``.
 """
 
 from __future__ import annotations
 
+import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
@@ -31,6 +35,9 @@ class Gauge:
         Newton tolerance on ``|chi| / (1 + |theta|^2)``.
     max_iter : int
         Newton iteration cap.
+    space : Space, optional
+        The parameter space, whose metric enters the constraint Gram; ``None`` for ``R^D`` with the
+        identity metric. A model binds a gauge built without one to its own space.
 
     Examples
     --------
@@ -45,7 +52,7 @@ class Gauge:
     (array([1., 1.]), array([1.]))
     """
 
-    def __init__(self, action, chi=None, tol=1e-13, max_iter=200):
+    def __init__(self, action, chi=None, tol=1e-13, max_iter=200, space=None):
         if not isinstance(action, GroupAction):
             raise TypeError(f"action must be a GroupAction; got {type(action).__name__}")
         if chi is not None and not callable(chi):
@@ -55,6 +62,7 @@ class Gauge:
         self.tol = real(tol, "tol", minimum=0.0, exclusive_minimum=True)
         self.max_iter = integer(max_iter, "max_iter", minimum=1)
         self._moment_checked = chi is not None
+        self.space = space
 
     @property
     def is_moment_map(self):
@@ -65,15 +73,20 @@ class Gauge:
         kind = "moment map" if self.is_moment_map else "user chi"
         return f"Gauge({self.action!r}, {kind})"
 
+    @property
+    def is_flat(self):
+        """Whether the metric is the identity of ``R^D`` (closed forms of the action apply)."""
+        return self.space is None or self.space.is_flat
+
     def _validate(self, theta):
-        return as_batch(theta, (self.action.space_dim,))
+        return as_batch(theta, self.action.shape)
 
     def chi(self, theta):
         """Gauge function.
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
@@ -96,7 +109,7 @@ class Gauge:
         """
         if self._moment_checked:
             return
-        probe = np.linspace(0.5, 1.5, self.action.space_dim)
+        probe = np.linspace(0.5, 1.5, self.action.space_dim).reshape(self.action.shape)
         if self.action.dim > 0 and self.action.moment_map_jacobian(probe).shape[-2] == 0:
             raise ValueError(
                 f"the moment map of {self.action.name} vanishes identically (an action by "
@@ -106,29 +119,37 @@ class Gauge:
 
     def _checked_chi_value(self, value, theta):
         """A user chi's value after checking its shape ``(..., c)`` and finiteness."""
-        batch = np.shape(getval(theta))[:-1]
+        point_shape = self.action.shape
+        batch = np.shape(getval(theta))[: np.ndim(getval(theta)) - len(point_shape)]
         shape = np.shape(getval(value))
         if len(shape) != len(batch) + 1 or shape[:-1] != batch or shape[-1] < 1:
             raise ValueError(f"chi must return shape (..., c) with c >= 1 for theta of shape "
-                             f"{batch + (self.action.space_dim,)}; got shape {shape}")
+                             f"{batch + point_shape}; got shape {shape}")
         if not np.all(np.isfinite(getval(value))):
             bad = int(np.count_nonzero(~np.all(np.isfinite(getval(value)), axis=-1)))
             raise ValueError(f"chi is not finite (NaN or inf) at {bad} point(s); check chi's domain")
         return value
 
     def chi_jacobian(self, theta):
-        """Jacobian ``J_chi`` of shape ``(..., c, D)``."""
+        """Jacobian ``J_chi`` on the flattened entries, shape ``(..., c, D)``."""
         theta = self._validate(theta)
         if self.is_moment_map:
             self._require_moment_constraints()
             return self.action.moment_map_jacobian(theta)
         self._chi_raw(theta)  # a user chi of the wrong shape or with NaN fails here, clearly
-        return jacobian(self._chi, theta)
+        shape = self.action.shape
+        return jacobian(lambda flat: self._chi(anp.reshape(flat, anp.shape(flat)[:-1] + shape)),
+                        self.action._flat(theta))
 
     def constraint_gram(self, theta):
-        """``G_C = J_chi J_chi^T``, shape ``(..., c, c)``; equals the Gram for the moment map."""
+        """``G_C = J_chi K J_chi^T`` (``K`` the cometric; the identity on flat space), ``(..., c, c)``.
+
+        For the moment map on flat space it equals the Gram of the generators.
+        """
         jac = self.chi_jacobian(theta)
-        return jac @ np.swapaxes(jac, -1, -2)
+        if self.is_flat:
+            return jac @ np.swapaxes(jac, -1, -2)
+        return jac @ self.space.cometric(self._validate(theta)) @ np.swapaxes(jac, -1, -2)
 
     def log_det_constraint_gram(self, theta):
         """``log det G_C``, shape ``(...,)``; ``-inf`` with a warning on degenerate orbits.
@@ -139,13 +160,40 @@ class Gauge:
         theta = self._validate(theta)
         if self.is_moment_map:
             self._require_moment_constraints()
+        if self.is_moment_map and self.is_flat:
             return self.action.log_det_moment_gram(theta)
         return log_det_psd(self.constraint_gram(theta))
+
+    def slice_tangents(self, theta, coordinate_jacobian):
+        """Tangents ``V`` of the slice along coordinates ``c`` of the base: ``J_c V = I``, ``J_chi V = 0``.
+
+        The minimum-norm solution within the tangent space of the parameter manifold (orthogonal to
+        residual symmetries, which leave both ``c`` and ``chi`` unchanged).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (n, *shape)
+            Slice points.
+        coordinate_jacobian : ndarray, shape (n, m, D)
+            ``J_c`` on the flattened entries.
+
+        Returns
+        -------
+        tangents : ndarray, shape (n, D, m)
+        """
+        m = coordinate_jacobian.shape[-2]
+        constraint = np.concatenate([coordinate_jacobian, self.chi_jacobian(theta)], axis=-2)
+        rhs = np.zeros(constraint.shape[-2:-1] + (m,))
+        rhs[:m] = np.eye(m)
+        if self.is_flat:
+            return np.linalg.pinv(constraint) @ rhs
+        basis = self.space.tangent_basis(theta)  # (n, D, dim)
+        return basis @ (np.linalg.pinv(constraint @ basis) @ rhs)
 
     def contains(self, theta, atol=1e-10):
         """Whether ``theta`` lies on the slice: ``|chi| <= atol (1 + |theta|^2)``, shape ``(...,)``."""
         theta = self._validate(theta)
-        scale = 1.0 + np.sum(theta**2, axis=-1)
+        scale = 1.0 + np.sum(self.action._flat(theta) ** 2, axis=-1)
         return np.max(np.abs(self._chi_raw(theta)), axis=-1) <= atol * scale
 
     def project(self, theta):
@@ -156,11 +204,11 @@ class Gauge:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        projected : ndarray, shape (..., D)
+        projected : ndarray, shape (..., *shape)
         """
         if self.is_moment_map:
             self._require_moment_constraints()
@@ -174,11 +222,11 @@ class Gauge:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *shape)
 
         Returns
         -------
-        projected : ndarray, shape (..., D)
+        projected : ndarray, shape (..., *shape)
         """
         return newton_onto_level_set(self.action, self._validate(theta), self._chi_raw,
                                      self.chi_jacobian, self.tol, self.max_iter)

@@ -24,7 +24,7 @@ from scipy.integrate import cumulative_trapezoid, trapezoid
 from scipy.optimize import brentq
 
 from quotientlearn.predictions.density import Density
-from quotientlearn.validation import integer, real
+from quotientlearn.validation import integer, real, real_array
 
 #: Largest relative change of the window's mass between the grid and every other node of it: the
 #: Monte Carlo noise of a fibre-integral density moves it by ~0.5%, below what a KS test resolves.
@@ -312,6 +312,13 @@ def log_ratio_spread(density, other, points):
     spread : float
         ``max - min`` of the log ratio over the points.
 
+    Raises
+    ------
+    TypeError
+        If ``density`` or ``other`` is not a :class:`~quotientlearn.Density`, or ``points`` is not real.
+    ValueError
+        If ``points`` is empty or not finite, or a log density is not finite at a point.
+
     Examples
     --------
     Two predictions of the same law differ by a constant in log density: their spread is zero.
@@ -326,7 +333,17 @@ def log_ratio_spread(density, other, points):
     >>> bool(ql.stats.log_ratio_spread(theorem1, ito, np.linspace(0.3, 2.0, 20)[:, None]) < 1e-8)
     True
     """
-    ratio = density.logpdf(points) - other.logpdf(points)
+    points = real_array(points, "points")
+    if points.shape[:1] == (0,) or not np.all(np.isfinite(points)):
+        raise ValueError(f"points must be a non-empty array of finite points; got shape {points.shape}")
+    for value, name in ((density, "density"), (other, "other")):
+        if not isinstance(value, Density):
+            raise TypeError(f"{name} must be a Density (a prediction's law); got {type(value).__name__}")
+    with np.errstate(invalid="ignore"):  # -inf - (-inf) outside a support: refused just below
+        ratio = density.logpdf(points) - other.logpdf(points)
+    if not np.all(np.isfinite(ratio)):
+        raise ValueError("the log ratio is not finite at some points (outside one density's support?); "
+                         "choose points where both log densities are finite")
     return float(np.max(ratio) - np.min(ratio))
 
 
@@ -400,7 +417,7 @@ class _PowerFamily:
         if low <= 0.0 <= high:
             raise ValueError(f"the window must exclude 0, where |x|^-a is singular; got {window!r}")
         self.window = (low, high)
-        self.grid = np.linspace(low, high, int(n_grid))
+        self.grid = np.linspace(low, high, integer(n_grid, "n_grid", minimum=3, maximum=10**8))
         self.log_base = np.asarray(_as_logpdf(base)(self.grid), dtype=float)
         if self.log_base.shape != self.grid.shape or not np.all(np.isfinite(self.log_base)):
             raise ValueError("base must return finite values of shape (n,) on the window")

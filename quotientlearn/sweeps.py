@@ -53,7 +53,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from quotientlearn import experiments
-from quotientlearn.io import atomic_write_bytes, to_jsonable, write_json
+from quotientlearn.io import atomic_write_bytes, claim_folder, to_jsonable, write_json
 
 __all__ = ["Cell", "Grid", "SweepResult", "load_results", "local_cluster", "plot_summary", "run_cell",
            "sweep"]
@@ -79,7 +79,8 @@ class Cell:
         The grid file's values for this cell (fixed and swept), ``fast`` included.
     fast : bool
     overrides : dict
-        ``params`` without ``fast``: what :func:`quotientlearn.experiments.run` overrides.
+        ``params`` without ``fast``, as the settings schema coerced them: what
+        :func:`quotientlearn.experiments.run` overrides.
 
     Examples
     --------
@@ -117,8 +118,10 @@ class Grid:
     Raises
     ------
     ValueError
-        On a malformed grid, a key given twice, or a cell the experiment refuses (unknown setting,
-        value of the wrong type): one message naming the file and the cell.
+        On a malformed grid, a key given twice, or a cell the experiment refuses: one message naming
+        the file and the cell. A value the settings schema refuses (unknown setting, wrong type, out
+        of range, inconsistent with another) raises its subclass
+        :class:`~quotientlearn.experiments.SettingError`.
 
     Examples
     --------
@@ -237,8 +240,12 @@ class Grid:
             raise ValueError(f"{self.source}: fast must be true or false; got {fast!r}")
         try:
             config = experiments.resolve_config(self.experiment, fast=fast, overrides=overrides)
+        except experiments.SettingError as exc:  # kept a SettingError: the schema refused a value
+            raise experiments.SettingError(f"{self.source}: cell {_format(params)}: {exc}") from None
         except ValueError as exc:
             raise ValueError(f"{self.source}: cell {_format(params)}: {exc}") from None
+        # The cell runs the values the schema coerced (an integral 2.0 as the integer 2, ...).
+        overrides = {key: config[key] for key in overrides}
         identity = json.dumps(to_jsonable({"experiment": self.experiment, "fast": fast, "config": config}),
                               sort_keys=True)
         digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -424,7 +431,9 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     ------
     ValueError
         On an invalid grid (before anything runs), an ``out`` holding results without ``resume``,
-        bad ``workers``, or a scheduler that cannot be reached.
+        bad ``workers``, or a scheduler that cannot be reached; a
+        :class:`~quotientlearn.io.FolderError` when ``out`` is a file, lies under one, is not writable
+        or is in use by another sweep or run.
     ImportError
         When Dask distributed is needed and not installed (``pip install 'quotientlearn[distributed]'``).
 
@@ -470,6 +479,8 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     with contextlib.ExitStack() as stack:
         # Connect first: a missing extra or an unreachable scheduler is refused before any writing.
         client = _client(scheduler, workers, stack) if todo and not serial else None
+        # One sweep at a time per folder (a second is refused), stale temporaries of a killed one removed.
+        stack.enter_context(claim_folder(out))
         meta["scheduler"] = client.scheduler.address if client is not None else "serial" if serial else None
         write_json(out / "sweep.json", meta)
         bar = stack.enter_context(tqdm(total=len(grid), initial=len(records), unit="cell",

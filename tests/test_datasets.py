@@ -78,3 +78,14 @@ def test_bad_inputs_are_refused():
         datasets.step_signal((1.0,), (2, 3))
     with pytest.raises(ValueError, match="one-dimensional"):
         datasets.gaussian_sensing(np.zeros((2, 2)), 1, 0)
+
+
+def test_bad_seeds_and_scales_are_refused_naming_the_argument():
+    with pytest.raises(TypeError, match="rng"):
+        datasets.low_rank_completion(1, 1.5)
+    with pytest.raises(ValueError, match="noise_std"):
+        datasets.gaussian_sensing(np.ones(4), 1, 0, noise_std=-0.1)
+    with pytest.raises(ValueError, match="signal"):
+        datasets.gaussian_sensing(np.array([1.0, np.nan]), 1, 0)
+    with pytest.raises(ValueError, match="std"):
+        datasets.relu_teacher(models.ShallowReLU(2, 3), 1, 0, std=-1.0)

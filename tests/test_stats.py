@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+import quotientlearn as ql
 from quotientlearn import stats
 
 
@@ -121,3 +122,15 @@ def test_fit_refuses_a_window_through_zero_and_too_few_samples():
         stats.fit_power_exponent(x, base, (-1.0, 2.0))
     with pytest.raises(ValueError, match="need >= 20"):
         stats.fit_power_exponent(x[:10], base, WINDOW)
+
+
+def test_log_ratio_spread_refuses_what_it_cannot_compare():
+    model = ql.models.Hadamard(1)
+    density = ql.stationary_density(model, lambda beta: 0.5 * (beta[..., 0] - 1.0) ** 2, 0.1,
+                                    method="theorem1")
+    with pytest.raises(TypeError, match="other"):
+        stats.log_ratio_spread(density, lambda x: -x, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="points"):
+        stats.log_ratio_spread(density, density, np.zeros((0, 1)))
+    with pytest.raises(ValueError, match="finite"), pytest.warns(ql.DegenerateOrbitWarning):
+        stats.log_ratio_spread(density, density, np.array([[0.0], [1.0]]))  # -inf - (-inf) at 0

@@ -97,6 +97,42 @@ def test_bad_grids_are_one_clear_error(data, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(("data", "message"), [
+    ({"experiment": "demo", "grid": {"dt": [0.01, 0]}}, "dt must be a number > 0; got 0"),
+    ({"experiment": "demo", "grid": {"seed": [1.5, 2]}}, "seed must be an integer; got 1.5"),
+    ({"experiment": "hyperbola", "fixed": {"orbits": 5}}, "orbits must be a list"),
+    ({"experiment": "demo", "grid": {"low": [0.5, 2.0]}}, "low must be < high"),
+    ({"experiment": "matrix-completion", "grid": {"mask_sampling": ["exact", "poisson"]}},
+     "mask_sampling must be one of 'exact', 'bernoulli'"),
+    ({"experiment": "tv-recovery", "grid": {"instance": ["random", "papr"]}}, "instance must be one of"),
+    ({"experiment": "attention-balance", "grid": {"initial_step": [0, -1]}}, "initial_step must be"),
+])
+def test_grid_cells_follow_the_settings_schema(data, message):
+    with pytest.raises(ql.experiments.SettingError, match=message) as info:
+        Grid.from_dict(data, source="g.toml")
+    assert str(info.value).startswith("g.toml: cell {")
+
+
+def test_cells_run_the_coerced_settings():
+    grid = Grid.from_dict({"experiment": "demo", "grid": {"seed": [1.0, 2], "dt": [1]}})
+    assert [cell.overrides for cell in grid.cells] == [{"seed": 1, "dt": 1.0}, {"seed": 2, "dt": 1.0}]
+    assert type(grid.cells[0].overrides["seed"]) is int
+
+
+def test_a_sweep_claims_its_folder(tmp_path):
+    from quotientlearn.io import FolderError, claim_folder
+
+    small = {**SMALL, "grid": {"seed": [0]}}
+    with claim_folder(tmp_path / "busy"), pytest.raises(FolderError, match="in use by another"):
+        ql.sweep(small, out=tmp_path / "busy", serial=True, progress=False)
+    assert not (tmp_path / "busy" / "results.csv").exists()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FolderError, match="existing file"):
+        ql.sweep(small, out=tmp_path / "file", serial=True, progress=False)
+    with pytest.raises(FolderError, match="lies under a file"):
+        ql.sweep(small, out=tmp_path / "file" / "out", serial=True, progress=False)
+
+
 def test_bad_file_errors(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         Grid.from_file(tmp_path / "missing.toml")

@@ -150,8 +150,8 @@ class Potential(Drift):
             drift -= self.weight_decay * theta
         if self.gauge_penalty:
             gauge = self.model.gauge
-            drift = drift - self.gauge_penalty * np.einsum(
-                "...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
+            penalty = np.einsum("...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
+            drift = drift - self.gauge_penalty * np.reshape(penalty, np.shape(theta))
         return drift, pullback
 
     def checked_values(self, theta):

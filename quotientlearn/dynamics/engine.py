@@ -354,11 +354,13 @@ class Engine:
 
     def _check(self, theta, alive, step, drop_diverged):
         """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
-        # Three reductions without temporaries: a non-finite sum flags NaN, inf and overflow.
-        if math.isfinite(theta.sum()) and theta.max() <= self.bound and theta.min() >= -self.bound:
+        # Two reductions without temporaries: max and min propagate NaN (which compares False) and
+        # meet any infinity, so they flag every non-finite coordinate as well as the bound.
+        if theta.max() <= self.bound and theta.min() >= -self.bound:
             return theta, alive
         with np.errstate(invalid="ignore"):
-            bad = ~(np.max(np.abs(theta), axis=-1) <= self.bound)  # NaN compares False: bad
+            # one row per particle, points of any shape (matrices on a manifold)
+            bad = ~(np.max(np.abs(theta.reshape(len(theta), -1)), axis=-1) <= self.bound)  # NaN: bad
         n_bad = int(np.count_nonzero(bad))
         if n_bad == 0:  # the sum overflowed, no coordinate did
             return theta, alive

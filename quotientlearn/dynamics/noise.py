@@ -10,10 +10,22 @@ is the Jacobian of the coordinates in use (the predictor, or a chart of it).
 Only :meth:`~NoiseModel.covariance` is required: the increment (a symmetric square root) and the Itô
 pieces (autograd) have generic defaults, which the built-in models override in closed form.
 
-- ``isotropic``: ``C = I``.
-- ``horizontal``: ``C = P_H``, the projection orthogonal to the orbit (where minibatch gradients lie).
-- ``label``: ``C = J^T J`` with ``J = dphi``: noise ``J^T xi'`` with ``xi'`` in predictor space, the shape
-  of label-noise SGD.
+On a curved parameter space, or ``R^D`` with a metric ``g``, covariances are tangent and carry the
+metric (``K = g^{-1}`` on the flattened entries): the increment is a tangent vector
+(:meth:`~NoiseModel.tangent_increment`) that the scheme moves along a geodesic (or a second-order
+retraction), which adds the Itô drift ``T a(C)`` (the space's geodesic acceleration traced against
+``C``: :meth:`~NoiseModel.curvature_drift`). Noise defined in coordinates (``intrinsic = False``) adds
+no such drift.
+
+- ``isotropic``: ``C = I``; on a curved space ``C = g^{-1}``: Riemannian Langevin, whose stationary law is
+  ``exp(-U/T) dvol_g``.
+- ``horizontal``: ``C = P_H``, the projection ``g``-orthogonal to the orbit (where minibatch gradients
+  lie).
+- ``label``: ``C = J^T J`` with ``J = dphi`` (``K J^T J K`` with a metric): noise ``J^T xi'`` with ``xi'``
+  in predictor space, the shape of label-noise SGD.
+- ``preconditioned``: for a metric on ``R^D``, ``d theta = -g^{-1} grad U dt + sqrt(2 T g^{-1}) dW`` in the
+  coordinates, without the Itô drift: the shape of adaptive optimisers' noise. Its stationary law is not
+  ``exp(-U/T) dvol_g`` (in one dimension it is ``g exp(-U/T)`` against ``sqrt(g) exp(-U/T)``).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import numpy as np
 from quotientlearn.numerics import DenseHessians, Hessians, jacobian
 
 __all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
-           "get_noise"]
+           "Preconditioned", "get_noise"]
 
 
 class CoordinateDerivatives:
@@ -38,7 +50,7 @@ class CoordinateDerivatives:
 
     Parameters
     ----------
-    theta : ndarray, shape (n, D)
+    theta : ndarray, shape (n, *space.shape)
         Slice points.
     jacobian : ndarray, shape (n, m, D)
         ``J_c``, the Jacobian of the coordinates ``c`` (the predictor, or a chart of it).
@@ -118,6 +130,10 @@ class NoiseModel:
     horizontal : bool
         Increments are orthogonal to the orbits, so dynamics that start on the balanced slice can stay
         there without gauge fixing (where the drift keeps it too).
+    intrinsic : bool
+        The increment is a tangent vector moved along a geodesic (the law does not depend on
+        coordinates; on a curved space the step adds the Itô drift :meth:`curvature_drift`). ``False``:
+        noise defined in the coordinates of ``R^D`` (``"preconditioned"``), no such drift.
 
     Examples
     --------
@@ -140,6 +156,7 @@ class NoiseModel:
     additive = False
     isotropic = False
     horizontal = False
+    intrinsic = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -156,12 +173,13 @@ class NoiseModel:
         Parameters
         ----------
         model : Model
-        theta : ndarray, shape (n, D)
+        theta : ndarray, shape (n, *space.shape)
 
         Returns
         -------
         covariance : ndarray, shape (n, D, D)
-            Symmetric positive semi-definite.
+            Symmetric positive semi-definite, on the flattened entries; tangent (range in the tangent
+            space) on a curved space.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement NoiseModel.covariance(model, theta)")
 
@@ -180,7 +198,29 @@ class NoiseModel:
         """
         values, vectors = np.linalg.eigh(self.covariance(model, theta))
         root = (vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]) @ _transpose(vectors)
-        return np.einsum("nij,nj->ni", root, rng.standard_normal(theta.shape))
+        noise = rng.standard_normal(root.shape[:-1])
+        return np.reshape(np.einsum("nij,nj->ni", root, noise), np.shape(theta))
+
+    def tangent_increment(self, model, theta, pullback, rng):
+        """A tangent Gaussian direction with covariance ``C`` on a curved space (or with a metric).
+
+        The scheme of a curved space calls this one; :meth:`increment` serves flat space. The default is
+        :meth:`increment` (the square root of the metric-aware :meth:`covariance`); the built-in models
+        override it in closed form.
+
+        Parameters
+        ----------
+        model : Model
+        theta : ndarray, shape (N, *space.shape)
+        pullback : callable
+            ``w (N, *beta_shape) -> J^T w`` (the Euclidean gradient, point-shaped).
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        increment : ndarray, shape (N, *space.shape)
+        """
+        return self.increment(model, theta, pullback, rng)
 
     # ---------------------------------------------------------------------------- Itô route
     def trace_hessian(self, model, derivatives):
@@ -194,6 +234,19 @@ class NoiseModel:
         return np.einsum("nij,npij->np", self.covariance(model, derivatives.theta),
                          derivatives.hessians)
 
+    def curvature_drift(self, model, derivatives):
+        """``J_c a(C)``: the Itô drift (per unit ``T``) of geodesic steps with noise ``C``, ``(n, m)``.
+
+        ``a(C) = sum_ij C_ij a(e_i, e_j)`` is the space's geodesic acceleration traced against ``C``
+        (``Delta_g = tr(K hess) + <grad, a(K)>`` for Brownian motion). Zero on flat space and for noise
+        in coordinates (``intrinsic = False``).
+        """
+        space, theta = model.space, derivatives.theta
+        if space.is_flat or not self.intrinsic:
+            return np.zeros(derivatives.jacobian.shape[:-1])
+        drift = space.acceleration_trace(self.covariance(model, theta), theta)
+        return np.einsum("npd,nd->np", derivatives.jacobian, space.flatten(drift))
+
     def cometric(self, model, derivatives):
         """The diffusion of the coordinates, ``J_c C J_c^T``, shape ``(n, m, m)``."""
         jac = derivatives.jacobian
@@ -206,60 +259,90 @@ class NoiseModel:
         per entry of the ``m x m`` diffusion); numpy functions that autograd cannot trace would
         silently count as constant, so write the covariance with ``autograd.numpy``.
         """
-        theta, jac = derivatives.theta, derivatives.jacobian
-        m = jac.shape[-2]
-        product = derivatives.along_tangents(derivatives.hessians) @ (
-            self.covariance(model, theta) @ _transpose(jac))[:, None]
-        divergence = np.einsum("nkpk->np", product + _transpose(product))
+        return _cometric_divergence(model, derivatives, self.covariance, type(self).__name__)
 
-        # d/dV_k of J C(theta) J^T with J held fixed: the gradient of entry (p, k), dotted with V_k
-        def diffusion(point):
-            value = anp.matmul(jac, anp.matmul(self.covariance(model, point), _transpose(jac)))
-            return anp.reshape(value, anp.shape(value)[:-2] + (m * m,))
 
-        try:
-            gradients = jacobian(diffusion, theta).reshape(jac.shape[:-2] + (m, m, -1))
-        except TypeError as error:
-            raise TypeError(
-                f"{type(self).__name__}.covariance is not traceable by autograd ({error}); write it "
-                "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
-        return divergence + np.einsum("npkd,ndk->np", gradients, derivatives.tangents)
+def _space_cometric(model, theta):
+    return model.space.cometric(theta)
+
+
+def _cometric_divergence(model, derivatives, covariance, owner):
+    """``sum_k d/dV_k (J C J^T)[:, k]`` by autograd of ``covariance(model, theta)``, shape ``(n, m)``."""
+    theta, jac, space = derivatives.theta, derivatives.jacobian, model.space
+    m = jac.shape[-2]
+    product = derivatives.along_tangents(derivatives.hessians) @ (
+        covariance(model, theta) @ _transpose(jac))[:, None]
+    divergence = np.einsum("nkpk->np", product + _transpose(product))
+
+    # d/dV_k of J C(theta) J^T with J held fixed: the gradient of entry (p, k), dotted with V_k
+    def diffusion(point):
+        value = anp.matmul(jac, anp.matmul(covariance(model, space.unflatten(point)), _transpose(jac)))
+        return anp.reshape(value, anp.shape(value)[:-2] + (m * m,))
+
+    try:
+        gradients = jacobian(diffusion, space.flatten(theta)).reshape(jac.shape[:-2] + (m, m, -1))
+    except TypeError as error:
+        raise TypeError(
+            f"{owner}.covariance is not traceable by autograd ({error}); write it "
+            "with autograd.numpy, or override NoiseModel.cometric_divergence") from None
+    return divergence + np.einsum("npkd,ndk->np", gradients, derivatives.tangents)
 
 
 class Isotropic(NoiseModel):
-    """``C = I``: Langevin noise, identical in every parameter direction."""
+    """``C = I`` (``C = g^{-1}`` on a curved space): Langevin noise, identical in every direction."""
 
     name = "isotropic"
     additive = True
     isotropic = True
 
     def covariance(self, model, theta):
-        """The identity, shape ``(n, D, D)``."""
-        return np.broadcast_to(np.eye(theta.shape[-1]), theta.shape + theta.shape[-1:])
+        """The identity (the cometric ``K`` on a curved space), shape ``(n, D, D)``."""
+        return model.space.cometric(theta)
 
     def increment(self, model, theta, pullback, rng):
         """Unit-covariance Gaussian directions, shape ``(N, D)``."""
         return rng.standard_normal(theta.shape)
 
+    def tangent_increment(self, model, theta, pullback, rng):
+        """Gaussian tangent vectors orthonormal in ``g`` (the space's ``random_normal_tangent``)."""
+        return model.space.random_normal_tangent(theta, rng)
+
+    def curvature_drift(self, model, derivatives):
+        """``J_c a(K)``, with the space's closed-form Brownian drift ``a(K)`` (``laplacian_drift``)."""
+        space, theta = model.space, derivatives.theta
+        if space.is_flat or not self.intrinsic:
+            return np.zeros(derivatives.jacobian.shape[:-1])
+        return np.einsum("npd,nd->np", derivatives.jacobian,
+                         space.flatten(space.laplacian_drift(theta)))
+
     def trace_hessian(self, model, derivatives):
-        """``tr(C H_p) = tr H_p``, shape ``(n, m)``."""
+        """``tr(C H_p) = tr H_p`` on flat space (the generic default otherwise), shape ``(n, m)``."""
+        if not model.space.is_flat:
+            return super().trace_hessian(model, derivatives)
         return derivatives.second.trace()
 
     def cometric(self, model, derivatives):
-        """``J_c J_c^T``, shape ``(n, m, m)``."""
-        return derivatives.jacobian @ _transpose(derivatives.jacobian)
+        """``J_c J_c^T`` on flat space (``J_c K J_c^T`` otherwise), shape ``(n, m, m)``."""
+        jac = derivatives.jacobian
+        if not model.space.is_flat:
+            return jac @ model.space.cometric(derivatives.theta) @ _transpose(jac)
+        return jac @ _transpose(jac)
 
     def cometric_divergence(self, model, derivatives):
-        """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k``, shape ``(n, m)``.
+        """``sum_k [dJ_k J^T + J dJ_k^T][:, k]`` with ``dJ_k = H V_k`` on flat space, shape ``(n, m)``.
 
-        That is ``sum_k V_k^T H_p J_k + J_p . sum_k H_k V_k``: two contractions of the Hessians.
+        That is ``sum_k V_k^T H_p J_k + J_p . sum_k H_k V_k``: two contractions of the Hessians. On a
+        curved space ``K`` varies too: autograd of the space's cometric (horizontal noise has the same
+        diffusion ``J K J^T``, since ``J Xi^T = 0``).
         """
+        if not model.space.is_flat:
+            return _cometric_divergence(model, derivatives, _space_cometric, type(self).__name__)
         jac, rows, second = derivatives.jacobian, derivatives.tangent_rows, derivatives.second
         return second.forms(rows, jac) + np.einsum("npd,nd->np", jac, second.contract(rows))
 
 
 class Horizontal(Isotropic):
-    """``C = P_H``: noise orthogonal to the orbits.
+    """``C = P_H``: noise orthogonal to the orbits (``g``-orthogonal: ``C = K - Xi^T Gram^{-1} Xi``).
 
     Since ``J P_V = 0`` everywhere, ``J P_H J^T = J J^T``: only the Itô drift differs from isotropic
     noise, by ``-tr(P_V H_p)``.
@@ -271,10 +354,15 @@ class Horizontal(Isotropic):
     horizontal = True
 
     def covariance(self, model, theta):
-        """``I - Xi^T Gram^{-1} Xi``, shape ``(n, D, D)``."""
-        xi = model.action.generators(theta)
-        inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
-        return np.eye(theta.shape[-1]) - _transpose(xi) @ inverse @ xi
+        """``K - Xi^T Gram^{-1} Xi`` (``K = I`` on flat space), shape ``(n, D, D)``."""
+        space = model.space
+        if space.is_flat:
+            xi = model.action.generators(theta)
+            inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
+            return np.eye(theta.shape[-1]) - _transpose(xi) @ inverse @ xi
+        xi = space.flatten_batch(model.action.generators(theta))
+        inverse = np.linalg.pinv(model.bundle.gram(theta), hermitian=True)
+        return space.cometric(theta) - _transpose(xi) @ inverse @ xi
 
     def increment(self, model, theta, pullback, rng):
         """``P_H xi``, shape ``(N, D)``, by the action's vertical projection."""
@@ -282,8 +370,19 @@ class Horizontal(Isotropic):
         normal -= model.action.vertical_projection(normal, theta)
         return normal
 
+    def tangent_increment(self, model, theta, pullback, rng):
+        """``P_H xi_g``: ``g``-orthonormal tangent noise without its ``g``-vertical part."""
+        normal = model.space.random_normal_tangent(theta, rng)
+        return normal - model.bundle._metric_vertical(normal, theta)
+
+    def curvature_drift(self, model, derivatives):
+        """The generic ``J_c a(C)`` (the closed form of isotropic noise does not apply)."""
+        return NoiseModel.curvature_drift(self, model, derivatives)
+
     def trace_hessian(self, model, derivatives):
         """``tr(P_H H_p) = tr H_p - sum_ab Gram^+_ab xi_b^T H_p xi_a``, shape ``(n, m)``."""
+        if not model.space.is_flat:
+            return NoiseModel.trace_hessian(self, model, derivatives)
         xi = model.action.generators(derivatives.theta)
         inverse = np.linalg.pinv(xi @ _transpose(xi), hermitian=True)
         second = derivatives.second
@@ -297,22 +396,36 @@ class Label(NoiseModel):
     horizontal = True
 
     def covariance(self, model, theta):
-        """``J_beta^T J_beta``, shape ``(n, D, D)``."""
-        jac = model.predictor_jacobian(theta)
-        return _transpose(jac) @ jac
+        """``J_beta^T J_beta`` (``K J_beta^T J_beta K`` with a metric), shape ``(n, D, D)``."""
+        if model.space.is_flat:
+            jac = model.predictor_jacobian(theta)
+            return _transpose(jac) @ jac
+        # by autograd (traceable: the Itô route differentiates this covariance along the slice)
+        jac = jacobian(model.flat_predictor, model.space.flatten(theta))
+        raised = anp.matmul(jac, model.space.cometric(theta))  # rows: Riemannian gradients of phi
+        return anp.matmul(_transpose(raised), raised)
 
     def increment(self, model, theta, pullback, rng):
         """``J^T xi'`` by one reverse-mode pass through the predictor, shape ``(N, D)``."""
         shape = theta.shape[:-1] + model.beta_shape
         return pullback(rng.standard_normal(shape))
 
+    def tangent_increment(self, model, theta, pullback, rng):
+        """``K J^T xi'``: the Riemannian gradient of ``<xi', phi>``."""
+        shape = model.space.batch_shape(theta) + model.beta_shape
+        return model.space.raise_index(pullback(rng.standard_normal(shape)), theta)
+
     def trace_hessian(self, model, derivatives):
         """``tr(J_beta^T J_beta H_p) = sum_q J_beta,q^T H_p J_beta,q``, shape ``(n, m)``."""
+        if not model.space.is_flat:
+            return super().trace_hessian(model, derivatives)
         beta_jac = derivatives.beta_jacobian
         return derivatives.second.forms(beta_jac, beta_jac)
 
     def cometric(self, model, derivatives):
         """``A A^T`` with ``A = J_c J_beta^T``, shape ``(n, m, m)``."""
+        if not model.space.is_flat:
+            return super().cometric(model, derivatives)
         cross = derivatives.jacobian @ _transpose(derivatives.beta_jacobian)
         return cross @ _transpose(cross)
 
@@ -324,6 +437,8 @@ class Label(NoiseModel):
         ``sum_k V_k^T H_p (A J_beta)_k + J_p . sum_q G_q U_q
         + sum_q A_pq (J_beta,q . w + sum_k V_k^T G_q J_k)``: contractions only.
         """
+        if not model.space.is_flat:
+            return super().cometric_divergence(model, derivatives)
         jac, beta_jac, rows = derivatives.jacobian, derivatives.beta_jacobian, derivatives.tangent_rows
         second, beta_second = derivatives.second, derivatives.beta_second
         cross = jac @ _transpose(beta_jac)  # (n, m, P)
@@ -334,8 +449,22 @@ class Label(NoiseModel):
         return first + np.einsum("npq,nq->np", cross, inner)
 
 
+class Preconditioned(Isotropic):
+    """``C = g^{-1}`` in the coordinates of ``R^D``, without the Itô drift: adaptive optimisers' noise.
+
+    ``d theta = -g^{-1} grad U dt + sqrt(2 T g^{-1}) dW``. With the identity metric it is isotropic noise;
+    with a metric its stationary law differs from Riemannian Langevin's ``exp(-U/T) dvol_g`` (the Itô
+    route predicts it). Defined for spaces whose points are coordinates (``space.is_chart``).
+    """
+
+    name = "preconditioned"
+    additive = False
+    isotropic = False
+    intrinsic = False
+
+
 #: name -> noise model class
-NOISE_MODELS = {cls.name: cls for cls in (Isotropic, Horizontal, Label)}
+NOISE_MODELS = {cls.name: cls for cls in (Isotropic, Horizontal, Label, Preconditioned)}
 
 
 def get_noise(noise):
@@ -352,7 +481,7 @@ def get_noise(noise):
     >>> dynamics.get_noise("horizontal")
     Horizontal()
     >>> sorted(dynamics.NOISE_MODELS)
-    ['horizontal', 'isotropic', 'label']
+    ['horizontal', 'isotropic', 'label', 'preconditioned']
     """
     if isinstance(noise, NoiseModel):
         return noise

@@ -15,8 +15,9 @@ class Samples:
 
     Attributes
     ----------
-    theta : ndarray, shape (N, D)
-        Final parameters of the particles that did not diverge.
+    theta : ndarray, shape (N, *space.shape)
+        Final parameters of the particles that did not diverge (``(N, D)`` on flat space; a manifold's
+        own point shape otherwise, on the manifold to ``metadata["max_manifold_residual"]``).
     beta : ndarray, shape (N, *beta_shape)
         Their predictors.
     records : dict of str to ndarray

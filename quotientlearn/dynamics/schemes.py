@@ -8,14 +8,20 @@ measured, in benchmarks/bench_dynamics.py ``--resolve-heun`` (8e6 particles, gau
 E[beta] at T = 0.05, dt = 0.24 ... 0.08), is a weak-order slope of 2.50 ± 0.11 for Heun against
 1.13 ± 0.02 for Euler, with biases -1.3e-3 against -6.5e-3 at dt = 0.16.
 
-A scheme is a small object; a new one (e.g. a geodesic step on a manifold) subclasses :class:`Scheme`.
+On a curved parameter space (or ``R^D`` with a metric) :class:`RiemannianEuler` steps along the
+manifold: the Riemannian gradient and a tangent increment, moved by the exponential map (``"geodesic"``)
+or by a second-order retraction (``"euler"`` there), with the Itô drift a coordinate step misses
+(:meth:`~quotientlearn.spaces.Space.retraction_correction`). Its stationary law for isotropic noise is
+``exp(-U/T) dvol_g`` up to the weak order-1 bias in ``dt`` (measured in benchmarks/bench_manifolds.py).
+
+A scheme is a small object; a new one subclasses :class:`Scheme`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SCHEMES", "EulerMaruyama", "Scheme", "StochasticHeun", "get_scheme"]
+__all__ = ["SCHEMES", "EulerMaruyama", "RiemannianEuler", "Scheme", "StochasticHeun", "get_scheme"]
 
 
 class Scheme:
@@ -43,6 +49,19 @@ class Scheme:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def on_space(self, space, noise):
+        """The scheme to run on ``space`` with ``noise``: this one on flat space.
+
+        Raises
+        ------
+        ValueError
+            When the scheme does not apply there.
+        """
+        if not space.is_flat:
+            raise ValueError(f"scheme {self.name!r} steps in R^D with the identity metric; on "
+                             f"{space.name()} use 'euler' (a retraction step) or 'geodesic'")
+        return self
+
     def step(self, theta, drift, noise, model, dt, scale, rng):
         """Advance every particle by one step.
 
@@ -67,7 +86,7 @@ class Scheme:
 
 
 class EulerMaruyama(Scheme):
-    """``theta + b dt + sqrt(2 T dt) C^{1/2} xi``.
+    """``theta + b dt + sqrt(2 T dt) C^{1/2} xi`` (on a curved space: :class:`RiemannianEuler`).
 
     Examples
     --------
@@ -83,6 +102,10 @@ class EulerMaruyama(Scheme):
     """
 
     name = "euler"
+
+    def on_space(self, space, noise):
+        """Itself on flat space; the retraction step of :class:`RiemannianEuler` elsewhere."""
+        return self if space.is_flat else RiemannianEuler("retraction").on_space(space, noise)
 
     def step(self, theta, drift, noise, model, dt, scale, rng):
         """One Euler–Maruyama step; see :meth:`Scheme.step`."""
@@ -130,8 +153,61 @@ class StochasticHeun(Scheme):
         return theta + 0.5 * dt * (first + second) + increment
 
 
-#: name -> scheme class
-SCHEMES = {cls.name: cls for cls in (EulerMaruyama, StochasticHeun)}
+class RiemannianEuler(Scheme):
+    """The Euler step on a manifold: ``R_theta(-grad_g U dt + T c dt + sqrt(2 T dt) C^{1/2} xi)``.
+
+    ``grad_g U`` is the Riemannian gradient (the space raises the Euclidean one), the increment is a
+    tangent vector (:meth:`~quotientlearn.dynamics.NoiseModel.tangent_increment`), ``R`` the exponential
+    map (``step="exp"``) or the space's second-order retraction (``step="retraction"``), and ``c`` the
+    Itô drift a coordinate step misses (nonzero only for a metric on ``R^D``). Noise defined in
+    coordinates (``"preconditioned"``) takes the plain coordinate step. Weak order 1.
+
+    Parameters
+    ----------
+    step : {"retraction", "exp"}
+    """
+
+    name = "geodesic"
+
+    def __init__(self, step="exp"):
+        if step not in ("retraction", "exp"):
+            raise ValueError(f"step must be 'retraction' or 'exp'; got {step!r}")
+        self.mode = step
+        self.name = "geodesic" if step == "exp" else "retraction"
+
+    def __repr__(self):
+        return f"RiemannianEuler(step={self.mode!r})"
+
+    def on_space(self, space, noise):
+        """Itself, after checking the space offers the step and the noise model fits the space."""
+        if not noise.intrinsic and not space.is_chart:
+            raise ValueError(
+                f"{noise.name} noise is defined in the coordinates of R^D (a metric on R^D); "
+                f"{space.name()} is not a coordinate space: use noise='isotropic'")
+        if self.mode == "exp" and not space.has_exp:
+            raise ValueError(f"{space.name()} has no closed-form exponential map: use scheme='euler' "
+                             "(a coordinate step with its Itô drift)")
+        return self
+
+    def step(self, theta, drift, noise, model, dt, scale, rng):
+        """One Riemannian Euler step; see :meth:`Scheme.step`."""
+        space = model.space
+        covector, pullback = drift.evaluate(theta, drift.sample(rng))
+        velocity = space.raise_index(covector, theta)
+        velocity *= dt
+        if scale:
+            velocity += scale * noise.tangent_increment(model, theta, pullback, rng)
+            if noise.intrinsic and self.mode == "retraction" and not space.retraction_is_second_order:
+                temperature = scale**2 / (2.0 * dt)
+                correction = space.retraction_correction(noise.covariance(model, theta), theta)
+                velocity += (temperature * dt) * correction
+        if not noise.intrinsic or self.mode == "retraction":
+            return space.retraction(velocity, theta)
+        return space.exp(velocity, theta)
+
+
+#: name -> scheme class (``"geodesic"``: the exponential-map step of a curved space)
+SCHEMES = {"euler": EulerMaruyama, "heun": StochasticHeun, "geodesic": RiemannianEuler}
 
 
 def get_scheme(scheme):
@@ -148,7 +224,7 @@ def get_scheme(scheme):
     >>> dynamics.get_scheme("heun")
     StochasticHeun()
     >>> sorted(dynamics.SCHEMES)
-    ['euler', 'heun']
+    ['euler', 'geodesic', 'heun']
     """
     if isinstance(scheme, Scheme):
         return scheme

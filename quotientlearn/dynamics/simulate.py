@@ -29,14 +29,14 @@ def _initial_state(model, init, n_particles, rng):
         theta = model.sample((n_particles,), rng)
         return model.gauge.project(theta) if model.action.dim else theta
     init = real_array(init, "init")
-    if init.shape not in ((model.dim,), (n_particles, model.dim)):
-        raise ValueError(
-            f"init must have shape ({model.dim},) or (n_particles, D) = ({n_particles}, {model.dim}); "
-            f"got {init.shape}"
-        )
+    shape = model.space.shape
+    if init.shape not in (shape, (n_particles,) + shape):
+        raise ValueError(f"init must have shape {shape} or (n_particles, *shape) = "
+                         f"{(n_particles,) + shape}; got {init.shape}")
     if not np.all(np.isfinite(init)):
         raise ValueError("init has non-finite entries")
-    return np.array(np.broadcast_to(init, (n_particles, model.dim)))
+    init = model.space.validate(init, "init")
+    return np.array(np.broadcast_to(init, (n_particles,) + shape))
 
 
 def _observer(model, observables):
@@ -61,7 +61,10 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         ``autograd.numpy``.
     temperature : float
         ``T >= 0``.
-    noise : {"isotropic", "horizontal", "label"} or NoiseModel
+    noise : {"isotropic", "horizontal", "label", "preconditioned"} or NoiseModel
+        On a curved space ``"isotropic"`` is Riemannian Langevin (stationary law
+        ``exp(-U/T) dvol_g``); ``"preconditioned"`` is ``g^{-1}`` drift and noise in the coordinates of
+        ``R^D``, without Itô drift.
     gauge_fixing : bool
         Project onto the gauge slice (``model.gauge.project``) after every step.
     weight_decay : float
@@ -72,9 +75,11 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     n_particles : int
         ``N``.
     seed : int or numpy.random.Generator
-    scheme : {"euler", "heun"} or Scheme
-        ``"heun"`` (predictor–corrector) needs additive noise (``"isotropic"``).
-    init : array_like, shape (D,) or (N, D), optional
+    scheme : {"euler", "heun", "geodesic"} or Scheme
+        ``"heun"`` (predictor–corrector) needs additive noise (``"isotropic"``) on flat space. On a curved
+        space (or with a metric) ``"euler"`` is a second-order retraction step and ``"geodesic"`` an
+        exponential-map step (:class:`~quotientlearn.dynamics.RiemannianEuler`).
+    init : array_like, shape (*space.shape) or (N, *space.shape), optional
         Initial parameters; default: random parameters projected onto the slice.
     gauge_penalty : float
         ``kappa``: a soft gauge, ``kappa |chi|^2 / 2`` added to the potential.
@@ -126,7 +131,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     """
     temperature = validate_temperature(temperature)
     noise_model = get_noise(noise)
-    scheme = get_scheme(scheme)
+    scheme = get_scheme(scheme).on_space(model.space, noise_model)
     if scheme.needs_additive_noise and not noise_model.additive:
         raise ValueError(f"scheme {scheme.name!r} needs additive noise ('isotropic'); "
                          f"got {noise_model.name!r}")
@@ -183,6 +188,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
         "seed": "generator" if isinstance(seed, np.random.Generator) else seed,
         "seconds": run.seconds, "resumed_from": run.resumed_from,
         "max_gauge_residual": GaugeProjection(model.gauge).residual(theta) if model.action.dim else 0.0,
+        "max_manifold_residual": float(np.max(model.space.membership_residual(theta), initial=0.0)),
     }
     return Samples(theta=theta, beta=model.predictor(theta), records=run.records,
                    record_steps=run.record_steps, n_diverged=n_particles - len(run.alive),

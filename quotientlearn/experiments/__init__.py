@@ -24,6 +24,7 @@ __all__ = ["EXPERIMENTS", "SETTINGS", "Setting", "SettingError", "default_out", 
 EXPERIMENTS = {
     "demo": "demo",
     "theorem1-check": "theorem1_check",
+    "manifold-check": "manifold_check",
     "bias-strength": "bias_strength",
     "hyperbola": "hyperbola",
     "relu-balance": "relu_balance",

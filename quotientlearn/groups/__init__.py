@@ -9,6 +9,7 @@ from quotientlearn.groups.base import (
     newton_onto_level_set,
 )
 from quotientlearn.groups.general_linear import FactorPairGL
+from quotientlearn.groups.orthogonal import Congruence, OrthogonalAction, RightOrthogonal
 from quotientlearn.groups.torus import (
     ColumnRescaling,
     LayerRescaling,
@@ -22,13 +23,16 @@ from quotientlearn.groups.translation import Translation
 __all__ = [
     "AffineStructure",
     "ColumnRescaling",
+    "Congruence",
     "DegenerateOrbitWarning",
     "FactorPairGL",
     "GaugeConvergenceWarning",
     "GroupAction",
     "LayerRescaling",
+    "OrthogonalAction",
     "PairRescaling",
     "PowerRescaling",
+    "RightOrthogonal",
     "Scaling",
     "TorusRescaling",
     "Translation",

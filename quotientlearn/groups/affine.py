@@ -26,6 +26,7 @@ import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
+import autograd.numpy as anp
 import numpy as np
 import scipy.sparse
 from autograd import make_jvp, make_vjp
@@ -690,6 +691,7 @@ def _fields(action, points, generators):
     Parameters
     ----------
     points : ndarray, shape (P, D)
+        Flattened points (the action sees them in its own ``shape``).
     generators : ndarray of int, shape (P,)
 
     Returns
@@ -699,7 +701,12 @@ def _fields(action, points, generators):
     rows = np.shape(points)[0]
     tangent = np.zeros((rows, action.dim))
     tangent[np.arange(rows), generators] = 1.0
-    jvp = make_jvp(lambda coords: action.act_algebra(coords, points))(np.zeros((rows, action.dim)))
+    shaped = anp.reshape(points, (rows,) + tuple(action.shape))  # a manifold's point shape
+
+    def moved(coords):
+        return anp.reshape(action.act_algebra(coords, shaped), np.shape(points))
+
+    jvp = make_jvp(moved)(np.zeros((rows, action.dim)))
     return jvp(tangent)[1] + np.zeros(np.shape(points))
 
 

@@ -9,7 +9,10 @@ from quotientlearn.models.group_sparse import GroupSparse
 from quotientlearn.models.hadamard import BasisHadamard, CumsumHadamard, Hadamard, ProductFamily
 from quotientlearn.models.invariances import ScaleInvariant, Translation
 from quotientlearn.models.power import PowerProduct
+from quotientlearn.models.preconditioned import PreconditionedHadamard
 from quotientlearn.models.relu import ShallowReLU
+from quotientlearn.models.spd import SPDSpectrum
+from quotientlearn.models.stiefel import StiefelProjector
 
 __all__ = [
     "Attention",
@@ -23,8 +26,11 @@ __all__ = [
     "Model",
     "PowerProduct",
     "ProductFamily",
+    "PreconditionedHadamard",
+    "SPDSpectrum",
     "ScaleInvariant",
     "ShallowReLU",
+    "StiefelProjector",
     "Translation",
     "zoo",
 ]
@@ -69,4 +75,7 @@ def zoo(size="small"):
         "ScaleInvariant": ScaleInvariant(d),
         "Translation": Translation(d),
         "PowerProduct": PowerProduct(np.linspace(0.4, 2.5, d)),
+        "SPDSpectrum": SPDSpectrum(4 if big else 3),
+        "StiefelProjector": StiefelProjector(5, 3) if big else StiefelProjector(3, 2),
+        "PreconditionedHadamard": PreconditionedHadamard(d),
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
+from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.general_linear import FactorPairGL, singular_values, svd_balanced
 from quotientlearn.groups.torus import ColumnRescaling
@@ -32,6 +33,12 @@ class Attention(Model):
     ``group="columns"``: the diagonal subgroup (column ``j`` of ``W_Q`` times ``a_j``, of ``W_K``
     divided by ``a_j``), bias ``(T/2) sum_j log(2 |q_j| |k_j|)``. ``group="gl"``: all of
     ``GL(d_head)``, with the matrix-factorisation bias of ``W_Q W_K^T``.
+
+    The scores are invariant under all of ``GL(d_head)``, so with ``group="columns"`` their fibres are
+    larger than the orbits of the column torus. The bundle of that model is therefore the quotient by
+    the torus: its submersion is :meth:`column_outer_products` (``q_j k_j^T``, one per head dimension,
+    and ``W_V``), whose fibres are the torus orbits, so that vertical (tangent to an orbit) is its
+    kernel; the predictor is a further map of that quotient (``sum_j q_j k_j^T`` beside ``W_V``).
 
     Parameters
     ----------
@@ -57,8 +64,11 @@ class Attention(Model):
         self.d_head = integer(d_head, "d_head", minimum=1)
         shape = (self.d_emb, self.d_head)
         space = ParameterSpace({"W_Q": shape, "W_K": shape, "W_V": shape})
+        bundle = None
         if group == "columns":
             action = ColumnRescaling(space, "W_Q", "W_K")
+            bundle = lambda model: SymmetryBundle(  # noqa: E731
+                model, submersion=model.column_outer_products, lift=model.lift_outer_products)
         else:
             action = FactorPairGL(space, "W_Q", "W_K", second_transposed=True)
         # Scores of rank r = min(d_emb, d_head) form a manifold of dimension r (2 d_emb - r), whatever
@@ -66,7 +76,37 @@ class Attention(Model):
         rank = min(self.d_emb, self.d_head)
         predictor_rank = rank * (2 * self.d_emb - rank) + self.d_emb * self.d_head
         super().__init__(space, action, (self.d_emb, self.d_emb + self.d_head),
-                         predictor_rank=predictor_rank)
+                         predictor_rank=predictor_rank, bundle=bundle)
+
+    def column_outer_products(self, theta):
+        """The quotient map by the column torus: every ``q_j k_j^T``, and ``W_V``, as one vector.
+
+        Parameters
+        ----------
+        theta : array_like, shape (..., D)
+
+        Returns
+        -------
+        point : ndarray, shape (..., d_head d_emb^2 + d_emb d_head)
+        """
+        blocks = self.space.split(theta)
+        queries = anp.swapaxes(blocks["W_Q"], -1, -2)[..., :, :, None]
+        keys = anp.swapaxes(blocks["W_K"], -1, -2)[..., :, None, :]
+        batch = anp.shape(theta)[:-1]
+        return anp.concatenate([anp.reshape(queries * keys, batch + (-1,)),
+                                anp.reshape(blocks["W_V"], batch + (-1,))], axis=-1)
+
+    def lift_outer_products(self, point):
+        """Balanced columns ``|q_j| = |k_j|`` from the rank-one products ``q_j k_j^T`` (and ``W_V``)."""
+        point = np.asarray(point, dtype=float)
+        batch = point.shape[:-1]
+        split = self.d_head * self.d_emb**2
+        products = point[..., :split].reshape(batch + (self.d_head, self.d_emb, self.d_emb))
+        left, values, right = np.linalg.svd(products)
+        root = np.sqrt(values[..., 0])[..., None]
+        queries, keys = root * left[..., :, 0], root * right[..., 0, :]
+        return self.space.join(W_Q=np.swapaxes(queries, -1, -2), W_K=np.swapaxes(keys, -1, -2),
+                               W_V=point[..., split:].reshape(batch + (self.d_emb, self.d_head)))
 
     def traceable_predictor(self, theta):
         """``[W_Q W_K^T | W_V]``, shape ``(..., d_emb, d_emb + d_head)``."""

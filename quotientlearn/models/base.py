@@ -1,6 +1,7 @@
 """The model: a predictor map, the group action that leaves it invariant, and a gauge slice.
 
-A model composes a :class:`~quotientlearn.spaces.ParameterSpace`, a
+A model composes a parameter space (the flat :class:`~quotientlearn.spaces.ParameterSpace`, or any
+:class:`~quotientlearn.spaces.Space` made from a geomstats manifold), a
 :class:`~quotientlearn.groups.GroupAction`, a :class:`~quotientlearn.gauge.Gauge` and a
 :class:`~quotientlearn.bundle.SymmetryBundle`. Subclasses implement the hook
 :meth:`Model.traceable_predictor` (with ``autograd.numpy``, no validation) and, where they can,
@@ -9,7 +10,7 @@ A model composes a :class:`~quotientlearn.spaces.ParameterSpace`, a
 - :meth:`Model.predictor` validates ``theta`` and calls the hook;
 - :meth:`Model.predictor_and_pullback` (the value and ``w -> J^T w``, used by every step of the
   dynamics) defaults to autograd's reverse mode;
-- :meth:`Model.predictor_jacobian` defaults to autograd's forward mode.
+- :meth:`Model.predictor_jacobian` defaults to autograd (forward or reverse mode, the cheaper).
 """
 
 from __future__ import annotations
@@ -31,18 +32,28 @@ __all__ = ["Model"]
 class Model:
     """A parameterisation ``beta = phi(theta)`` with a continuous symmetry.
 
+    Points ``theta`` have the space's shape ``space.shape``: ``(D,)`` on the flat space of the zoo, the
+    manifold's own geomstats shape otherwise.
+
     Parameters
     ----------
-    space : ParameterSpace
+    space : Space
+        A :class:`~quotientlearn.spaces.ParameterSpace` or any parameter space from
+        :func:`quotientlearn.spaces.as_space`.
     action : GroupAction
-        Must leave the predictor invariant.
+        Must leave the predictor invariant and act on points of ``space.shape``.
     beta_shape : tuple of int
         Shape of one predictor value.
     gauge : Gauge, optional
-        Defaults to the balanced (moment-map) gauge of ``action``.
+        Defaults to the balanced (moment-map) gauge of ``action``; a gauge without a space is bound to
+        ``space``.
     predictor_rank : int, optional
         Rank of ``dphi`` at generic points: the dimension of the predictor manifold. Defaults to
-        ``D - k``, right when the group is the whole fibre.
+        ``dim - k`` (``space.dim`` the dimension of the manifold), right when the group is the whole
+        fibre.
+    bundle : callable, optional
+        ``bundle(model) -> SymmetryBundle``: a bundle whose submersion is not the predictor (see
+        :class:`~quotientlearn.bundle.SymmetryBundle`). Default: ``SymmetryBundle(model)``.
 
     Examples
     --------
@@ -65,18 +76,24 @@ class Model:
     True
     """
 
-    def __init__(self, space, action, beta_shape, gauge=None, predictor_rank=None):
-        if action.space_dim != space.dim:
-            raise ValueError(
-                f"the action acts on R^{action.space_dim} but the parameter space has D={space.dim}"
-            )
+    def __init__(self, space, action, beta_shape, gauge=None, predictor_rank=None, bundle=None):
+        if tuple(action.shape) != tuple(space.shape):
+            raise ValueError(f"the action acts on points of shape {action.shape} but the parameter "
+                             f"space {space.name()} has points of shape {space.shape}")
         self.space = space
         self.action = action
         self.beta_shape = tuple(int(s) for s in beta_shape)
         if gauge is not None and not isinstance(gauge, Gauge):
             raise TypeError(f"gauge must be a Gauge or None; got {type(gauge).__name__}")
-        self.gauge = gauge if gauge is not None else Gauge(action)
-        self.bundle = SymmetryBundle(self)
+        self.gauge = gauge if gauge is not None else Gauge(action, space=space)
+        if self.gauge.space is None:
+            self.gauge.space = space
+        elif self.gauge.space is not space:
+            raise ValueError("the gauge was built for another parameter space than the model's")
+        self.bundle = SymmetryBundle(self) if bundle is None else bundle(self)
+        # geomstats' quotient structure: the space's fibre bundle is the model's bundle
+        space.fiber_bundle = self.bundle
+        space.group_action = action
         self.predictor_rank = (max(space.dim - action.dim, 0) if predictor_rank is None
                                else integer(predictor_rank, "predictor_rank", minimum=0,
                                             maximum=space.dim))
@@ -86,8 +103,11 @@ class Model:
 
     @property
     def dim(self):
-        """``D``, the length of the flat parameter vector."""
-        return self.space.dim
+        """``D``, the number of entries of one point (``prod(space.shape)``).
+
+        The dimension of a curved parameter manifold is ``space.dim``.
+        """
+        return self.space.point_size
 
     @property
     def beta_size(self):
@@ -100,11 +120,16 @@ class Model:
 
         Parameters
         ----------
-        theta : array_like, shape (..., D)
+        theta : array_like, shape (..., *space.shape)
 
         Returns
         -------
         beta : ndarray, shape (..., *beta_shape)
+
+        Raises
+        ------
+        ValueError
+            For a wrong shape, non-finite entries or a point off the manifold (beyond ``space.atol``).
         """
         return self.traceable_predictor(self.space.validate(theta))
 
@@ -116,7 +141,7 @@ class Model:
 
         Parameters
         ----------
-        theta : ndarray or autograd box, shape (..., D)
+        theta : ndarray or autograd box, shape (..., *space.shape)
 
         Returns
         -------
@@ -133,24 +158,33 @@ class Model:
 
         Parameters
         ----------
-        theta : ndarray, shape (..., D)
+        theta : ndarray, shape (..., *space.shape)
 
         Returns
         -------
         beta : ndarray, shape (..., *beta_shape)
         pullback : callable
-            ``cotangent (..., *beta_shape) -> (..., D)``; each row pulled back at its own point.
+            ``cotangent (..., *beta_shape) -> (..., *space.shape)``: the Euclidean gradient of
+            ``<cotangent, phi>``, each row at its own point.
         """
         pullback, beta = make_vjp(self.traceable_predictor)(theta)
         return beta, pullback
 
-    def flat_predictor(self, theta):
-        """The predictor flattened to ``(..., beta_size)``, traceable by autograd (no validation)."""
-        return anp.reshape(self.traceable_predictor(theta), anp.shape(theta)[:-1] + (self.beta_size,))
-
     def predictor_jacobian(self, theta):
-        """``dphi`` by forward-mode autograd, flattened to shape ``(..., beta_size, D)``."""
-        return jacobian(self.flat_predictor, self.space.validate(theta), mode="forward")
+        """``dphi`` by autograd on the flattened entries, shape ``(..., beta_size, D)``.
+
+        Forward mode (one pass per entry of ``theta``), or reverse mode when the predictor has fewer
+        entries (one pass per entry of ``beta``; also the mode of primitives without a forward rule,
+        such as ``eigh``).
+        """
+        theta = self.space.validate(theta)
+        mode = "reverse" if self.beta_size < self.dim else "forward"
+        return jacobian(self.flat_predictor, self.space.flatten(theta), mode=mode)
+
+    def flat_predictor(self, flat_theta):
+        """The predictor of flattened points, ``(..., D) -> (..., beta_size)``, traceable by autograd."""
+        theta = self.space.unflatten(flat_theta)
+        return anp.reshape(self.traceable_predictor(theta), anp.shape(flat_theta)[:-1] + (self.beta_size,))
 
     def predictor_hessians(self, theta):
         """Hessians of the flattened predictor at ``theta`` (N, D), as contractions.
@@ -167,7 +201,7 @@ class Model:
         -------
         hessians : quotientlearn.numerics.Hessians
         """
-        return AutogradHessians(self.flat_predictor, self.space.validate(theta))
+        return AutogradHessians(self.flat_predictor, self.space.flatten(self.space.validate(theta)))
 
     def slice_tangents(self, theta):
         """Tangents of the slice in predictor coordinates: ``dphi V = I`` and ``J_chi V = 0``.
@@ -213,5 +247,5 @@ class Model:
         return self.gauge.log_det_constraint_gram(self.balanced(beta))
 
     def sample(self, size=(), rng=None):
-        """Random parameters for checks and initialisation, shape ``(*size, D)``."""
+        """Random parameters for checks and initialisation, shape ``(*size, *space.shape)``."""
         return self.space.sample(size, rng)

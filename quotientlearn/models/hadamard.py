@@ -69,6 +69,8 @@ class ProductHessians(Hessians):
 class ProductFamily(Model):
     """``beta = A (u * v)`` for an invertible linear map ``A``; subclasses define ``A``.
 
+    ``space`` (optional) replaces the flat ``R^{2d}``, e.g. by ``R^{2d}`` with a metric.
+
     Examples
     --------
     >>> import numpy as np
@@ -80,10 +82,10 @@ class ProductFamily(Model):
     array([ 1.,  2., -1.])
     """
 
-    def __init__(self, dim):
+    def __init__(self, dim, space=None):
         dim = integer(dim, "dim", minimum=1)
         self.width = dim
-        space = ParameterSpace({"u": (dim,), "v": (dim,)})
+        space = ParameterSpace({"u": (dim,), "v": (dim,)}) if space is None else space
         super().__init__(space, self.rescaling(dim), (dim,))
 
     @staticmethod

@@ -6,7 +6,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.dynamics.noise import CoordinateDerivatives
-from quotientlearn.numerics import AutogradHessians, jacobian, slice_tangents
+from quotientlearn.numerics import AutogradHessians, jacobian, jacobian_and_hessian, slice_tangents
 
 __all__ = ["Coordinates"]
 
@@ -50,17 +50,16 @@ class Coordinates:
         """Whether these are chart coordinates rather than the predictor itself."""
         return self.to_chart is not None
 
-    def of_theta(self, theta):
-        """``c(theta)`` flattened to ``(..., m)``, traceable by autograd."""
-        beta = self.model.traceable_predictor(theta)
+    def of_theta(self, flat_theta):
+        """``c(theta)`` of flattened points ``(..., D)``, flattened to ``(..., m)``; traceable by autograd."""
+        beta = self.model.traceable_predictor(self.model.space.unflatten(flat_theta))
         if self.to_chart is not None:
             beta = self.to_chart(beta)
-        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.size,))
+        return anp.reshape(beta, anp.shape(flat_theta)[:-1] + (self.size,))
 
-    def beta_of_theta(self, theta):
-        """The predictor flattened to ``(..., P)``, traceable by autograd."""
-        beta = self.model.traceable_predictor(theta)
-        return anp.reshape(beta, anp.shape(theta)[:-1] + (self.model.beta_size,))
+    def beta_of_theta(self, flat_theta):
+        """The predictor of flattened points ``(..., D)``, flattened to ``(..., P)``; traceable."""
+        return self.model.flat_predictor(flat_theta)
 
     def beta(self, c):
         """Predictor values of coordinates ``c`` (n, m), shape ``(n, *beta_shape)``."""
@@ -68,7 +67,7 @@ class Coordinates:
         return c if self.from_chart is None else np.asarray(self.from_chart(c), dtype=float)
 
     def slice_point(self, c):
-        """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, D)``."""
+        """``balanced(beta(c))`` for ``c`` of shape ``(n, m)``: shape ``(n, *space.shape)``."""
         return self.model.balanced(self.beta(c))
 
     def derivatives(self, theta):
@@ -85,6 +84,8 @@ class Coordinates:
         derivatives : CoordinateDerivatives
         """
         model = self.model
+        if not model.space.is_flat:
+            return self._curved_derivatives(theta)
         beta_jac = model.predictor_jacobian(theta)
         beta_hess = model.predictor_hessians(theta)
         if not self.is_chart:
@@ -93,3 +94,19 @@ class Coordinates:
         return CoordinateDerivatives(theta, jac, AutogradHessians(self.of_theta, theta),
                                      slice_tangents(jac, model.gauge.chi_jacobian(theta)),
                                      beta_jac, beta_hess)
+
+    def _curved_derivatives(self, theta):
+        """Derivatives on a curved space (or a metric), by autograd on the flattened entries.
+
+        The slice tangents lie in the manifold's tangent space (:meth:`~quotientlearn.Gauge.slice_tangents`);
+        the Hessians are dense: the generic noise defaults on curved spaces contract them.
+        """
+        model = self.model
+        flat = model.space.flatten(theta)
+        jac, hess = jacobian_and_hessian(self.of_theta, flat)
+        if self.is_chart:
+            beta_jac, beta_hess = jacobian_and_hessian(self.beta_of_theta, flat)
+        else:
+            beta_jac, beta_hess = jac, hess
+        tangents = model.gauge.slice_tangents(theta, jac)  # (n, D, m)
+        return CoordinateDerivatives(theta, jac, hess, tangents, beta_jac, beta_hess)

@@ -18,13 +18,24 @@ __all__ = ["FibreIntegral"]
 
 
 class FibreIntegral(Prediction):
-    """``p(beta) = ∫_{phi^{-1}(beta)} exp(-U/T) det(J J^T)^{-1/2} d sigma`` for the Gibbs law ``exp(-U/T)``.
+    """``p(beta) = ∫_{phi^{-1}(beta)} exp(-U/T) det(J K J^T)^{-1/2} d sigma`` for the Gibbs law.
 
-    The law of isotropic noise with weight decay and without gauge fixing (``U = L + lam |theta|^2 / 2``),
-    integrated over the group coordinates ``g = exp(c)`` of the orbit through ``balanced(beta)``: a
-    tensor trapezoid rule for ``k <= 2``, importance sampling for larger groups. Fibres with several
-    components related by a symmetry of ``U`` (the sign flips of the zoo) contribute equal factors,
-    which the normalisation absorbs.
+    The law of isotropic noise without gauge fixing, ``exp(-U/T) dvol_g`` (``U = L + lam |theta|^2 / 2``;
+    ``K = g^{-1}``, the identity on flat space), pushed forward by the co-area formula and integrated over
+    the orbit through ``balanced(beta)``, with the orbit's Riemannian volume element:
+
+    - a non-compact group (rescalings, ``GL(r)``) needs weight decay; its group coordinates
+      ``g = exp(c)`` are integrated by a tensor trapezoid rule for ``k <= 2`` and by importance sampling
+      for larger groups;
+    - a compact group (``action.compact``: rotations) is integrated by Monte Carlo over its Haar measure,
+      the volume element being ``sqrt det g(xi_a, xi_b)`` at ``h . balanced(beta)``; no weight decay is
+      needed where the loss confines the predictor.
+
+    When the action is an isometry of the metric leaving ``U`` invariant, the predictor's law does not
+    depend on the gauge (the generator of the dynamics, applied to functions of the predictor, is the
+    same along an orbit), so the fibre integral also describes gauge-fixed isotropic dynamics. Fibres
+    with several components related by a symmetry of ``U`` (the sign flips of the zoo) contribute equal
+    factors, which the normalisation absorbs.
 
     Parameters
     ----------
@@ -32,7 +43,7 @@ class FibreIntegral(Prediction):
         Half-width of the box of group coordinates (``k <= 2``).
     fibre_points : int, optional
         Nodes per axis (default 401 for ``k = 1``, 121 for ``k = 2``) or importance samples
-        (default 4096) for ``k > 2``.
+        (default 4096) for ``k > 2``; Haar samples (default 256) for a compact group.
     memory_budget : int or str, optional
         Bytes one ``logpdf`` call may use (points are processed in chunks that fit); see
         :func:`quotientlearn.memory.memory_budget`.
@@ -60,14 +71,26 @@ class FibreIntegral(Prediction):
         self.memory_budget = None if memory_budget is None else memory_budget_bytes(memory_budget)
 
     def check(self, problem):
-        """Only the full Gibbs law: isotropic noise, no gauge fixing, weight decay."""
-        if problem.gauge_fixing or not problem.noise.isotropic:
+        """The Gibbs law: isotropic noise; no gauge fixing unless the action is an isometry of ``U``.
+
+        Weight decay is needed along non-compact orbits.
+        """
+        model = problem.model
+        if not problem.noise.isotropic:
             raise ValueError("method 'fibre' describes isotropic noise without gauge fixing (the "
                              "full Gibbs law); set noise='isotropic', gauge_fixing=False")
-        if problem.weight_decay <= 0:
+        notes = {}
+        if problem.gauge_fixing:
+            if not (model.bundle.is_isometric and _weight_decay_invariant(problem)):
+                raise ValueError("method 'fibre' describes isotropic noise without gauge fixing (the "
+                                 "full Gibbs law); set noise='isotropic', gauge_fixing=False (or use an "
+                                 "action that is an isometry of the metric and of the potential)")
+            notes["gauge"] = ("the action is an isometry of the metric and of U, so gauge fixing does "
+                              "not change the predictor's law")
+        if problem.weight_decay <= 0 and not model.action.compact:
             raise ValueError("method 'fibre' needs weight_decay > 0: without it the Gibbs law "
                              "exp(-L/T) is not normalisable along non-compact orbits")
-        return {}
+        return notes
 
     def _quadrature(self, k):
         """Nodes ``(q, k)``, log weights ``(q,)`` and a description."""
@@ -89,9 +112,11 @@ class FibreIntegral(Prediction):
     def density(self, problem):
         """The fibre-integral density of ``problem``."""
         info = {**problem.info(), **self.check(problem)}
+        if problem.model.action.compact:
+            return self._compact_density(problem, info)
         model, coords, temperature = problem.model, problem.coordinates, problem.temperature
         potential = problem.potential
-        action = model.action
+        action, space = model.action, model.space
         k = action.dim
         nodes, log_weights, info["fibre_quadrature"] = self._quadrature(k)
         dim, m = model.dim, coords.size
@@ -117,17 +142,17 @@ class FibreIntegral(Prediction):
             c = c.reshape(len(c), -1)
             out = np.empty(len(c))
             for chunk in chunk_slices(len(c), bytes_per_point, memory_budget):
-                base = coords.slice_point(c[chunk])  # (n, D)
+                base = coords.slice_point(c[chunk])  # (n, *shape)
                 n = len(base)
                 algebra, weights = group_coordinates(base)
                 algebra = algebra.reshape(-1, k)
                 anchor = np.repeat(base, len(nodes), axis=0)
                 theta = action.act_algebra(algebra, anchor)
-                tangents = jacobian(lambda a, anchor=anchor: action.act_algebra(a, anchor), algebra,
-                                    mode="forward")  # (n q, D, k): the orbit map's differential
-                _, log_volume = np.linalg.slogdet(np.swapaxes(tangents, -1, -2) @ tangents)
-                jac = jacobian(coords.of_theta, theta)
-                _, log_cometric = np.linalg.slogdet(jac @ np.swapaxes(jac, -1, -2))
+                tangents = jacobian(lambda a, anchor=anchor: space.flatten(action.act_algebra(a, anchor)),
+                                    algebra, mode="forward")  # (n q, D, k): the orbit map's differential
+                _, log_volume = np.linalg.slogdet(np.swapaxes(tangents, -1, -2)
+                                                  @ _lowered_columns(space, tangents, theta))
+                log_cometric = _log_det_cometric(model, coords, theta)
                 terms = (-potential.value(theta) / temperature - 0.5 * log_cometric
                          + 0.5 * log_volume + weights.reshape(-1))
                 terms = terms.reshape(n, len(nodes))
@@ -142,3 +167,60 @@ class FibreIntegral(Prediction):
             return out
 
         return Density(log_density, coords.shape, self.name, info)
+
+    def _compact_density(self, problem, info):
+        """Monte Carlo over the Haar measure of a compact group (common samples for every ``beta``)."""
+        model, coords, temperature = problem.model, problem.coordinates, problem.temperature
+        potential, action = problem.potential, model.action
+        n_nodes = self.fibre_points or 256
+        elements = action.haar_sample((n_nodes,), np.random.default_rng(0))
+        info["fibre_quadrature"] = (f"Monte Carlo over the Haar measure, {n_nodes} common samples of "
+                                    f"{action.name}")
+        chunk = max(1, 50_000 // n_nodes)
+
+        def log_density(c):
+            c = c.reshape(len(c), -1)
+            out = np.empty(len(c))
+            for start in range(0, len(c), chunk):
+                base = coords.slice_point(c[start:start + chunk])  # (n, *shape)
+                n = len(base)
+                anchor = np.repeat(base, n_nodes, axis=0)
+                theta = np.asarray(action.act(np.tile(elements, (n,) + (1,) * (elements.ndim - 1)),
+                                              anchor), dtype=float)
+                log_volume = 0.5 * np.linalg.slogdet(model.bundle.gram(theta))[1]
+                terms = (-potential.value(theta) / temperature
+                         - 0.5 * _log_det_cometric(model, coords, theta) + log_volume)
+                out[start:start + chunk] = logsumexp(terms.reshape(n, n_nodes), axis=-1) - np.log(n_nodes)
+            return out
+
+        return Density(log_density, coords.shape, self.name, info)
+
+
+def _weight_decay_invariant(problem, n_points=4):
+    """Whether ``|theta|^2`` (weight decay) is invariant under the action (trivially without it)."""
+    if problem.weight_decay <= 0:
+        return True
+    model = problem.model
+    rng = np.random.default_rng(0)
+    theta = model.sample((n_points,), rng)
+    moved = model.action.act_algebra(model.action.random_algebra((n_points,), rng), theta)
+    squares = [np.sum(model.space.flatten(points) ** 2, axis=-1) for points in (theta, moved)]
+    return bool(np.allclose(squares[0], squares[1], rtol=1e-10))
+
+
+def _lowered_columns(space, columns, theta):
+    """``G T`` for the columns ``T`` (n, D, k) of tangent vectors at ``theta`` (``T`` on flat space)."""
+    if space.is_flat:
+        return columns
+    rows = space.unflatten_batch(np.swapaxes(columns, -1, -2))
+    lowered = space.lower_index(rows, np.expand_dims(theta, len(space.batch_shape(theta))))
+    return np.swapaxes(space.flatten_batch(lowered), -1, -2)
+
+
+def _log_det_cometric(model, coords, theta):
+    """``log det(J K J^T)`` of the coordinates at ``theta`` (``J J^T`` on flat space), shape ``(n,)``."""
+    space = model.space
+    jac = jacobian(coords.of_theta, space.flatten(theta))
+    if space.is_flat:
+        return np.linalg.slogdet(jac @ np.swapaxes(jac, -1, -2))[1]
+    return np.linalg.slogdet(jac @ space.cometric(theta) @ np.swapaxes(jac, -1, -2))[1]

@@ -1,10 +1,16 @@
 """The Itô route: the exact stationary law of the coordinates' SDE on the slice, generic by autograd.
 
 On the slice, ``c = phi(theta)`` (or chart coordinates ``c = psi(phi(theta))``) obeys
-``dc = a dt + sqrt(2 D) dW`` with ``a = J b + T tr(C hess c)``, ``D = T J C J^T`` (noise covariance
-``2 T C``, from the noise model); the zero-flux Fokker–Planck solution has
+``dc = a dt + sqrt(2 D) dW`` with ``a = J b + T tr(C hess c) + T J a(C)``, ``D = T J C J^T`` (noise
+covariance ``2 T C``, from the noise model); the zero-flux Fokker–Planck solution has
 ``grad log p = D^{-1} (a - div D)``. ``div D`` is the derivative of ``D`` along the slice, whose tangent
-``V`` solves ``J V = I``, ``J_chi V = 0``. The field is checked to be curl-free (finite differences)
+``V`` solves ``J V = I``, ``J_chi V = 0`` within the tangent space of the parameter manifold.
+
+On a curved parameter space (or with a metric) the drift ``b = -g^{-1} grad U`` is the Riemannian
+gradient, ``C`` carries the metric and ``a(C)`` is the Itô drift of geodesic steps (the space's geodesic
+acceleration traced against ``C``; it makes ``tr(K hess) + J a(K)`` the Laplace–Beltrami operator).
+Everything is in the ambient coordinates of the flattened points, so the extension of the predictor
+off the manifold does not matter. The field is checked to be curl-free (finite differences)
 and integrated along straight segments from a reference point with Gauss–Legendre quadrature.
 """
 
@@ -18,6 +24,7 @@ from quotientlearn.memory import map_chunks
 from quotientlearn.memory import memory_budget as memory_budget_bytes
 from quotientlearn.predictions.base import Prediction
 from quotientlearn.predictions.density import Density
+from quotientlearn.predictions.fibre import _weight_decay_invariant
 from quotientlearn.validation import integer, positive
 
 __all__ = ["ItoField", "ItoRoute", "NonConservativeWarning", "relative_curl"]
@@ -51,7 +58,9 @@ def relative_curl(field, points, step=1e-6):
     Returns
     -------
     curl : ndarray, shape (n,)
-        ``|A - A^T| / (2 |A|)`` per point (0 for a gradient field, up to ~1e-6 of rounding).
+        ``|A - A^T| / (2 max(|A|, |F| / (1 + |c|)))`` per point (0 for a gradient field, up to ~1e-6
+        of rounding). The field's own size enters the scale so that a (nearly) constant field, whose
+        Jacobian is all rounding, does not read as a curl.
 
     Examples
     --------
@@ -73,7 +82,9 @@ def relative_curl(field, points, step=1e-6):
     columns = [(plus[j] - minus[j]) / (2 * h[:, j:j + 1]) for j in range(m)]
     jac = np.stack(columns, axis=-1)
     anti = jac - np.swapaxes(jac, -1, -2)
-    return np.linalg.norm(anti, axis=(-2, -1)) / (2 * np.linalg.norm(jac, axis=(-2, -1)))
+    scale = np.maximum(np.linalg.norm(jac, axis=(-2, -1)),
+                       np.linalg.norm(field(points), axis=-1) / (1.0 + np.linalg.norm(points, axis=-1)))
+    return np.linalg.norm(anti, axis=(-2, -1)) / (2 * scale)
 
 
 class ItoField:
@@ -113,8 +124,12 @@ class ItoField:
             derivatives = coords.derivatives(theta)
             jac = derivatives.jacobian
             drift, _ = self.potential.evaluate(theta)
-            a = np.einsum("...pd,...d->...p", jac, drift) + temperature * noise.trace_hessian(
-                model, derivatives)
+            ito = noise.trace_hessian(model, derivatives)
+            if not model.space.is_flat:
+                space = model.space
+                drift = space.flatten(space.raise_index(drift, theta))  # the Riemannian gradient
+                ito = ito + noise.curvature_drift(model, derivatives)
+            a = np.einsum("...pd,...d->...p", jac, drift) + temperature * ito
             cometric = noise.cometric(model, derivatives)
             rhs = (a / temperature - noise.cometric_divergence(model, derivatives))[..., None]
             try:
@@ -208,7 +223,9 @@ class ItoRoute(Prediction):
     def check(self, problem):
         """Refuse dynamics that leave the slice, and predictors of lower rank without a chart."""
         model, coords, noise = problem.model, problem.coordinates, problem.noise
-        if not problem.gauge_fixing and not noise.horizontal:
+        isometric = (not problem.gauge_fixing and noise.intrinsic and model.action.dim > 0
+                     and model.bundle.is_isometric and _weight_decay_invariant(problem))
+        if model.action.dim and not problem.gauge_fixing and not noise.horizontal and not isometric:
             raise ValueError(
                 f"{noise.name} noise without gauge fixing leaves the slice (its increments are not "
                 "horizontal) and, without weight decay, has no stationary law; use gauge_fixing=True, "
@@ -218,6 +235,12 @@ class ItoRoute(Prediction):
                 f"the predictor of {model!r} moves on a {model.predictor_rank}-dimensional manifold "
                 f"inside R^{coords.size}: the Itô route needs full-rank coordinates; pass "
                 "coordinates=(to_chart, from_chart) with a chart of that manifold")
+        if not model.action.dim:
+            return {"assumption": "no continuous symmetry: the slice is the whole parameter space"}
+        if isometric:
+            return {"assumption": "the action is an isometry of the metric and of U: the predictor's "
+                                  "law does not depend on the slice (for noise models equivariant under "
+                                  "the action, as the built-in ones are)"}
         return {"assumption": "theta on the gauge slice" + (
             " (gauge fixing)" if problem.gauge_fixing else
             ": the slice must be invariant under these dynamics; check "

@@ -48,7 +48,9 @@ def test_report_is_readable():
 def test_every_zoo_model_reprs_and_samples(name):
     model = ZOO["small"][name]
     theta = model.sample((2, 3), 0)
-    assert theta.shape == (2, 3, model.dim)
+    # points keep the space's shape: (D,) on flat space, the manifold's own shape otherwise
+    assert theta.shape == (2, 3) + model.space.shape
+    assert int(np.prod(model.space.shape)) == model.dim
     assert model.predictor(theta).shape == (2, 3) + model.beta_shape
-    assert model.action.generators(theta).shape == (2, 3, model.action.dim, model.dim)
+    assert model.action.generators(theta).shape == (2, 3, model.action.dim) + model.space.shape
     assert np.all(np.isfinite(model.gauge.log_det_constraint_gram(theta)))

@@ -1,8 +1,9 @@
-"""Parameter spaces: the flat vector ``theta`` as a geomstats manifold with named blocks.
+"""The flat parameter space ``R^D`` with the identity metric, split into named blocks.
 
-Every model stores its parameters as one flat float64 vector of length ``D`` with leading batch axes
+Every flat model stores its parameters as one float64 vector of length ``D`` with leading batch axes
 ``(..., D)``. A :class:`ParameterSpace` remembers how that vector splits into named blocks (``u, v`` for
-a Hadamard product, ``P, Q`` for a factorisation, ``W, V`` for a two-layer network, ...).
+a Hadamard product, ``P, Q`` for a factorisation, ``W, V`` for a two-layer network, ...). Its geometry is
+the identity everywhere, so the dynamics take their flat fast path (``is_flat``).
 """
 
 from __future__ import annotations
@@ -10,53 +11,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from autograd.tracer import getval
 from geomstats.geometry.euclidean import CanonicalEuclideanMetric, Euclidean
 from geomstats.geometry.riemannian_metric import RiemannianMetric
 
-from quotientlearn.validation import integer, real_array, rng_from_seed
+from quotientlearn.spaces.base import Space, as_batch
+from quotientlearn.validation import integer, rng_from_seed
 
-__all__ = ["ParameterSpace", "as_batch"]
-
-
-def as_batch(array, trailing_shape, name="theta"):
-    """Check that ``array`` has shape ``(..., *trailing_shape)`` and finite float entries.
-
-    Parameters
-    ----------
-    array : array_like, shape (..., *trailing_shape)
-    trailing_shape : tuple of int
-        The shape the trailing axes must have.
-    name : str
-        The argument's name, quoted in the error.
-
-    Returns
-    -------
-    array : ndarray or autograd box, shape (..., *trailing_shape)
-        ``array`` as float64 (boxes traced by autograd pass through unchanged).
-
-    Raises
-    ------
-    TypeError
-        If ``array`` is complex, boolean or not numeric.
-    ValueError
-        If the trailing axes differ from ``trailing_shape`` or an entry is not finite.
-    """
-    trailing_shape = tuple(trailing_shape)
-    raw = getval(array)
-    traced = raw is not array
-    if not traced:
-        array = real_array(array, name)
-        raw = array
-    shape = np.shape(raw)
-    n = len(trailing_shape)
-    if len(shape) < n or tuple(shape[len(shape) - n :]) != trailing_shape:
-        expected = ", ".join(["..."] + [str(s) for s in trailing_shape])
-        raise ValueError(f"{name} must have shape ({expected}); got shape {shape}")
-    if not np.all(np.isfinite(raw)):
-        bad = int(np.size(raw) - np.count_nonzero(np.isfinite(raw)))
-        raise ValueError(f"{name} has {bad} non-finite entries (NaN or inf)")
-    return array
+__all__ = ["ParameterSpace"]
 
 
 class _CanonicalMetric(CanonicalEuclideanMetric):
@@ -75,7 +36,7 @@ class _CanonicalMetric(CanonicalEuclideanMetric):
         return np.eye(self._space.dim)
 
 
-class ParameterSpace(Euclidean):
+class ParameterSpace(Space, Euclidean):
     """Flat Euclidean parameter space ``R^D`` split into named blocks.
 
     Parameters
@@ -90,6 +51,9 @@ class ParameterSpace(Euclidean):
     >>> space.split(theta)["u"].shape
     (3,)
     """
+
+    is_flat = True
+    is_chart = True
 
     def __init__(self, blocks):
         if not isinstance(blocks, dict) or not blocks:
@@ -165,6 +129,47 @@ class ParameterSpace(Euclidean):
         """
         size = (size,) if np.isscalar(size) else tuple(size)
         return scale * rng_from_seed(rng, "rng").standard_normal(size + (self.dim,))
+
+    # the identity geometry of R^D (see quotientlearn.spaces.base.Space)
+    def membership_residual(self, point):
+        """0: every finite vector is a point of ``R^D``."""
+        return np.zeros(np.shape(point)[:-1])
+
+    def to_tangent(self, vector, base_point):
+        """``vector`` itself."""
+        return vector
+
+    def lower_index(self, tangent_vec, base_point):
+        """``tangent_vec`` itself."""
+        return tangent_vec
+
+    def raise_index(self, covector, base_point):
+        """``covector`` itself."""
+        return covector
+
+    def cometric(self, base_point):
+        """The identity, broadcast to ``(..., D, D)``."""
+        return np.broadcast_to(np.eye(self.dim), np.shape(base_point) + (self.dim,))
+
+    def tangent_basis(self, base_point):
+        """The identity, broadcast to ``(..., D, D)``."""
+        return self.cometric(base_point)
+
+    def random_normal_tangent(self, base_point, rng):
+        """Standard normal vectors of the shape of ``base_point``."""
+        return rng.standard_normal(np.shape(base_point))
+
+    def exp(self, tangent_vec, base_point):
+        """``base_point + tangent_vec``."""
+        return base_point + tangent_vec
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """0: straight lines are geodesics."""
+        return np.zeros(np.broadcast_shapes(np.shape(tangent_vec_a), np.shape(base_point)))
+
+    def name(self):
+        """``ParameterSpace(blocks; D)``."""
+        return repr(self)
 
     def __repr__(self):
         inner = ", ".join(f"{k}={v}" for k, v in self.blocks.items())

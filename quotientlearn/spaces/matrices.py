@@ -1,0 +1,352 @@
+"""Matrix manifolds in closed form: ``SO(n)`` (bi-invariant), Stiefel (canonical), SPD (affine-invariant).
+
+Every method is batched over leading axes with ``numpy.linalg`` on ``(N, n, n)`` stacks; the ones the
+Itô route differentiates (``raise_index``, hence ``cometric``) are written with ``autograd.numpy``.
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+import numpy as np
+from geomstats.geometry.spd_matrices import SPDAffineMetric, SPDMatrices
+from geomstats.geometry.special_orthogonal import _SpecialOrthogonalMatrices
+from geomstats.geometry.stiefel import Stiefel, StiefelCanonicalMetric
+
+from quotientlearn.numerics import bmm, expm
+from quotientlearn.spaces.base import ManifoldSpace
+
+__all__ = ["RotationSpace", "SPDSpace", "StiefelSpace"]
+
+
+def _t(matrix):
+    return anp.swapaxes(matrix, -1, -2)
+
+
+def _sym(matrix):
+    return 0.5 * (matrix + _t(matrix))
+
+
+def _skew(matrix):
+    return 0.5 * (matrix - _t(matrix))
+
+
+def _frobenius(a, b):
+    return anp.sum(a * b, axis=(-2, -1))
+
+
+def _polar(matrix, tol=1e-14, max_iter=30):
+    """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns.
+
+    Newton–Schulz iterations ``X <- X (3 I - X^T X) / 2`` (matrix products only: batched LAPACK calls
+    cost microseconds per small matrix) converge quadratically from a matrix near the manifold, as
+    after a step; an SVD takes over where they do not converge (``|I - X^T X| >= 1``).
+    """
+    eye = np.eye(matrix.shape[-1])
+    current = matrix
+    for _ in range(max_iter):
+        defect = eye - bmm(np.swapaxes(current, -1, -2), current)
+        error = np.max(np.abs(defect)) if defect.size else 0.0
+        if error <= tol:
+            return current
+        if not error < 0.5:
+            break
+        current = current + 0.5 * bmm(current, defect)
+    left, _, right = np.linalg.svd(matrix, full_matrices=False)
+    return left @ right
+
+
+def _random_skew(shape, k, rng):
+    """Skew-symmetric ``k x k`` matrices with i.i.d. ``N(0, 1)`` entries above the diagonal."""
+    gaussian = rng.standard_normal(tuple(shape) + (k, k))
+    return (gaussian - np.swapaxes(gaussian, -1, -2)) / np.sqrt(2.0)
+
+
+class RotationSpace(ManifoldSpace):
+    """``SO(n)`` as ``n x n`` matrices with geomstats' bi-invariant metric ``g(A, B) = tr(A^T B) / 2``.
+
+    Tangent vectors at ``R`` are ``R Omega`` (``Omega`` skew). The polar projection is a second-order
+    retraction (the metric is induced by ``R^{n x n}``, up to the factor 1/2); ``exp(R Omega) =
+    R expm(Omega)``; ``gamma''(0) = R Omega^2``, and Brownian motion drifts by ``-(n - 1) R`` per unit ``T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.special_orthogonal import SpecialOrthogonal
+    >>> from quotientlearn.spaces import as_space
+    >>> rotations = as_space(SpecialOrthogonal(3))
+    >>> skew = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> float(rotations.inner_product(skew, skew, np.eye(3)))  # tr(A^T B) / 2
+    1.0
+    """
+
+    membership_check = "max |R^T R - I| (and |det R - 1|)"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``SpecialOrthogonal(n)`` in matrix form with its bi-invariant metric."""
+        return (isinstance(manifold, _SpecialOrthogonalMatrices)
+                and type(manifold.metric).__name__ == "BiInvariantMetric")
+
+    @property
+    def n(self):
+        """The matrix size."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max(max |R^T R - I|, |det R - 1|)``, shape ``(...,)``."""
+        gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.n)
+        return np.maximum(np.max(np.abs(gram), axis=(-2, -1)), np.abs(np.linalg.det(point) - 1.0))
+
+    def to_tangent(self, vector, base_point):
+        """``R skew(R^T v)``."""
+        return base_point @ _skew(_t(base_point) @ vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(a^T b) / 2``, shape ``(...,)``."""
+        return 0.5 * _frobenius(tangent_vec_a, tangent_vec_b)
+
+    def lower_index(self, tangent_vec, base_point):
+        """``v / 2``."""
+        return 0.5 * tangent_vec
+
+    def raise_index(self, covector, base_point):
+        """``2 R skew(R^T w)``."""
+        return 2.0 * bmm(base_point, _skew(bmm(_t(base_point), covector)))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``R Omega`` with ``Omega`` skew, i.i.d. ``N(0, 1)`` above the diagonal."""
+        return bmm(base_point, _random_skew(np.shape(base_point)[:-2], self.n, rng))
+
+    def retraction(self, tangent_vec, base_point):
+        """The polar projection of ``R + v`` onto ``SO(n)`` (second order)."""
+        return _polar(base_point + tangent_vec)
+
+    def exp(self, tangent_vec, base_point):
+        """``R expm(R^T v)``."""
+        return bmm(base_point, expm(_skew(bmm(np.swapaxes(base_point, -1, -2), tangent_vec))))
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``R (Omega_a Omega_b + Omega_b Omega_a) / 2`` with ``Omega = R^T v``."""
+        left = _t(base_point) @ tangent_vec_a
+        right = _t(base_point) @ tangent_vec_b
+        return base_point @ _sym(left @ right)
+
+    def laplacian_drift(self, base_point):
+        """``-(n - 1) R``."""
+        return -(self.n - 1.0) * base_point
+
+    def sample(self, size=(), rng=None):
+        """Haar-distributed rotations (QR of Gaussians, signs fixed), shape ``(*size, n, n)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        gaussian = np.random.default_rng(rng).standard_normal(size + (self.n, self.n))
+        q, r = np.linalg.qr(gaussian)
+        q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+        flip = np.linalg.det(q) < 0
+        q[..., 0] = np.where(flip[..., None], -q[..., 0], q[..., 0])
+        return q
+
+
+class StiefelSpace(ManifoldSpace):
+    """The Stiefel manifold ``St(n, k)`` (``n x k``, ``U^T U = I``) with geomstats' canonical metric.
+
+    ``g_U(A, B) = tr(A^T (I - U U^T / 2) B)``: vertical directions ``U Omega`` weigh half, normal-space
+    directions ``(I - U U^T) B`` fully. The Riemannian gradient of a Euclidean gradient ``w`` is
+    ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic
+    ``expm(W) U`` (``W`` skew of rank ``2k``), whose second derivative is
+    ``-(v v^T U + U ((U^T v)^2 + v^T v))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.stiefel import Stiefel
+    >>> from quotientlearn.spaces import as_space
+    >>> stiefel = as_space(Stiefel(3, 2))
+    >>> stiefel.shape, float(stiefel.membership_residual(np.eye(3)[:, :2]))  # U^T U = I
+    ((3, 2), 0.0)
+    """
+
+    membership_check = "max |U^T U - I|"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``Stiefel(n, k)`` with its canonical metric."""
+        return isinstance(manifold, Stiefel) and type(manifold.metric) is StiefelCanonicalMetric
+
+    @property
+    def k(self):
+        """The number of columns."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max |U^T U - I|``, shape ``(...,)`` (``inf`` where the products overflow)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            gram = np.swapaxes(point, -1, -2) @ point - np.eye(self.k)
+        return np.max(np.abs(gram), axis=(-2, -1))
+
+    def to_tangent(self, vector, base_point):
+        """``v - U sym(U^T v)``."""
+        return vector - base_point @ _sym(_t(base_point) @ vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(a^T b) - tr((U^T a)^T (U^T b)) / 2``, shape ``(...,)``."""
+        return (_frobenius(tangent_vec_a, tangent_vec_b)
+                - 0.5 * _frobenius(_t(base_point) @ tangent_vec_a, _t(base_point) @ tangent_vec_b))
+
+    def lower_index(self, tangent_vec, base_point):
+        """``(I - U U^T / 2) v``."""
+        return tangent_vec - 0.5 * base_point @ (_t(base_point) @ tangent_vec)
+
+    def raise_index(self, covector, base_point):
+        """``w - U w^T U``, the canonical-metric gradient (tangent: its normal part is dropped)."""
+        return covector - bmm(base_point, bmm(_t(covector), base_point))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``."""
+        batch = np.shape(base_point)[:-2]
+        normal = rng.standard_normal(np.shape(base_point))
+        normal -= bmm(base_point, bmm(np.swapaxes(base_point, -1, -2), normal))
+        return bmm(base_point, _random_skew(batch, self.k, rng)) + normal
+
+    def exp(self, tangent_vec, base_point):
+        """The canonical geodesic ``expm(W) U`` with ``W = A U^T - U A^T``, ``A = (I - U U^T / 2) v``.
+
+        ``W`` is skew, of rank ``2k``, and ``W U = v``: the Taylor series of ``expm(W)`` is applied to
+        ``U`` through the low-rank products ``W X = A (U^T X) - U (A^T X)`` (matrix products of size
+        ``n x k`` only), in ``2^s`` sub-steps where ``|W|`` is large, and the polar factor removes the
+        rounding.
+        """
+        u = np.asarray(base_point, dtype=float)
+        a = tangent_vec - 0.5 * bmm(u, bmm(np.swapaxes(u, -1, -2), tangent_vec))
+        radius = 2.0 * np.max(np.sqrt(np.sum(a**2, axis=(-2, -1)))) if a.size else 0.0
+        substeps = int(max(0, np.ceil(np.log2(radius)))) if radius > 1.0 else 0
+        a = a / 2.0**substeps
+        degree, term = 0, 1.0
+        while term > 1e-17 and degree < 40:  # the truncation error of the Taylor series
+            degree += 1
+            term *= (radius / 2.0**substeps) / degree
+        # batch-last copies: the products below are einsums over contiguous (n, k, N) arrays
+        batch = np.shape(u)[:-2]
+        u_last = np.ascontiguousarray(np.moveaxis(np.reshape(u, (-1,) + self.shape), 0, -1))
+        a_last = np.ascontiguousarray(np.moveaxis(np.reshape(a, (-1,) + self.shape), 0, -1))
+        moved = u_last
+        for _ in range(2**substeps):
+            total = term_j = moved
+            for order in range(1, degree + 1):
+                term_j = (np.einsum("ikN,kjN->ijN", a_last, np.einsum("lkN,ljN->kjN", u_last, term_j))
+                          - np.einsum("ikN,kjN->ijN", u_last, np.einsum("lkN,ljN->kjN", a_last, term_j)))
+                term_j /= order
+                total = total + term_j
+            moved = total
+        moved = np.reshape(np.moveaxis(moved, -1, 0), batch + self.shape)
+        return _polar(moved)
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """The polarisation of ``-(v v^T U + U ((U^T v)^2 + v^T v))``."""
+        a, b, u = tangent_vec_a, tangent_vec_b, base_point
+        outer = _sym(a @ _t(b)) @ u
+        ua, ub = _t(u) @ a, _t(u) @ b
+        return -(outer + u @ (_sym(ua @ ub) + _sym(_t(a) @ b)))
+
+    def sample(self, size=(), rng=None):
+        """Uniform points (QR of Gaussians, signs fixed), shape ``(*size, n, k)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        gaussian = np.random.default_rng(rng).standard_normal(size + self.shape)
+        q, r = np.linalg.qr(gaussian)
+        return q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
+
+
+class SPDSpace(ManifoldSpace):
+    """Symmetric positive-definite matrices with the affine-invariant metric ``tr(P^-1 A P^-1 B)``.
+
+    Tangent vectors are symmetric matrices. The Riemannian gradient of a Euclidean gradient ``w`` is
+    ``P sym(w) P``; noise ``L sym(G) L^T`` (``P = L L^T``, ``G`` i.i.d. ``N(0, 1)``) is orthonormal in
+    the metric; ``P + V + V P^{-1} V / 2`` is a second-order retraction that stays positive definite;
+    ``gamma''(0) = V P^{-1} V`` and Brownian motion drifts by ``(n + 1) P / 2`` per unit ``T``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from geomstats.geometry.spd_matrices import SPDMatrices
+    >>> from quotientlearn.spaces import as_space
+    >>> spd = as_space(SPDMatrices(2))
+    >>> float(spd.inner_product(np.eye(2), np.eye(2), np.diag([1.0, 4.0])))  # tr(P^-1 P^-1) = 1 + 1/16
+    1.0625
+    """
+
+    membership_check = "max(max |P - P^T|, -smallest eigenvalue) / max(1, max |P|)"
+
+    @classmethod
+    def accepts(cls, manifold):
+        """``SPDMatrices(n)`` with ``SPDAffineMetric`` (power 1)."""
+        return (isinstance(manifold, SPDMatrices) and type(manifold.metric) is SPDAffineMetric
+                and getattr(manifold.metric, "power_affine", 1) == 1)
+
+    @property
+    def n(self):
+        """The matrix size."""
+        return self.shape[-1]
+
+    def membership_residual(self, point):
+        """``max(max |P - P^T|, -lambda_min) / max(1, max |P|)``, shape ``(...,)``.
+
+        Relative to the entries' size above 1: SPD(n) is a cone, and ``c P`` for a large ``c`` carries
+        the rounding of ``P`` times ``c``.
+        """
+        asymmetry = np.max(np.abs(point - np.swapaxes(point, -1, -2)), axis=(-2, -1))
+        smallest = np.linalg.eigvalsh(_sym(point))[..., 0]
+        scale = np.maximum(1.0, np.max(np.abs(point), axis=(-2, -1)))
+        return np.maximum(asymmetry, np.maximum(-smallest, 0.0)) / scale
+
+    def to_tangent(self, vector, base_point):
+        """``sym(v)``."""
+        return _sym(vector)
+
+    def inner_product(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``tr(P^-1 a P^-1 b)``, shape ``(...,)``."""
+        inverse = np.linalg.inv(base_point)
+        return _frobenius(_t(inverse @ tangent_vec_a @ inverse), tangent_vec_b)
+
+    def lower_index(self, tangent_vec, base_point):
+        """``P^-1 v P^-1``."""
+        inverse = np.linalg.inv(base_point)
+        return inverse @ tangent_vec @ inverse
+
+    def raise_index(self, covector, base_point):
+        """``P sym(w) P``."""
+        return bmm(base_point, bmm(_sym(covector), base_point))
+
+    def random_normal_tangent(self, base_point, rng):
+        """``L sym(G) L^T`` with ``P = L L^T``."""
+        factor = np.linalg.cholesky(base_point)
+        return bmm(bmm(factor, _sym(rng.standard_normal(np.shape(base_point)))),
+                   np.swapaxes(factor, -1, -2))
+
+    def retraction(self, tangent_vec, base_point):
+        """``P + V + V P^{-1} V / 2``, symmetrised: second order, and positive definite for every ``V``."""
+        moved = base_point + tangent_vec + 0.5 * bmm(tangent_vec, np.linalg.solve(base_point, tangent_vec))
+        return _sym(moved)
+
+    def exp(self, tangent_vec, base_point):
+        """``P^{1/2} expm(P^{-1/2} V P^{-1/2}) P^{1/2}``."""
+        values, vectors = np.linalg.eigh(base_point)
+        root = (vectors * np.sqrt(values)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+        inverse_root = (vectors / np.sqrt(values)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+        inner_values, inner_vectors = np.linalg.eigh(_sym(inverse_root @ tangent_vec @ inverse_root))
+        inner = (inner_vectors * np.exp(inner_values)[..., None, :]) @ np.swapaxes(inner_vectors, -1, -2)
+        return _sym(root @ inner @ root)
+
+    def geodesic_acceleration(self, tangent_vec_a, tangent_vec_b, base_point):
+        """``sym(a P^{-1} b)``."""
+        return _sym(tangent_vec_a @ np.linalg.solve(base_point, tangent_vec_b))
+
+    def laplacian_drift(self, base_point):
+        """``(n + 1) P / 2``."""
+        return 0.5 * (self.n + 1.0) * base_point
+
+    def sample(self, size=(), rng=None):
+        """``Q diag(exp(z)) Q^T`` with Haar ``Q`` and ``z ~ N(0, 1/4)``, shape ``(*size, n, n)``."""
+        size = (size,) if np.isscalar(size) else tuple(size)
+        rng = np.random.default_rng(rng)
+        q, _ = np.linalg.qr(rng.standard_normal(size + (self.n, self.n)))
+        values = np.exp(0.5 * rng.standard_normal(size + (self.n,)))
+        return _sym((q * values[..., None, :]) @ np.swapaxes(q, -1, -2))
