@@ -116,6 +116,9 @@ def factorization(n=10_000, m=8, rank=5):
         def __init__(self, inner):
             self.inner, self.dim, self.space_dim = inner, inner.dim, inner.space_dim
 
+        def __getattr__(self, name):  # everything else (point shape, flattening) is the action's
+            return getattr(self.inner, name)
+
         def generators(self, th):
             return autograd_generators(self.inner, th)
 
