@@ -416,11 +416,17 @@ def markdown_table(table):
         flat = [row for row in rows if row["method"] not in EXACT + (WRONG, "theorem1")]
         theorem1 = by_method.get("theorem1")
         lines.append(
-            f"| {case} | {noise} | {'fixed' if gauge_fixing else 'free'} | {rows[0]['observable']} | "
+            f"| {_escape(case)} | {noise} | {'fixed' if gauge_fixing else 'free'} | "
+            f"{_escape(rows[0]['observable'])} | "
             f"{cell(theorem1) if theorem1 else '–'} | "
             f"{' / '.join(cell(row) for row in exact)} | "
             f"{cell(flat[0]) if flat else '–'} | {by_method[WRONG]['ks_pvalue']:.1g} |")
     return "\n".join(lines)
+
+
+def _escape(text):
+    """A Markdown table cell's text: ``|`` (absolute values in the labels) escaped."""
+    return text.replace("|", "\\|")
 
 
 def _figure(curves, arrays, out_dir):

@@ -69,3 +69,11 @@ def test_markdown_table_format():
     text = manifold_check.markdown_table(table)
     assert text.splitlines()[2] == ("| c | isotropic | fixed | x | 0.010 (1e-09) | 0.010 (0.5) / 0.010 (0.5) "
                                     "| 0.010 (1e-12) | 1e-06 |")
+
+
+def test_markdown_table_escapes_bars_in_labels():
+    table = [{"case": "L = |x|", "noise": "isotropic", "gauge_fixing": False, "observable": "|n_3|",
+              "method": m, "ks_statistic": 0.01, "ks_pvalue": 0.5} for m in ("ito", manifold_check.WRONG)]
+    row = manifold_check.markdown_table(table).splitlines()[2]
+    assert row.startswith("| L = \\|x\\| | isotropic | free | \\|n_3\\| |")
+    assert row.count("|") - row.count("\\|") == 9  # eight columns
