@@ -210,10 +210,12 @@ class StiefelSpace(ManifoldSpace):
     def exp(self, tangent_vec, base_point):
         """The canonical geodesic ``expm(W) U`` with ``W = A U^T - U A^T``, ``A = (I - U U^T / 2) v``.
 
-        ``W`` is skew, of rank ``2k``, and ``W U = v``: the Taylor series of ``expm(W)`` is applied to
-        ``U`` through the low-rank products ``W X = A (U^T X) - U (A^T X)`` (matrix products of size
-        ``n x k`` only), in ``2^s`` sub-steps where ``|W|`` is large, and the polar factor removes the
-        rounding.
+        ``W`` is skew, of rank ``2k``, and ``W U = v``. The span of ``[U, A]`` is invariant under ``W``:
+        ``W [U, A] = [U, A] M`` with the ``2k x 2k`` matrix ``M = [[-A^T U, -A^T A], [I, U^T A]]``, so
+        ``expm(W) U = [U, A] expm(M) [I; 0]`` (Edelman, Arias, Smith 1998). The Taylor series of
+        ``expm(M)`` is applied to ``[I; 0]`` (products of size ``2k x k`` only, independent of ``n``), in
+        ``2^s`` sub-steps where ``|W|`` is large; its terms are those of ``expm(W) U`` in the basis
+        ``[U, A]``, so the truncation bound on ``|W|`` holds. The polar factor removes the rounding.
         """
         u = np.asarray(base_point, dtype=float)
         a = tangent_vec - 0.5 * bmm(u, bmm(np.swapaxes(u, -1, -2), tangent_vec))
@@ -224,19 +226,28 @@ class StiefelSpace(ManifoldSpace):
         while term > 1e-17 and degree < 40:  # the truncation error of the Taylor series
             degree += 1
             term *= (radius / 2.0**substeps) / degree
-        # batch-last copies: the products below are einsums over contiguous (n, k, N) arrays
-        batch = np.shape(u)[:-2]
-        u_last = np.ascontiguousarray(np.moveaxis(np.reshape(u, (-1,) + self.shape), 0, -1))
-        a_last = np.ascontiguousarray(np.moveaxis(np.reshape(a, (-1,) + self.shape), 0, -1))
-        moved = u_last
+        # batch-last copies: the products below are einsums over contiguous (., ., N) arrays
+        batch, k = np.shape(u)[:-2], self.k
+        basis = np.ascontiguousarray(np.moveaxis(
+            np.concatenate([np.reshape(u, (-1,) + self.shape), np.reshape(a, (-1,) + self.shape)], axis=-1),
+            0, -1))  # [U, A], (n, 2k, N)
+        u_last, a_last = basis[:, :k], basis[:, k:]
+        ua = np.einsum("lkN,ljN->kjN", u_last, a_last)
+        reduced = np.zeros((2 * k, 2 * k, basis.shape[-1]))
+        reduced[:k, :k] = -np.swapaxes(ua, 0, 1)
+        reduced[:k, k:] = -np.einsum("lkN,ljN->kjN", a_last, a_last)
+        reduced[k:, :k] = np.eye(k)[:, :, None]
+        reduced[k:, k:] = ua
+        coefficients = np.zeros((2 * k, k, basis.shape[-1]))
+        coefficients[:k] = np.eye(k)[:, :, None]  # U = [U, A] [I; 0]
         for _ in range(2**substeps):
-            total = term_j = moved
+            total = term_j = coefficients
             for order in range(1, degree + 1):
-                term_j = (np.einsum("ikN,kjN->ijN", a_last, np.einsum("lkN,ljN->kjN", u_last, term_j))
-                          - np.einsum("ikN,kjN->ijN", u_last, np.einsum("lkN,ljN->kjN", a_last, term_j)))
+                term_j = np.einsum("icN,cjN->ijN", reduced, term_j)
                 term_j /= order
                 total = total + term_j
-            moved = total
+            coefficients = total
+        moved = np.einsum("icN,cjN->ijN", basis, coefficients)
         moved = np.reshape(np.moveaxis(moved, -1, 0), batch + self.shape)
         return _polar(moved)
 
