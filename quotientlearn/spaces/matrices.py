@@ -204,8 +204,8 @@ class StiefelSpace(ManifoldSpace):
         """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``."""
         batch = np.shape(base_point)[:-2]
         normal = rng.standard_normal(np.shape(base_point))
-        normal -= bmm(base_point, bmm(np.swapaxes(base_point, -1, -2), normal))
-        return bmm(base_point, _random_skew(batch, self.k, rng)) + normal
+        skew = _random_skew(batch, self.k, rng)
+        return normal + bmm(base_point, skew - bmm(np.swapaxes(base_point, -1, -2), normal))
 
     def exp(self, tangent_vec, base_point):
         """The canonical geodesic ``expm(W) U`` with ``W = A U^T - U A^T``, ``A = (I - U U^T / 2) v``.
