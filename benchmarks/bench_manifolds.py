@@ -9,7 +9,9 @@ process (best of ``repeats`` alternating runs). The ratio ``t_manifold / t_flat`
 geometry: the Riemannian gradient, the tangent noise orthonormal in ``g`` and the retraction (or
 exponential map). The issue's target for the closed-form manifolds: at most 3. A user's metric on
 ``R^D`` is different in kind: every step evaluates ``metric_matrix`` at ``2 D + 1`` points for the
-Christoffel symbols of its Itô drift, ``O(D^3)`` per particle against the flat ``O(D)``.
+Christoffel symbols of its Itô drift, ``O(D^3)`` entries per particle against the flat ``O(D)`` (for a
+diagonal metric the drift then uses the diagonal differences only, but the ``2 D`` dense ``D x D``
+matrices the user's ``metric_matrix`` returns remain).
 
 Also measured: the weak order of the retraction scheme on ``S^2`` (the bias of ``E[x_3]`` under
 ``L = -x_3``, exact ``coth(kappa) - 1/kappa``, at four step sizes; slope of log |bias| against log dt).

@@ -247,7 +247,7 @@ class MetricEuclidean(ManifoldSpace):
         return np.moveaxis(derivative, -3, -1)
 
     def _shifted_metrics(self, base_point):
-        """``G(x +- h_l e_l)`` as ``[2, ..., l, i, j]`` (one call of ``metric_matrix``) and ``h``, ``(..., D)``."""
+        """``G(x +- h_l e_l)``, ``[2, ..., l, i, j]`` (one ``metric_matrix`` call) and ``h``, ``(..., D)``."""
         base_point = np.asarray(base_point, dtype=float)
         step = 1e-5 * (1.0 + np.abs(base_point))  # (..., D)
         shifts = np.eye(self.dim) * step[..., :, None]  # (..., D, D): row l is h_l e_l
@@ -255,8 +255,11 @@ class MetricEuclidean(ManifoldSpace):
         return np.asarray(self.manifold.metric.metric_matrix(shifted), dtype=float), step
 
     def _diagonal_derivative(self, base_point):
-        """``d_l g_ii`` as ``[..., l, i]`` for a diagonal metric (the same differences as
-        :meth:`metric_derivative`, taken on the diagonal only: ``O(D^2)`` per point, not ``O(D^3)``)."""
+        """``d_l g_ii`` as ``[..., l, i]`` for a diagonal metric.
+
+        The same differences as :meth:`metric_derivative`, taken on the diagonal only: ``O(D^2)`` per
+        point, not ``O(D^3)``.
+        """
         metric, step = self._shifted_metrics(base_point)
         diagonal = np.diagonal(metric, axis1=-2, axis2=-1)  # [2, ..., l, i]
         return (diagonal[0] - diagonal[1]) / (2.0 * step[..., :, None])

@@ -182,6 +182,22 @@ def test_a_user_metric_on_euclidean_space_matches_the_closed_form(metric, deriva
                                ball.laplacian_drift(point), atol=tol * 10)
 
 
+
+def test_a_diagonal_metrics_ito_drift_equals_the_dense_contraction():
+    # the diagonal route sums only the nonzero d_l g_ii; it must equal the dense Christoffel contraction
+    # -Gamma^k_ij C^ij for any symmetric C (off-diagonal entries included)
+    euclidean = Euclidean(4)
+    euclidean.equip_with_metric(PoincareAutogradMetric)
+    space = as_space(euclidean)
+    assert space.diagonal
+    rng = np.random.default_rng(2)
+    point = 0.4 * rng.uniform(-1.0, 1.0, (6, 4))
+    factor = rng.standard_normal((6, 4, 4))
+    covariance = factor @ np.swapaxes(factor, -1, -2)
+    dense = -np.einsum("...kij,...ij->...k", space.christoffels(point), covariance)
+    np.testing.assert_allclose(space.acceleration_trace(covariance, point), dense,
+                               atol=1e-12 * np.max(np.abs(dense)))
+
 def test_the_generic_route_wraps_any_geomstats_manifold():
     space = as_space(Hypersphere(2), generic=True)
     assert isinstance(space, GeomstatsSpace)
