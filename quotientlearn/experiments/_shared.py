@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,9 @@ from scipy import stats
 from quotientlearn.checkpoint import Checkpoint
 from quotientlearn.io import atomic_write_bytes
 
-__all__ = ["ablation_variants", "data_rng", "new_figure", "plot_band", "plot_unit_ratios", "run_checkpoint",
-           "save_figure", "spread", "train_rng", "verdict"]
+__all__ = ["Observable", "ablation_variants", "data_rng", "new_figure", "plot_band", "plot_observable_laws",
+           "plot_unit_ratios", "restriction", "run_checkpoint", "save_figure", "spread", "tabulate",
+           "train_rng", "verdict"]
 
 
 def data_rng(config):
@@ -181,3 +183,75 @@ def plot_band(axis, steps, values, color, labels, paper=None, log=False):
         handles += [Patch(color="tab:gray", alpha=0.25), Line2D([], [], color="k", lw=0.9, ls="--")]
         names += ["min-max over seeds", "paper (1 seed)"]
     axis.legend(handles, names, fontsize=7)
+
+
+@dataclass
+class Observable:
+    """A 1-D observable of the predictor with its window and the marginal of a density."""
+
+    name: str
+    values: callable      # beta (N, ...) -> (N,), NaN outside the conditioning region
+    window: tuple
+    marginal: callable    # Density -> (x (n,) -> log density (n,))
+
+
+def restriction(origin, direction):
+    """An observable's marginal: a density restricted to the line ``origin + t direction``."""
+    return lambda density: density.restriction(origin, direction)
+
+
+def tabulate(log_marginal, window, n_grid, inset=0.0):
+    """Evaluate a (costly) 1-D log marginal once on a grid; interpolate it afterwards.
+
+    Parameters
+    ----------
+    log_marginal : callable
+        ``x (n,) -> log density (n,)``.
+    window : tuple of float
+    n_grid : int
+        Grid points; linear interpolation of a smooth log density errs by ``O(n_grid^-2)`` of its
+        curvature (the callers' grids keep that far below what their tests resolve).
+    inset : float
+        Relative distance the grid keeps from the window's ends (singular ends, ``log t`` at 0).
+    """
+    low, high = window
+    pad = inset * (high - low)
+    grid = np.linspace(low + pad, high - pad, n_grid)
+    values = np.asarray(log_marginal(grid), dtype=float)
+    return lambda x: np.interp(x, grid, values)
+
+
+def plot_observable_laws(panels, path, style):
+    """Histograms of observables with the laws predicted for them, three panels a row.
+
+    Parameters
+    ----------
+    panels : list of dict
+        Each with ``values`` (shape (n,)), ``window``, ``laws`` (method -> (grid, pdf)), ``title``
+        and optionally ``xlabel``.
+    path : pathlib.Path
+    style : callable
+        ``method -> matplotlib format string``, or None to leave the law out.
+    """
+    from matplotlib.figure import Figure
+
+    cols = 3
+    rows = -(-len(panels) // cols)
+    figure = Figure(figsize=(4.2 * cols, 2.8 * rows), layout="constrained")
+    axes = figure.subplots(rows, cols, squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        low, high = panel["window"]
+        values = panel["values"]
+        ax.hist(values[(values >= low) & (values <= high)], bins=40, range=(low, high), density=True,
+                color="0.85")
+        for method, (grid, pdf) in panel["laws"].items():
+            if style(method) is not None:
+                ax.plot(grid, pdf, style(method), label=method, lw=1.2)
+        ax.set_title(panel["title"], fontsize=7)
+        ax.set_xlabel(panel.get("xlabel", ""), fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=5)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    save_figure(figure, path, dpi=90)
+    return path

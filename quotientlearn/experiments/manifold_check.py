@@ -45,6 +45,7 @@ from scipy.special import logsumexp
 
 from quotientlearn import models, stats
 from quotientlearn.dynamics import simulate
+from quotientlearn.experiments._shared import Observable, plot_observable_laws, restriction, tabulate
 from quotientlearn.io import save_arrays
 from quotientlearn.stationary import Density, stationary_density
 
@@ -67,16 +68,6 @@ class QuadraticMetric(RiemannianMetric):
 
 
 @dataclass
-class Observable:
-    """A 1-D observable of the predictor with its window and the marginal of a density."""
-
-    name: str
-    values: callable      # beta (N, ...) -> (N,), NaN outside the conditioning region
-    window: tuple
-    marginal: callable    # Density -> (x (n,) -> log density (n,))
-
-
-@dataclass
 class Case:
     """One model and loss, the dynamics to simulate and the predictions to hold against them."""
 
@@ -95,10 +86,6 @@ class Case:
     flat_law: tuple = None         # (name, log density) of what a flat computation would predict
     probes: np.ndarray = None      # coordinate points for the sampling-free comparison
     extra: dict = field(default_factory=dict)
-
-
-def _restriction(origin, direction):
-    return lambda density: density.restriction(origin, direction)
 
 
 def _spd_gap_marginal(half_width=6.0, n_y=101, n_z=81, high=5.0):
@@ -171,7 +158,7 @@ def _sphere_cases():
     sphere = models.Custom(predictor=lambda x: x, space=Hypersphere(2), balanced=lambda b: b)
     return [Case(
         "S^2, L = -x_3", sphere, lambda b: -k0 * b[..., 2], temperature, np.array([0.0, 0.0, 1.0]),
-        Observable("x_3", lambda b: b[:, 2], (-1.0, 1.0), _restriction([0.0, 0.0], [1.0, 0.0])),
+        Observable("x_3", lambda b: b[:, 2], (-1.0, 1.0), restriction([0.0, 0.0], [1.0, 0.0])),
         gauge_fixing=False, coordinates=_sphere_chart(), reference=np.zeros(2),
         closed_form=lambda c: kappa * c[:, 0],
         flat_law=("flat chart (x_1, x_2)", lambda c: kappa * c[:, 0] + np.log(np.abs(c[:, 0]))),
@@ -185,7 +172,7 @@ def _metric_line_cases():
     riemannian = ("sqrt(g) exp(-L/T)", lambda x: 0.5 * np.log1p(x[:, 0] ** 2) - 0.5 * x[:, 0] ** 2)
     preconditioned = ("g exp(-L/T)", lambda x: np.log1p(x[:, 0] ** 2) - 0.5 * x[:, 0] ** 2)
     return [Case("R^1, g = 1 + x^2, L = x^2/2", line, lambda b: 0.5 * b[..., 0] ** 2, 1.0, np.zeros(1),
-                 Observable("x", lambda b: b[:, 0], (-4.0, 4.0), _restriction([0.0], [1.0])),
+                 Observable("x", lambda b: b[:, 0], (-4.0, 4.0), restriction([0.0], [1.0])),
                  noise=noise, gauge_fixing=False, reference=np.zeros(1), closed_form=own[1],
                  flat_law=other, probes=np.linspace(-3.0, 3.0, 7)[:, None])
             for noise, own, other in (("isotropic", riemannian, preconditioned),
@@ -259,7 +246,7 @@ def _hadamard_cases():
     laws = {"preconditioned": lambda w: flat_hadamard(w) + 0.5 * np.log(np.abs(w[:, 0]) + eps2),
             "isotropic": lambda w: flat_hadamard(w) + np.log(np.abs(w[:, 0]) + eps2)}
     return [Case("PreconditionedHadamard d=1, eps=0.3", hadamard, loss, temperature, np.ones(1),
-                 Observable("beta", lambda b: b[:, 0], (0.3, 2.0), _restriction([0.0], [1.0])),
+                 Observable("beta", lambda b: b[:, 0], (0.3, 2.0), restriction([0.0], [1.0])),
                  noise=noise, closed_form=laws[noise],
                  flat_law=("flat Hadamard 1/|beta|", flat_hadamard),
                  probes=np.linspace(0.3, 2.0, 6)[:, None])
@@ -318,11 +305,12 @@ def run(config, out_dir, resume=False):
         observable = case.observable
         values = observable.values(samples.beta)
         arrays[label] = values
-        marginals = {name: _tabulate(observable.marginal(d), observable.window)
+        marginals = {name: tabulate(observable.marginal(d), observable.window, 401, inset=1e-9)
                      for name, d in densities.items()}
         exact = marginals.get("ito", marginals.get("fibre"))
         marginals[WRONG] = lambda x, f=exact: WRONG_POWER * f(x)
-        curve = {"label": label, "observable": observable.name, "window": observable.window, "laws": {}}
+        curve = {"title": label, "xlabel": observable.name, "values": values, "window": observable.window,
+                 "laws": {}}
         for method, marginal in marginals.items():
             ks = stats.ks_test(values, marginal, observable.window)
             table.append({
@@ -340,7 +328,7 @@ def run(config, out_dir, resume=False):
             curve["laws"][method] = (grid, np.gradient(cdf, grid))
         curves.append(curve)
     save_arrays(out_dir / "observables.npz", **{f"v{i}": v for i, v in enumerate(arrays.values())})
-    figure = _figure(curves, arrays, out_dir)
+    figure = plot_observable_laws(curves, out_dir / "manifold_check.png", _figure_style)
     return {"table": table, "agreement": agreement, "summary": _summary(table, agreement, config),
             "figure": str(figure), "passed": _summary(table, agreement, config)["passed"]}
 
@@ -348,20 +336,6 @@ def run(config, out_dir, resume=False):
 def _label(case):
     gauge = "fixed" if case.gauge_fixing and case.model.action.dim else "free"
     return f"{case.name} | {case.noise} | gauge {gauge}"
-
-
-def _tabulate(log_marginal, window, n_grid=401):
-    """Evaluate a (costly) 1-D log marginal once on a grid; interpolate it afterwards.
-
-    Linear interpolation of a smooth log density on 401 points errs by ~1e-4 of its curvature, far
-    below what the tests here resolve. The windows' ends may be singular (``log t`` at ``t = 0``): the
-    grid stays 1e-9 inside them.
-    """
-    low, high = window
-    pad = 1e-9 * (high - low)
-    grid = np.linspace(low + pad, high - pad, n_grid)
-    values = np.asarray(log_marginal(grid), dtype=float)
-    return lambda x: np.interp(x, grid, values)
 
 
 def _summary(table, agreement, config):
@@ -429,33 +403,7 @@ def _escape(text):
     return text.replace("|", "\\|")
 
 
-def _figure(curves, arrays, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(curves)
-    cols = 3
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False)
+def _figure_style(method):
+    """Every law but the deliberately wrong one; the flat laws dash-dotted."""
     styles = {"theorem1": "C0-", "ito": "C3--", "fibre": "C2:", "closed form": "k:"}
-    for ax, curve in zip(axes.ravel(), curves, strict=False):
-        values = arrays[curve["label"]]
-        low, high = curve["window"]
-        inside = values[(values >= low) & (values <= high)]
-        ax.hist(inside, bins=40, range=(low, high), density=True, color="0.85")
-        for method, (grid, pdf) in curve["laws"].items():
-            if method != WRONG:
-                ax.plot(grid, pdf, styles.get(method, "C7-."), label=method, lw=1.2)
-        ax.set_title(curve["label"], fontsize=7)
-        ax.set_xlabel(curve["observable"], fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=5)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    fig.tight_layout()
-    path = out_dir / "manifold_check.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return None if method == WRONG else styles.get(method, "C7-.")

@@ -23,6 +23,7 @@ import numpy as np
 from quotientlearn import models, stats
 from quotientlearn.bias import log_residual_orbit_volume
 from quotientlearn.dynamics import simulate
+from quotientlearn.experiments._shared import Observable, plot_observable_laws, restriction, tabulate
 from quotientlearn.io import save_arrays
 from quotientlearn.stationary import Density, stationary_density
 
@@ -37,27 +38,8 @@ WRONG_POWER = 1.5
 WRONG = "wrong (1.5 x log exact)"
 #: Theorem 1 pushed forward without the residual orbit volume (for gauges with residual symmetry).
 NAIVE = "theorem1 without residual orbit"
-
-
-def _tabulate(log_marginal, window, n_grid=1201):
-    """Evaluate a (costly) 1-D log marginal once on a fine grid; interpolate it afterwards.
-
-    Linear interpolation of a smooth log density on 1201 points errs by ~1e-6, far below what any
-    test here resolves.
-    """
-    grid = np.linspace(*window, n_grid)
-    values = np.asarray(log_marginal(grid), dtype=float)
-    return lambda x: np.interp(x, grid, values)
-
-
-@dataclass
-class Observable:
-    """A 1-D observable of the predictor with its window and the marginal of a density."""
-
-    name: str
-    values: callable      # beta (N, ...) -> (N,), NaN outside the conditioning region
-    window: tuple
-    marginal: callable    # Density -> (x (n,) -> log density (n,))
+#: How the figure draws each law (the others are left out).
+FIGURE_STYLES = {"theorem1": "C0-", "ito": "C3--", "fibre": "C3--", "no-correction": "C7:"}
 
 
 @dataclass
@@ -78,10 +60,6 @@ class Case:
     reference: np.ndarray = None
     extra: dict = field(default_factory=dict)
     matrix_steps: bool = False  # use mf_dt and mf_time (matrices mix more slowly)
-
-
-def _line(origin, direction):
-    return lambda density: density.restriction(origin, direction)
 
 
 def _radial(origin, direction, dim):
@@ -154,7 +132,7 @@ def cases(mf_grid=121):
     window = (0.3, 2.0)
     target3 = np.array([1.0, -0.8, 1.5])
     hadamard1 = models.Hadamard(1)
-    coordinate = [Observable("beta", lambda b: b[:, 0], window, _line([0.0], [1.0]))]
+    coordinate = [Observable("beta", lambda b: b[:, 0], window, restriction([0.0], [1.0]))]
     return [
         Case("Hadamard d=1", hadamard1, _quadratic([1.0]), 0.1, np.ones(1), coordinate),
         Case("Hadamard d=1, no gauge fixing", hadamard1, _quadratic([1.0]), 0.1, np.ones(1),
@@ -164,7 +142,7 @@ def cases(mf_grid=121):
              methods=("fibre", "theorem1")),
         Case("Hadamard d=3", models.Hadamard(3), _quadratic(target3), 0.1, target3,
              [Observable("beta_2", lambda b: b[:, 1], (-2.0, -0.25),
-                         _line(target3 * [1, 0, 1], [0.0, 1.0, 0.0]))],
+                         restriction(target3 * [1, 0, 1], [0.0, 1.0, 0.0]))],
              reference=target3),
         Case("DiagonalNet depth 3", models.DiagonalNet(1, depth=3), _quadratic([1.0]), 0.1,
              np.ones(1), coordinate),
@@ -183,7 +161,7 @@ def cases(mf_grid=121):
         Case("ScaleInvariant D=2", models.ScaleInvariant(2), lambda b: -b[..., 0], 0.5,
              np.array([1.0, 0.0]),
              [Observable("angle", lambda b: np.arctan2(b[:, 1], b[:, 0]), (-np.pi, np.pi),
-                         _line([0.0], [1.0]))],
+                         restriction([0.0], [1.0]))],
              coordinates=_angle_chart(), reference=np.zeros(1)),
     ]
 
@@ -259,9 +237,9 @@ def run(config, out_dir, resume=False):
                 values = observable.values(beta)
                 key = f"{case.name}|{noise}|{observable.name}"
                 arrays[key] = values
-                curve = {"case": case.name, "noise": noise, "observable": observable.name,
-                         "window": observable.window, "values_key": key, "laws": {}}
-                marginals = {m: _tabulate(observable.marginal(d), observable.window)
+                curve = {"title": f"{case.name}\n{noise}: {observable.name}", "values": values,
+                         "window": observable.window, "laws": {}}
+                marginals = {m: tabulate(observable.marginal(d), observable.window, 1201)
                              for m, d in densities.items()}
                 ito = marginals.get("ito", marginals.get("fibre"))
                 marginals[WRONG] = lambda x, f=ito: WRONG_POWER * f(x)
@@ -285,7 +263,7 @@ def run(config, out_dir, resume=False):
                     curve["laws"][method] = (grid, np.gradient(cdf, grid))
                 curves.append(curve)
     save_arrays(out_dir / "observables.npz", **{f"v{i}": v for i, v in enumerate(arrays.values())})
-    figure = _figure(curves, arrays, out_dir)
+    figure = plot_observable_laws(curves, out_dir / "theorem1_check.png", FIGURE_STYLES.get)
     exact = [row for row in table if row["method"] in ("ito", "fibre")]
     wrong = [row for row in table if row["method"].startswith("wrong")]
     # Many rows are tested at once: under the null a few p-values below alpha are expected
@@ -336,34 +314,3 @@ def markdown_table(table):
                      f"| {cell(exact)} | {cell(rows.get('no-correction'))} | "
                      f"{wrong['ks_pvalue']:.1g} |")
     return "\n".join(lines)
-
-
-def _figure(curves, arrays, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(curves)
-    cols = 3
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False)
-    styles = {"theorem1": "C0-", "ito": "C3--", "fibre": "C3--", "no-correction": "C7:"}
-    for ax, curve in zip(axes.ravel(), curves, strict=False):
-        values = arrays[curve["values_key"]]
-        low, high = curve["window"]
-        inside = values[(values >= low) & (values <= high)]
-        ax.hist(inside, bins=40, range=(low, high), density=True, color="0.85")
-        for method, (grid, pdf) in curve["laws"].items():
-            if method in styles:
-                ax.plot(grid, pdf, styles[method], label=method, lw=1.3)
-        ax.set_title(f"{curve['case']}\n{curve['noise']}: {curve['observable']}", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    path = out_dir / "theorem1_check.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path

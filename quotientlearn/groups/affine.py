@@ -1,7 +1,7 @@
 """Affine actions stored sparsely and evaluated block by block: the generic path at zoo speed.
 
 An affine action has fundamental vector fields ``xi_a(theta) = A_a theta + b_a``. Every action in
-THEORY.md is affine, and their matrices are sparse with a repeating pattern: a Hadamard product has
+docs/theory.md is affine, and their matrices are sparse with a repeating pattern: a Hadamard product has
 ``d`` independent one-generator pieces acting on the pairs ``(u_i, v_i)``; ``GL(r)`` on a factor pair acts
 by the same ``r x r`` matrices on every row of ``P`` and every column of ``Q``. :func:`probe_affine_structure`
 finds the matrices once with a handful of batched autograd passes (never the dense ``(k, D, D)``

@@ -9,7 +9,7 @@ theta)`` (and ``exp`` when group elements are not given by Lie-algebra coordinat
 fundamental vector fields, their Gram matrix, the vertical projection, the affine structure of a linear
 action, its moment map with the log-determinant of its constraint Gram, and the balancing move onto the
 moment map's zero set — is derived here with autograd and linear algebra. For an affine action (every
-action in THEORY.md) the structure is probed once and stored sparsely
+action in docs/theory.md) the structure is probed once and stored sparsely
 (:mod:`quotientlearn.groups.affine`), and these defaults evaluate it block by block; other actions fall
 back to autograd generators. Subclasses override these methods with closed forms, which the tests hold
 against the defaults; callers simply call the methods.

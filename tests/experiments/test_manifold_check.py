@@ -45,7 +45,7 @@ def test_exact_predictions_agree_with_each_other_and_with_simulation(report):
 
 @pytest.mark.slow
 def test_where_theorem1s_form_holds_and_where_it_fails(report):
-    """Findings the simulation shows (THEORY.md section 7): for isometric actions the orbit volume
+    """Findings the simulation shows (docs/theory.md section 7): for isometric actions the orbit volume
     multiplies the Gibbs law, so the conditioned form (which has no orbit volume) fails; on the adaptive
     metric, Theorem 1's form is the preconditioned dynamics' law, not Riemannian Langevin's."""
     family = report["summary"]["bonferroni_threshold"]
