@@ -241,13 +241,13 @@ def _balance_well_conditioned(first, second):
         Balanced factors (arbitrary where ``done`` is False).
     done : ndarray of bool, shape (...,)
     """
-    with np.errstate(over="ignore", under="ignore"):
-        x = np.swapaxes(first, -1, -2) @ first
-        y = second @ np.swapaxes(second, -1, -2)
     # Magnitudes well inside the float range (no over- or underflow in the products below; others,
     # possibly inf here, are replaced by the identity) and condition numbers kappa(X) < 1e4,
     # kappa(M) < 1e8 (kappa(A) < 1e4: rounding below 1e-11).
-    traces = np.stack([np.trace(x, axis1=-2, axis2=-1), np.trace(y, axis1=-2, axis2=-1)])
+    with np.errstate(over="ignore", under="ignore"):
+        x = np.swapaxes(first, -1, -2) @ first
+        y = second @ np.swapaxes(second, -1, -2)
+        traces = np.stack([np.trace(x, axis1=-2, axis2=-1), np.trace(y, axis1=-2, axis2=-1)])
     done = np.all((traces > 1e-100) & (traces < 1e100), axis=0)
     eye = np.eye(x.shape[-1])
     x, y = np.where(done[..., None, None], x, eye), np.where(done[..., None, None], y, eye)
