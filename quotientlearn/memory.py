@@ -28,9 +28,9 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 
 
 def _parse(value, source):
-    if isinstance(value, bool):
-        raise ValueError(f"{source} must be a number of bytes; got {value!r}")
-    if isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float | str | np.integer | np.floating):
+        raise TypeError(f"{source} must be a number of bytes or a string such as '512MB'; got {value!r}")
+    if isinstance(value, int | float | np.integer | np.floating):
         number, unit = float(value), ""
     else:
         match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*", str(value))
@@ -60,6 +60,8 @@ def memory_budget(budget=None):
 
     Raises
     ------
+    TypeError
+        On a budget that is neither a number nor a string.
     ValueError
         On a budget (or environment value) that is not a positive number of bytes.
     """

@@ -16,9 +16,16 @@ def test_budget_sources(monkeypatch):
     assert memory_budget(10) == 10  # the call's own budget wins
 
 
-@pytest.mark.parametrize("bad", [0, -5, "lots", "5 parsecs", True, float("inf")])
+@pytest.mark.parametrize("bad", [0, -5, "lots", "5 parsecs", float("inf")])
 def test_bad_budgets_are_refused(bad):
     with pytest.raises(ValueError, match="memory_budget"):
+        memory_budget(bad)
+
+
+@pytest.mark.parametrize("bad", [True, [1024], None.__class__])
+def test_budgets_of_the_wrong_type_are_a_type_error(bad):
+    # the package's rule (docs/reliability.md): a wrong type is a TypeError, a bad value a ValueError
+    with pytest.raises(TypeError, match="memory_budget"):
         memory_budget(bad)
 
 
