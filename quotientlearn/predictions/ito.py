@@ -160,16 +160,13 @@ def _line_integral(field, reference, n_nodes, bytes_per_node, memory_budget=None
     nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
     nodes, weights = 0.5 * (nodes + 1.0), 0.5 * weights
 
-    def integrate(block):
-        delta = block - reference
-        path = reference + nodes[:, None, None] * delta  # (q, n, m)
-        values = field(path.reshape(-1, block.shape[-1])).reshape(path.shape)
-        return np.einsum("q,qnm,nm->n", weights, values, delta)
-
     def log_density(c):
-        # Each point is n_nodes field evaluations: chunk the points by the memory budget.
-        return map_chunks(integrate, c.reshape(len(c), -1), n_nodes * bytes_per_node,
-                          memory_budget)
+        delta = c.reshape(len(c), -1) - reference
+        path = reference + nodes[:, None, None] * delta  # (q, n, m): small beside one field evaluation
+        # Chunk the field evaluations (node x point), not the points: at d = 64 one point's n_nodes
+        # evaluations together can exceed the budget while one evaluation fits easily.
+        values = map_chunks(field, path.reshape(-1, delta.shape[-1]), bytes_per_node, memory_budget)
+        return np.einsum("q,qnm,nm->n", weights, values.reshape(path.shape), delta)
 
     return log_density
 
@@ -194,8 +191,8 @@ class ItoRoute(Prediction):
         Relative curl near the reference above which a :class:`NonConservativeWarning` says that no
         potential exists.
     memory_budget : int or str, optional
-        Bytes one ``logpdf`` call may use (points are processed in chunks that fit); see
-        :func:`quotientlearn.memory.memory_budget`.
+        Bytes one ``logpdf`` call may use (the field evaluations along the points' paths run in
+        chunks that fit); see :func:`quotientlearn.memory.memory_budget`.
 
     Examples
     --------

@@ -47,6 +47,23 @@ def test_ito_logpdf_stays_within_a_small_budget_and_agrees_with_one_chunk():
     np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
 
 
+def test_ito_logpdf_chunks_field_evaluations_not_points():
+    # A budget below one point's n_nodes evaluations together (the case of Hadamard(64) at the
+    # default 1 GiB, whose bound per evaluation is ~25 MB times 48 nodes) still evaluates, with the
+    # same values as one chunk.
+    model = ql.models.Hadamard(4)
+    beta = points(16, 4)
+    small = ql.stationary_density(model, quadratic, 0.1, method=ItoRoute(memory_budget=4 * 8 * 800))
+    whole = ql.stationary_density(model, quadratic, 0.1, method=ItoRoute(memory_budget="4GB"))
+    np.testing.assert_allclose(small.logpdf(beta), whole.logpdf(beta), rtol=1e-12)
+
+
+def test_hadamard_64_ito_route_evaluates_at_the_default_budget():
+    model = ql.models.Hadamard(64)
+    density = ql.stationary_density(model, quadratic, 0.1, method="ito")
+    assert np.all(np.isfinite(density.logpdf(points(2, 64))))
+
+
 def test_ito_logpdf_at_d16_on_4096_points_peaks_under_2GB():
     # The figure, at the default 48 quadrature nodes (196,608 field evaluations, ~3 s): before
     # budgets this evaluation built all 4096 x 48 path points at once (about 50 GB at d = 16 with the
