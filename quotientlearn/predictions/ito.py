@@ -160,13 +160,18 @@ def _line_integral(field, reference, n_nodes, bytes_per_node, memory_budget=None
     nodes, weights = np.polynomial.legendre.leggauss(n_nodes)
     nodes, weights = 0.5 * (nodes + 1.0), 0.5 * weights
 
-    def log_density(c):
-        delta = c.reshape(len(c), -1) - reference
-        path = reference + nodes[:, None, None] * delta  # (q, n, m): small beside one field evaluation
-        # Chunk the field evaluations (node x point), not the points: at d = 64 one point's n_nodes
+    def integrate(block):
+        delta = block - reference
+        path = reference + nodes[:, None, None] * delta  # (q, n, m)
+        # The field evaluations (node x point) run in their own chunks: at d = 64 one point's n_nodes
         # evaluations together can exceed the budget while one evaluation fits easily.
-        values = map_chunks(field, path.reshape(-1, delta.shape[-1]), bytes_per_node, memory_budget)
+        values = map_chunks(field, path.reshape(-1, block.shape[-1]), bytes_per_node, memory_budget)
         return np.einsum("q,qnm,nm->n", weights, values.reshape(path.shape), delta)
+
+    def log_density(c):
+        c = c.reshape(len(c), -1)
+        # A chunk of points holds its paths and their field values: 2 n_nodes m floats a point.
+        return map_chunks(integrate, c, 16.0 * n_nodes * c.shape[-1], memory_budget)
 
     return log_density
 
@@ -191,8 +196,9 @@ class ItoRoute(Prediction):
         Relative curl near the reference above which a :class:`NonConservativeWarning` says that no
         potential exists.
     memory_budget : int or str, optional
-        Bytes one ``logpdf`` call may use (the field evaluations along the points' paths run in
-        chunks that fit); see :func:`quotientlearn.memory.memory_budget`.
+        Bytes for the paths of a chunk of points, and again for a chunk of the field evaluations
+        along them (so a ``logpdf`` call peaks under twice the budget); see
+        :func:`quotientlearn.memory.memory_budget`.
 
     Examples
     --------
