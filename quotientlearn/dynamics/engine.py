@@ -282,7 +282,7 @@ class Engine:
         n_particles = theta.shape[0]
         alive = np.arange(n_particles)
         step = 0
-        if not np.max(np.abs(theta), initial=0.0) <= self.bound:
+        if not self._within_bound(theta):
             raise ValueError(f"the initial state exceeds the divergence bound {self.bound:g} (largest "
                              f"|theta_i| = {np.max(np.abs(theta)):.3g}); pass a larger divergence_bound")
         state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
@@ -309,15 +309,22 @@ class Engine:
 
         drift, noise, scheme, model = self.drift, self.noise, self.scheme, self.model
         project = self.constraint.project if self.constraint is not None else None
-        # Particles are independent: a drift that says so is stepped (and projected) chunk by chunk,
-        # in order, which draws the same random numbers in the same order (bit-identical results)
-        # with every pass in cache.
+        # Particles are independent: a drift that says so is stepped, checked and projected chunk by
+        # chunk, in order, which draws the same random numbers in the same order (bit-identical
+        # results) with every pass over a chunk in cache.
         rows = (max(1, _CHUNK_ENTRIES // max(1, theta.shape[-1])) if drift.independent_rows
                 else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)
+
+        def advance(part):
+            return scheme.step(part, drift, noise, model, dt, scale, rng)
+
         next_record = recorder.next_step if recorder is not None else -1
         chunk = max(1, min(200, n_steps // 100))
+        # The chunked step writes into an array of the engine's own: the one that held the state
+        # before the last (reusing it spares the page faults of a fresh array at every step).
+        owned, spare = False, None
         start = time.perf_counter()
         # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
         with _InterruptGuard(checkpoint is not None) as guard, \
@@ -325,13 +332,18 @@ class Engine:
                 tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
                      disable=None if progress is None else not progress, leave=False) as bar:
             while step < n_steps:
-                theta = _chunked(lambda part: scheme.step(part, drift, noise, model, dt, scale, rng),
-                                 theta, rows)
                 step += 1
-                theta, alive = self._check(theta, alive, step, drop_diverged)
-                if project is not None:
-                    theta, alive = self._check(_chunked(project, theta, rows), alive, step,
-                                               drop_diverged)
+                if rows >= len(theta):
+                    theta, alive = self._check(advance(theta), alive, step, drop_diverged)
+                    if project is not None:
+                        theta, alive = self._check(project(theta), alive, step, drop_diverged)
+                    owned = False
+                else:
+                    previous = theta if owned else None
+                    out = spare if spare is not None and spare.shape == theta.shape else None
+                    theta, alive = self._advance_in_chunks(theta, alive, step, rows, advance,
+                                                           project, drop_diverged, out)
+                    owned, spare = True, previous
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
                     next_record = recorder.next_step
@@ -352,11 +364,48 @@ class Engine:
         return Run(theta, alive, records, record_steps, n_steps, resumed_from,
                    time.perf_counter() - start)
 
+    def _within_bound(self, theta):
+        """Whether every coordinate is finite and within ``bound`` (two reductions, no temporary)."""
+        # max and min propagate NaN (which compares False) and meet any infinity, so they flag every
+        # non-finite coordinate as well as the bound.
+        return bool(theta.max(initial=-np.inf) <= self.bound
+                    and theta.min(initial=np.inf) >= -self.bound)
+
+    def _advance_in_chunks(self, theta, alive, step, rows, advance, project, drop_diverged, out):
+        """One step of independent particles, chunk by chunk: ``(theta, alive)`` after the step.
+
+        Each chunk is stepped, checked, projected and checked while it is in cache, and written into
+        ``out`` (a new array when ``None``). The results, and what happens on a divergence, are those
+        of the step, check, projection and check of the whole batch: a chunk that fails a check sends
+        the rest of the step through exactly that sequence (the projection draws nothing, and rows
+        before the failed chunk passed both checks, so none of them is dropped).
+        """
+        out = np.empty_like(theta) if out is None else out
+        for start in range(0, len(theta), rows):
+            part = advance(theta[start:start + rows])
+            if self._within_bound(part):
+                if project is None:
+                    out[start:start + rows] = part
+                    continue
+                projected = project(part)
+                if self._within_bound(projected):
+                    out[start:start + rows] = projected
+                    continue
+            # a check failed: the rest of the step goes through the whole-batch sequence
+            out[start:start + rows] = part
+            for rest in range(start + rows, len(theta), rows):
+                out[rest:rest + rows] = advance(theta[rest:rest + rows])
+            out, alive = self._check(out, alive, step, drop_diverged)
+            if project is not None:
+                tail = _chunked(project, out[start:], rows)
+                out, alive = self._check(np.concatenate([out[:start], tail]), alive, step,
+                                         drop_diverged)
+            return out, alive
+        return out, alive
+
     def _check(self, theta, alive, step, drop_diverged):
         """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
-        # Two reductions without temporaries: max and min propagate NaN (which compares False) and
-        # meet any infinity, so they flag every non-finite coordinate as well as the bound.
-        if theta.max() <= self.bound and theta.min() >= -self.bound:
+        if self._within_bound(theta):
             return theta, alive
         with np.errstate(invalid="ignore"):
             # one row per particle, points of any shape (matrices on a manifold)
