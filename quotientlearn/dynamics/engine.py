@@ -173,6 +173,29 @@ class _InterruptGuard:
         return False
 
 
+class _NoProgressBar:
+    """What ``progress=False`` shows: nothing (and costs no tqdm instance, ~0.1 ms a run)."""
+
+    n = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def _progress_bar(progress, total, initial, desc):
+    """A tqdm bar (by default shown on a terminal after a few seconds), or none for ``progress=False``."""
+    if progress is not None and not progress:
+        return _NoProgressBar()
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", delay=3.0, mininterval=1.0,
+                disable=None if progress is None else not progress, leave=False)
+
+
 _RECORD_PREFIX = "record/"
 
 #: Entries of one ``(rows, D)`` chunk of particles: about 256 KB, so that a step's passes over a chunk
@@ -333,8 +356,7 @@ class Engine:
         # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
         with _InterruptGuard(checkpoint is not None) as guard, \
                 np.errstate(over="ignore", invalid="ignore"), \
-                tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
-                     disable=None if progress is None else not progress, leave=False) as bar:
+                _progress_bar(progress, total=n_steps, initial=step, desc=desc) as bar:
             while step < n_steps:
                 step += 1
                 if rows >= len(theta):

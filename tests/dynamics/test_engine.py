@@ -217,3 +217,38 @@ def test_chunked_steps_diverge_like_one_batch(stage, drop_diverged):
         np.testing.assert_array_equal(outcomes[0][0], outcomes[1][0])
     else:
         assert outcomes[0] == outcomes[1] and "at step 1" in outcomes[0]
+
+
+def test_euler_step_folds_dt_into_the_cotangent_to_rounding():
+    # The Euler step asks the drift for dt b: Potential scales the loss's cotangent (N, m) instead
+    # of the drift (N, D), which changes the rounding only. Same random numbers, 300 steps, weight
+    # decay and the projection: the paths agree with the textbook order (dt times the drift) to
+    # ~1e-13, while a step size wrong by one part in 10^6 moves them by ~1e-8 (the test's power).
+    # The particles stay near beta = 1: near a degenerate orbit (u v ~ 0) the balance takes a square
+    # root of the product, which turns any change of rounding into differences of ~1e-8.
+    from quotientlearn.dynamics import Drift
+
+    class Textbook(Potential):
+        evaluate_scaled = Drift.evaluate_scaled  # evaluate, then one multiplication by dt
+
+    model = ql.models.Hadamard(20)
+    theta = model.balanced(1.0 + 0.2 * np.random.default_rng(0).standard_normal((500, 20)))
+
+    def loss(beta):
+        return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+    def final(drift, dt=1e-2):
+        engine = Engine(drift, get_noise("isotropic"), EulerMaruyama(), 0.02, dt, model=model,
+                        constraint=ql.dynamics.GaugeProjection(model.gauge))
+        return engine.run(theta, 300, np.random.default_rng(5), progress=False).theta
+
+    folded = final(Potential(model, loss, weight_decay=0.1))
+    textbook = final(Textbook(model, loss, weight_decay=0.1))
+    np.testing.assert_allclose(folded, textbook, rtol=0, atol=1e-12)
+    assert not np.array_equal(folded, textbook)  # the rounding did change: the fold is in effect
+    wrong = final(Textbook(model, loss, weight_decay=0.1), dt=1e-2 * (1 + 1e-6))
+    assert np.max(np.abs(wrong - textbook)) > 1e-9
+    # at factor 1 the folded route is evaluate bit for bit
+    drift = Potential(model, loss, weight_decay=0.1)
+    np.testing.assert_array_equal(drift.evaluate_scaled(theta, None, 1.0)[0],
+                                  Textbook(model, loss, weight_decay=0.1).evaluate(theta)[0])
