@@ -69,8 +69,10 @@ def cli_pass(grid_file, root, args):
     command = [sys.executable, "-m", "quotientlearn.cli", "sweep", str(grid_file), "--out", str(out),
                *args]
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
     return seconds, computed(ql.sweeps.load_results(out))
 
 

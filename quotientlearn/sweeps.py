@@ -175,14 +175,7 @@ class Grid:
     @classmethod
     def from_file(cls, path):
         """Read a grid file (TOML)."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"grid file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a valid TOML file: {exc}") from None
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(_read_grid_file(path), source=Path(path))
 
     @classmethod
     def from_dict(cls, data, source="grid"):
@@ -251,6 +244,17 @@ class Grid:
                               sort_keys=True)
         digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
         return Cell(digest, self.experiment, params, fast, overrides)
+
+
+def _read_grid_file(path):
+    """The parsed content of a grid file, not yet validated."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"grid file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a valid TOML file: {exc}") from None
 
 
 def _format(params):
@@ -455,7 +459,17 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     >>> len(result.rows), result.failed, rows[0]["lr"]
     (2, [], 0.01)
     """
-    grid = _as_grid(grid)
+    source = "grid"
+    if isinstance(grid, str | os.PathLike):
+        grid, source = _read_grid_file(grid), Path(grid)
+    if isinstance(grid, dict) and scheduler is None and not serial:
+        # The local workers' forkserver imports the experiment while this process validates the
+        # grid (which imports it too): on a fresh process that overlaps the two. An invalid grid
+        # leaves the server idle (it exits with this process); nothing is submitted.
+        name = grid.get("experiment")
+        if isinstance(name, str) and name in experiments.EXPERIMENTS:
+            _start_forkserver(_warm_up_modules(name))
+    grid = _as_grid(grid, source)
     out = Path(out) if out is not None else Path("quotientlearn-out") / f"sweep-{grid.experiment}"
     cells_dir = out / "cells"
     stored = sorted(cells_dir.glob(f"*/{_RECORD_FILE}")) if cells_dir.is_dir() else []
@@ -510,19 +524,17 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
                        seconds)
 
 
-def _as_grid(grid):
+def _as_grid(grid, source="grid"):
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, dict):
-        return Grid.from_dict(grid)
-    if isinstance(grid, str | os.PathLike):
-        return Grid.from_file(grid)
+        return Grid.from_dict(grid, source)
     raise ValueError(f"grid must be a grid file, its parsed dict or a Grid; got {type(grid).__name__}")
 
 
 def _warm_up_modules(experiment):
-    """What a cell of ``experiment`` imports: the local workers import it before their first cell."""
-    return [experiments.get(experiment).__name__, "matplotlib.pyplot"]
+    """What a cell of ``experiment`` imports (its module, pyplot for its figures), without importing."""
+    return [f"{experiments.__name__}.{experiments.EXPERIMENTS[experiment]}", "matplotlib.pyplot"]
 
 
 def _serial(cells):
@@ -557,18 +569,19 @@ def _start_forkserver(preload):
     the client's imports, but the client is multi-threaded by then (Dask's event loop), and a child
     forked from it can inherit a lock held by another thread and hang. ``forkserver`` is safe (the
     server is a fresh single-threaded interpreter; Python 3.14 made it Linux's default) and pays the
-    imports once, in one process started here, while this process starts the scheduler; every worker,
-    and a worker restarted after a crash, is a fork of it, warm from its first cell. The server serves
-    this process until it exits, so later local clusters start in a fraction of a second; its
-    preload list is fixed when it starts (a later sweep of another experiment imports it in the
-    workers).
+    imports once, in one process started here while this process validates the grid (:func:`sweep`
+    starts it first) and starts the scheduler. Every worker, and a worker restarted after a crash,
+    is a fork of it, warm from its first cell. The server serves this process until it exits, so
+    later local clusters start in a fraction of a second; its preload list is fixed when it starts
+    (a later sweep of another experiment imports that one in the workers).
 
     Returns the start method for Dask: "forkserver", or "spawn" where there is none (Windows).
     """
     import multiprocessing
     from multiprocessing import forkserver
 
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if "forkserver" not in multiprocessing.get_all_start_methods() or \
+            importlib.util.find_spec("distributed") is None:  # the caller says what is missing
         return "spawn"
     # The server's environment is its workers' (Dask applies its pre-spawn environment to this
     # process before each start, too late for a server that already runs).
@@ -627,8 +640,6 @@ def local_cluster(workers=None, preload=()):
     >>> result.rows[0]["status"]
     'ok'
     """
-    if importlib.util.find_spec("distributed") is None:
-        _require_distributed()  # the clear error, before a server process is started for nothing
     method = _start_forkserver(list(preload))
     distributed = _require_distributed()
     import dask
