@@ -54,7 +54,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from quotientlearn import experiments
-from quotientlearn.io import atomic_write_bytes, claim_folder, to_jsonable, write_json
+from quotientlearn.io import LOCK_NAME, atomic_write_bytes, claim_folder, to_jsonable, write_json
 
 __all__ = ["Cell", "Grid", "SweepResult", "load_results", "local_cluster", "plot_summary", "run_cell",
            "sweep"]
@@ -304,8 +304,9 @@ def run_cell(experiment, fast, overrides, location):
                 traceback.print_exc(file=log)
                 report, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
         wall_time, cpu_time = time.perf_counter() - start, time.process_time() - cpu_start
+        # Not the run's lock on the temporary folder: a result of nothing, and one more file to write.
         files = {path.relative_to(tmp).as_posix(): path.read_bytes()
-                 for path in sorted(Path(tmp).rglob("*")) if path.is_file()}
+                 for path in sorted(Path(tmp).rglob("*")) if path.is_file() and path.name != LOCK_NAME}
     files["log.txt"] = log.getvalue().encode()
     if report is not None:
         report = _relocate(to_jsonable(report), tmp, location)
