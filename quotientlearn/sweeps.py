@@ -584,8 +584,8 @@ def _start_forkserver(preload):
     if "forkserver" not in multiprocessing.get_all_start_methods() or \
             importlib.util.find_spec("distributed") is None:  # the caller says what is missing
         return "spawn"
-    # The server's environment is its workers' (Dask applies its pre-spawn environment to this
-    # process before each start, too late for a server that already runs).
+    # The server's environment is its workers'. Dask's nanny too writes its pre-spawn environment
+    # into this process's (before each start: too late for a server that already runs).
     os.environ.update(_WORKER_ENVIRON)
     # Dask sets its own preload list (Dask, numpy, pandas) on first use; a running server keeps ours.
     forkserver.set_forkserver_preload(["distributed", *preload])
