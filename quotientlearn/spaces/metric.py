@@ -10,9 +10,8 @@ The Christoffel symbols (the Itô drift and the geodesic acceleration) need ``d_
 ``inner_product_derivative_matrix`` where the user overrides it in closed form (geomstats' extension
 point), else central differences of ``metric_matrix`` at ``2 D`` shifted points in one call per step
 (relative error ~1e-10; forward differences at ``D`` points, ~1e-8, on request). The derivative of the
-cometric along
-the slice, which the Itô route needs, comes from autograd when ``metric_matrix`` is written with
-``autograd.numpy`` and from central differences otherwise (written with ``geomstats.backend``/numpy).
+cometric along the slice, which the Itô route needs, comes from autograd when ``metric_matrix`` is
+written with ``autograd.numpy`` and from central differences otherwise (``geomstats.backend``/numpy).
 """
 
 from __future__ import annotations
@@ -116,7 +115,7 @@ class MetricEuclidean(ManifoldSpace):
         self.metric_derivatives = self._derivative_route(derivative, probes)
 
     def _derivative_route(self, derivative, probes):
-        """``"inner_product_derivative_matrix"`` or ``"forward differences"``, checked at ``probes``."""
+        """The route of ``d_l g_ij`` (``metric_derivatives``); a supplied derivative is checked at ``probes``."""
         if derivative in DIFFERENCE_STEPS:
             return derivative
         try:
