@@ -115,7 +115,7 @@ class MetricEuclidean(ManifoldSpace):
         self.metric_derivatives = self._derivative_route(derivative, probes)
 
     def _derivative_route(self, derivative, probes):
-        """The route of ``d_l g_ij`` (``metric_derivatives``); a supplied derivative is checked at ``probes``."""
+        """The route of ``d_l g_ij``; a supplied derivative is checked against differences at ``probes``."""
         if derivative in DIFFERENCE_STEPS:
             return derivative
         try:
