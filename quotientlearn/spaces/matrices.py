@@ -84,23 +84,45 @@ def _forward_substitution(factor, rhs):
     return solution
 
 
+#: ``binom(2 j, j) / 4^j``: the coefficients of ``(1 - x)^{-1/2}``, all at most 1
+_INVERSE_ROOT_SERIES = [1.0, 0.5, 0.375, 0.3125, 0.2734375, 0.24609375, 0.2255859375, 0.20947265625,
+                        0.196380615234375]
+
+
 def _polar_last(matrix, tol=1e-14, max_iter=30):
-    """The polar factor of a batch-last stack ``(n, k, N)``; see :func:`_polar`."""
+    """The polar factor of a batch-last stack ``(n, k, N)``; see :func:`_polar`.
+
+    With the defect ``D = I - X^T X``, the polar factor is ``X (I - D)^{-1/2}``, and the binomial series
+    ``(I - D)^{-1/2} = sum_j c_j D^j`` converges for ``|D|_2 < 1``. An update multiplies ``X`` by the
+    series truncated at degree ``m`` (``m = 1`` is the Newton–Schulz iteration); everything being a
+    function of ``X^T X``, the new defect is at most ``3 e^(m+1) / (1 - e)`` for ``e >= |D|_2``, here
+    ``e = k max |D_ij|``. The degree is the smallest that brings this below ``tol`` (then no check is
+    needed after the update), at most 8; far from the manifold (``e >= 1/2``) Newton–Schulz steps.
+    """
     k = matrix.shape[1]
     eye = np.eye(k)[:, :, None]
     current = matrix
     for _ in range(max_iter):
         defect = eye - _tmm(current, current)
-        error = np.max(np.abs(defect)) if defect.size else 0.0
+        error = max(defect.max(), -defect.min()) if defect.size else 0.0
         if error <= tol:
             return current
         if not error < 0.5:
             break
-        current = current + 0.5 * _mm(current, defect)
-        # The iteration maps the defect D to 3 D^2 / 4 + D^3 / 4 exactly (D is a function of X^T X), and
-        # |D|_2 <= k max|D_ij|: below the tolerance after this update, no check is needed.
         bound = k * error
-        if 0.75 * bound**2 + 0.25 * bound**3 <= tol:
+        degree, converged = 1, False
+        if bound < 0.5:
+            for degree in range(1, len(_INVERSE_ROOT_SERIES)):
+                converged = 3.0 * bound ** (degree + 1) / (1.0 - bound) <= tol
+                if converged:
+                    break
+        factor = _INVERSE_ROOT_SERIES[degree] * defect
+        for coefficient in _INVERSE_ROOT_SERIES[degree - 1:0:-1]:
+            factor += coefficient * eye
+            factor = _mm(defect, factor)
+        factor += eye
+        current = _mm(current, factor)
+        if converged:
             return current
     left, _, right = np.linalg.svd(np.moveaxis(matrix, -1, 0), full_matrices=False)
     return np.ascontiguousarray(np.moveaxis(left @ right, 0, -1))
@@ -125,18 +147,20 @@ def _stacked(*arrays):
 def _skew_last(entries, k):
     """Batch-last skew-symmetric ``(k, k, N)`` matrices from their entries above the diagonal ``(N, m)``."""
     rows, columns = np.triu_indices(k, 1)
-    matrix = np.zeros((k, k, len(entries)))
-    matrix[rows, columns] = entries.T
-    matrix[columns, rows] = -entries.T
+    entries = np.ascontiguousarray(entries.T)
+    matrix = np.zeros((k, k, entries.shape[-1]))
+    matrix[rows, columns] = entries
+    matrix[columns, rows] = -entries
     return matrix
 
 
 def _symmetric_last(entries, k):
     """Batch-last symmetric ``(k, k, N)`` matrices from their upper triangles ``(N, k (k + 1) / 2)``."""
     rows, columns = np.triu_indices(k)
-    matrix = np.empty((k, k, len(entries)))
-    matrix[rows, columns] = entries.T
-    matrix[columns, rows] = entries.T
+    entries = np.ascontiguousarray(entries.T)
+    matrix = np.empty((k, k, entries.shape[-1]))
+    matrix[rows, columns] = entries
+    matrix[columns, rows] = entries
     return matrix
 
 
@@ -310,13 +334,15 @@ class StiefelSpace(ManifoldSpace):
         ``expm(W) U = U + v + W v / 2 + O(|v|^3)`` (``W U = v``, see :meth:`exp`), and the polar factor
         moves a point ``O(|v|^3)`` off the manifold by ``O(|v|^3)``; so the step follows the canonical
         geodesic to second order, as the scheme needs (:attr:`retraction_is_second_order`), at the cost of
-        six ``k x k``-sized products and a few Newton–Schulz iterations (no series in ``|W|``).
-        ``W v = A (U^T v) - U (A^T v)`` with ``A = v - U (U^T v) / 2``.
+        four products of ``n x k`` matrices and a polar factor (no series in ``|W|``). For tangent ``v``
+        (``S = U^T v`` skew), ``W v = v S - U (S^2 + v^T v)``, so ``U + v + W v / 2 =
+        U (I - (S^2 + v^T v) / 2) + v (I + S / 2)``.
         """
         point, velocity = _batch_last(base_point), _batch_last(tangent_vec)
-        inner = _tmm(point, velocity)
-        a = velocity - 0.5 * _mm(point, inner)
-        moved = point + velocity + 0.5 * (_mm(a, inner) - _mm(point, _tmm(a, velocity)))
+        inner = _tmm(point, velocity)  # S = U^T v, skew
+        eye = np.eye(self.k)[:, :, None]
+        along_point = eye - 0.5 * (_mm(inner, inner) + _tmm(velocity, velocity))
+        moved = _mm(point, along_point) + _mm(velocity, eye + 0.5 * inner)
         return np.ascontiguousarray(_batch_first(_polar_last(moved), np.shape(base_point)[:-2]))
 
     def exp(self, tangent_vec, base_point):
