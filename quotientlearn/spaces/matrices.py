@@ -314,7 +314,9 @@ class StiefelSpace(ManifoldSpace):
         if not _stacked(covector, base_point):
             return covector - base_point @ (_t(covector) @ base_point)
         point, covector = _batch_last(base_point), _batch_last(covector)
-        return _batch_first(covector - _mm(point, _tmm(covector, point)), np.shape(base_point)[:-2])
+        raised = _mm(point, _tmm(covector, point))
+        np.subtract(covector, raised, out=raised)
+        return _batch_first(raised, np.shape(base_point)[:-2])
 
     def random_normal_tangent(self, base_point, rng):
         """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``.
@@ -325,7 +327,10 @@ class StiefelSpace(ManifoldSpace):
         draws = rng.standard_normal((int(np.prod(batch, dtype=int)), n * k + k * (k - 1) // 2))
         normal = _batch_last(np.reshape(draws[:, :n * k], (-1, n, k)))
         point = _batch_last(base_point)
-        tangent = normal + _mm(point, _skew_last(draws[:, n * k:], k) - _tmm(point, normal))
+        skew = _skew_last(draws[:, n * k:], k)
+        skew -= _tmm(point, normal)
+        tangent = _mm(point, skew)
+        tangent += normal
         return _batch_first(tangent, batch)
 
     def retraction(self, tangent_vec, base_point):
@@ -341,9 +346,15 @@ class StiefelSpace(ManifoldSpace):
         point, velocity = _batch_last(base_point), _batch_last(tangent_vec)
         inner = _tmm(point, velocity)  # S = U^T v, skew
         eye = np.eye(self.k)[:, :, None]
-        along_point = eye - 0.5 * (_mm(inner, inner) + _tmm(velocity, velocity))
-        moved = _mm(point, along_point) + _mm(velocity, eye + 0.5 * inner)
-        return np.ascontiguousarray(_batch_first(_polar_last(moved), np.shape(base_point)[:-2]))
+        along_point = _mm(inner, inner)
+        along_point += _tmm(velocity, velocity)
+        along_point *= -0.5
+        along_point += eye
+        inner *= 0.5
+        inner += eye
+        moved = _mm(point, along_point)
+        moved += _mm(velocity, inner)
+        return _batch_first(_polar_last(moved), np.shape(base_point)[:-2])
 
     def exp(self, tangent_vec, base_point):
         """The canonical geodesic ``expm(W) U`` with ``W = A U^T - U A^T``, ``A = (I - U U^T / 2) v``.
@@ -465,8 +476,9 @@ class SPDSpace(ManifoldSpace):
         if not _stacked(covector, base_point):
             return base_point @ _sym(covector) @ base_point
         point, covector = _batch_last(base_point), _batch_last(covector)
-        return _batch_first(_mm(_mm(point, 0.5 * (covector + np.swapaxes(covector, 0, 1))), point),
-                            np.shape(base_point)[:-2])
+        symmetric = covector + np.swapaxes(covector, 0, 1)
+        symmetric *= 0.5
+        return _batch_first(_mm(_mm(point, symmetric), point), np.shape(base_point)[:-2])
 
     def random_normal_tangent(self, base_point, rng):
         """``L sym(G) L^T`` with the Cholesky factor ``P = L L^T``.
@@ -483,7 +495,8 @@ class SPDSpace(ManifoldSpace):
         rows, columns = np.triu_indices(n)
         # sym(G) drawn from its n (n + 1) / 2 free entries: N(0, 1) on the diagonal, N(0, 1/2) off it
         scale = np.where(rows == columns, 1.0, np.sqrt(0.5))
-        entries = rng.standard_normal((int(np.prod(batch, dtype=int)), len(rows))) * scale
+        entries = rng.standard_normal((int(np.prod(batch, dtype=int)), len(rows)))
+        entries *= scale
         symmetric = _symmetric_last(entries, n)
         return _batch_first(np.einsum("ikN,jkN->ijN", _mm(factor, symmetric), factor), batch)
 
@@ -495,9 +508,13 @@ class SPDSpace(ManifoldSpace):
         """
         point, velocity = _batch_last(base_point), _batch_last(tangent_vec)
         whitened = _forward_substitution(_cholesky_last(point), velocity)
-        moved = point + velocity + 0.5 * _tmm(whitened, whitened)
-        moved = 0.5 * (moved + np.swapaxes(moved, 0, 1))
-        return np.ascontiguousarray(_batch_first(moved, np.shape(base_point)[:-2]))
+        moved = _tmm(whitened, whitened)
+        moved *= 0.5
+        moved += point
+        moved += velocity
+        symmetric = moved + np.swapaxes(moved, 0, 1)
+        symmetric *= 0.5
+        return _batch_first(symmetric, np.shape(base_point)[:-2])
 
     def exp(self, tangent_vec, base_point):
         """``P^{1/2} expm(P^{-1/2} V P^{-1/2}) P^{1/2}``."""
