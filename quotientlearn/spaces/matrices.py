@@ -1,7 +1,9 @@
 """Matrix manifolds in closed form: ``SO(n)`` (bi-invariant), Stiefel (canonical), SPD (affine-invariant).
 
-Every method is batched over leading axes with ``numpy.linalg`` on ``(N, n, n)`` stacks; the ones the
-Itô route differentiates (``raise_index``, hence ``cometric``) are written with ``autograd.numpy``.
+Every method is batched over leading axes. The simulation step's methods (``raise_index``,
+``random_normal_tangent``, ``retraction``) work on batch-last stacks (see ``_batch_last``); ``raise_index``
+takes ``autograd.numpy`` where autograd traces it (the Itô route differentiates ``cometric``) or where
+batch shapes broadcast.
 """
 
 from __future__ import annotations
@@ -264,9 +266,9 @@ class StiefelSpace(ManifoldSpace):
 
     ``g_U(A, B) = tr(A^T (I - U U^T / 2) B)``: vertical directions ``U Omega`` weigh half, normal-space
     directions ``(I - U U^T) B`` fully. The Riemannian gradient of a Euclidean gradient ``w`` is
-    ``w - U w^T U`` (Edelman, Arias, Smith 1998); steps follow the canonical geodesic
-    ``expm(W) U`` (``W`` skew of rank ``2k``), whose second derivative is
-    ``-(v v^T U + U ((U^T v)^2 + v^T v))``.
+    ``w - U w^T U`` (Edelman, Arias, Smith 1998); the canonical geodesic is ``expm(W) U`` (``W`` skew of
+    rank ``2k``, :meth:`exp`), whose second derivative is ``-(v v^T U + U ((U^T v)^2 + v^T v))``; the
+    retraction follows it to second order without the series of ``expm``.
 
     Examples
     --------
