@@ -41,7 +41,7 @@ def _frobenius(a, b):
 # elementwise operation or an einsum then runs along N in its inner loop, where numpy's batched
 # ``matmul`` and ``linalg`` on ``(N, n, m)`` stacks of 3 x 3 or 6 x 3 matrices spend their time on
 # per-matrix overhead (~0.1 us a product, ~0.2-0.5 us a solve). Results go back as views of the
-# batch-last arrays (like ``numerics.bmm``), so a chain of steps never copies between layouts.
+# batch-last arrays (like ``numerics.bmm``): the next batch-last step takes them without a copy.
 def _batch_last(matrix):
     """``(..., n, m)`` -> a contiguous ``(n, m, N)`` array (no copy for a view made by ``_batch_first``)."""
     matrix = np.asarray(matrix, dtype=float)
@@ -133,9 +133,9 @@ def _polar_last(matrix, tol=1e-14, max_iter=30):
 def _polar(matrix, tol=1e-14, max_iter=30):
     """The factor ``U V^T`` of ``matrix = U S V^T``: the closest matrix with orthonormal columns.
 
-    Newton–Schulz iterations ``X <- X (3 I - X^T X) / 2`` (matrix products only: batched LAPACK calls
-    cost microseconds per small matrix) converge quadratically from a matrix near the manifold, as
-    after a step; an SVD takes over where they do not converge (``|I - X^T X| >= 1``).
+    ``X (X^T X)^{-1/2}`` by matrix products only (batched LAPACK calls cost microseconds per small
+    matrix): a truncated binomial series of the inverse square root near the manifold, as after a step
+    (one update), Newton–Schulz iterations further out; an SVD where ``max |I - X^T X| >= 1/2``.
     """
     return _batch_first(_polar_last(_batch_last(matrix), tol, max_iter), np.shape(matrix)[:-2])
 
@@ -505,8 +505,8 @@ class SPDSpace(ManifoldSpace):
     def retraction(self, tangent_vec, base_point):
         """``P + V + V P^{-1} V / 2``, symmetrised: second order, and positive definite for every ``V``.
 
-        ``V P^{-1} V = Z^T Z`` with ``Z = L^{-1} V`` (``P = L L^T``, Cholesky): a triangular solve per
-        point, vectorised over the stack.
+        For symmetric ``V``, ``V P^{-1} V = Z^T Z`` with ``Z = L^{-1} V`` (``P = L L^T``, Cholesky): a
+        triangular solve per point, vectorised over the stack, and ``Z^T Z`` is symmetric to the bit.
         """
         point, velocity = _batch_last(base_point), _batch_last(tangent_vec)
         whitened = _forward_substitution(_cholesky_last(point), velocity)
