@@ -44,8 +44,8 @@ import quotientlearn as ql
 from quotientlearn import models
 from quotientlearn.groups import DegenerateOrbitWarning, GroupAction, PairRescaling, TorusRescaling
 
-AREAS = ("balancing", "python api", "gauge and bias", "simulation", "predictions", "datasets", "cli",
-         "sweeps", "checkpoints and files")
+AREAS = ("balancing", "python api", "gauge and bias", "manifolds", "simulation", "predictions", "datasets",
+         "cli", "sweeps", "checkpoints and files")
 
 
 @dataclass
@@ -382,6 +382,90 @@ def _gauge_and_bias_cases():
     error(area, "implicit_bias_of_predictor(coordinates='foo')",
           lambda: ql.implicit_bias_of_predictor(models.Hadamard(2), np.ones(2), 0.1, "foo"),
           "coordinates", kind=ValueError)
+
+
+# --------------------------------------------------------------------------------- manifolds
+def _manifold_models():
+    """``name -> (model factory, a point just off its manifold, (a vector not tangent, its base point))``."""
+    from geomstats.geometry.hypersphere import Hypersphere
+    from geomstats.geometry.poincare_ball import PoincareBall
+    from geomstats.geometry.product_manifold import ProductManifold
+    from geomstats.geometry.special_orthogonal import SpecialOrthogonal
+
+    def custom(manifold):
+        return lambda: models.Custom(predictor=lambda x: x, space=manifold())
+
+    pole, frame = np.array([0.0, 0.0, 1.0]), np.eye(3)[:, :2]
+    skew = (np.array([[0.0, 1.0], [0.0, 0.0]]), np.eye(2))  # not symmetric: not tangent to SPD(2)
+    return {  # the normal directions x, R, U themselves are not tangent
+        "sphere S^2": (custom(lambda: Hypersphere(2)), 1.001 * pole, (pole, pole)),
+        "SO(3)": (custom(lambda: SpecialOrthogonal(3)), 1.001 * np.eye(3), (np.eye(3), np.eye(3))),
+        "StiefelProjector(3, 2)": (lambda: models.StiefelProjector(3, 2), 1.001 * frame, (frame, frame)),
+        "SPDSpectrum(2), indefinite": (lambda: models.SPDSpectrum(2), np.diag([1.0, -1e-3]), skew),
+        "SPDSpectrum(2), asymmetric": (lambda: models.SPDSpectrum(2),
+                                       np.array([[1.0, 1e-3], [0.0, 1.0]]), skew),
+        "Poincare ball(2)": (custom(lambda: PoincareBall(2)), np.array([0.6, 0.8001]), None),
+        "S^2 x S^2": (custom(lambda: ProductManifold([Hypersphere(2), Hypersphere(2)])),
+                      np.stack([pole, 1.001 * pole]), (np.stack([pole, pole]), np.stack([pole, pole]))),
+    }
+
+
+def _metric_line(metric_matrix, derivative_matrix=None, dim=1, **options):
+    """``Euclidean(dim)`` with a user's ``metric_matrix`` (and ``inner_product_derivative_matrix``)."""
+    from geomstats.geometry.euclidean import Euclidean
+    from geomstats.geometry.riemannian_metric import RiemannianMetric
+
+    methods = {"metric_matrix": lambda self, base_point=None: metric_matrix(base_point)}
+    if derivative_matrix is not None:
+        methods["inner_product_derivative_matrix"] = lambda self, base_point=None: derivative_matrix(
+            base_point)
+    line = Euclidean(dim, equip=False)
+    line.equip_with_metric(type("UserMetric", (RiemannianMetric,), methods))
+    return ql.spaces.MetricEuclidean(line, **options)
+
+
+def _manifold_cases():
+    area = "manifolds"
+
+    def zero_loss(beta):
+        return 0.0 * np.reshape(beta, (len(beta), -1))[:, 0]
+
+    entries = {
+        "simulate(init=...)": lambda m, t: simulate(m, init=t, gauge_fixing=m.action.dim > 0,
+                                                    loss=zero_loss),
+        "predictor": lambda m, t: m.predictor(t),
+        "gauge.project": lambda m, t: m.gauge.project(t),
+        "gauge.chi": lambda m, t: m.gauge.chi(t),
+        "implicit_bias": lambda m, t: ql.implicit_bias(m, t, 0.1),
+        "bundle.gram": lambda m, t: m.bundle.gram(t),
+    }
+    for name, (make, off, normal) in _manifold_models().items():
+        for label, run in entries.items():
+            error(area, f"{name}: {label} at a point off the manifold",
+                  lambda r=run, mk=make, t=off: r(mk(), t), "membership", kind=ValueError)
+        if normal is not None:
+            error(area, f"{name}: horizontal_projection of a vector not tangent",
+                  lambda mk=make, v=normal: mk().bundle.horizontal_projection(*v), "tangency",
+                  kind=ValueError)
+
+    def one(x):
+        return 1.0 + 0.0 * x[..., 0]
+
+    error(area, "metric_matrix not symmetric", lambda: _metric_line(
+        lambda x: anp.stack([anp.stack([one(x), 0.1 * one(x)], -1), anp.stack([0.0 * one(x), one(x)], -1)],
+                            -2), dim=2), "symmetric", kind=ValueError)
+    error(area, "metric_matrix negative at the probe points",
+          lambda: _metric_line(lambda x: (x**2 - 4.0)[..., None]), "positive definite", kind=ValueError)
+    error(area, "metric_matrix positive at the probes, negative at init: simulate",
+          lambda: simulate(models.Custom(predictor=lambda x: x, space=_metric_line(
+              lambda x: (1.0 - 0.01 * x**2)[..., None])), init=np.array([20.0]), gauge_fixing=False),
+          "positive definite", kind=ValueError)
+    error(area, "inner_product_derivative_matrix twice the true one",
+          lambda: _metric_line(lambda x: (1.0 + x**2)[..., None], lambda x: 4.0 * x[..., None, None]),
+          "metric derivative", kind=ValueError)
+    error(area, "derivative='metric' without inner_product_derivative_matrix",
+          lambda: _metric_line(lambda x: (1.0 + x**2)[..., None], derivative="metric"),
+          "inner_product_derivative_matrix", kind=ValueError)
 
 
 # -------------------------------------------------------------------------------- simulation
@@ -912,6 +996,7 @@ def register_all():
         _balancing_cases()
         _python_api_cases()
         _gauge_and_bias_cases()
+        _manifold_cases()
         _simulation_cases()
         _prediction_cases()
         _dataset_cases()

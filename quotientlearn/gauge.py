@@ -79,7 +79,17 @@ class Gauge:
         return self.space is None or self.space.is_flat
 
     def _validate(self, theta):
-        return as_batch(theta, self.action.shape)
+        """``theta`` after checking its shape and finiteness, and on a curved space that it lies on it.
+
+        Raises
+        ------
+        ValueError
+            Naming the check that failed and by how much (on a curved space: the distance to the
+            manifold against the space's ``atol``; see :meth:`~quotientlearn.spaces.Space.validate`).
+        """
+        if self.is_flat:
+            return as_batch(theta, self.action.shape)
+        return self.space.validate(theta)
 
     def chi(self, theta):
         """Gauge function.
@@ -194,7 +204,7 @@ class Gauge:
         """Whether ``theta`` lies on the slice: ``|chi| <= atol (1 + |theta|^2)``, shape ``(...,)``."""
         theta = self._validate(theta)
         scale = 1.0 + np.sum(self.action._flat(theta) ** 2, axis=-1)
-        return np.max(np.abs(self._chi_raw(theta)), axis=-1) <= atol * scale
+        return np.max(np.abs(self._chi_raw(theta)), axis=-1, initial=0.0) <= atol * scale  # c = 0: all
 
     def project(self, theta):
         """Move ``theta`` along its orbit onto the slice; the predictor is unchanged.
@@ -209,10 +219,17 @@ class Gauge:
         Returns
         -------
         projected : ndarray, shape (..., *shape)
+
+        Raises
+        ------
+        ValueError
+            When ``theta`` is off the parameter manifold (the distance is named; moving along the orbit
+            would keep it off).
         """
+        theta = self._validate(theta)
         if self.is_moment_map:
             self._require_moment_constraints()
-            return self.action.balance(theta)  # validates theta itself: once per simulation step
+            return self.action.balance(theta)
         return self.newton_project(theta)
 
     def newton_project(self, theta):

@@ -1,6 +1,10 @@
 import numpy as np
 import pytest
+from geomstats.geometry.hypersphere import Hypersphere
+from geomstats.geometry.poincare_ball import PoincareBall
+from geomstats.geometry.special_orthogonal import SpecialOrthogonal
 
+import quotientlearn as ql
 from quotientlearn import models
 from quotientlearn.gauge import Gauge, GaugeConvergenceWarning
 
@@ -43,3 +47,34 @@ def test_constraint_gram_is_gram_for_torus_moment_map():
     theta = model.sample((3,), 1)
     np.testing.assert_allclose(model.gauge.constraint_gram(theta), model.bundle.gram(theta),
                                rtol=1e-13)
+
+
+# Points off a curved parameter manifold: each public entry of the gauge refuses them, naming the
+# membership check and the distance (a projection along the orbit would keep them off).
+OFF_MANIFOLD = {
+    "Stiefel": (lambda: models.StiefelProjector(3, 2), 1.001 * np.eye(3)[:, :2],
+                r"max \|U\^T U - I\| = 2\.001e-03"),
+    "SPD, indefinite": (lambda: models.SPDSpectrum(2), np.diag([1.0, -1e-3]), r"= 1\.000e-03"),
+    "SPD, asymmetric": (lambda: models.SPDSpectrum(2), np.array([[1.0, 1e-3], [0.0, 1.0]]),
+                        r"= 1\.000e-03"),
+    "sphere": (lambda: models.Custom(predictor=lambda x: x, space=Hypersphere(2)),
+               np.array([0.0, 0.0, 1.001]), r"\|\|x\| - 1\| = 1\.000e-03"),
+    "SO(3)": (lambda: models.Custom(predictor=lambda x: x, space=SpecialOrthogonal(3)), 1.001 * np.eye(3),
+              r"= 3\.0\d\de-03"),
+    "Poincare ball": (lambda: models.Custom(predictor=lambda x: x, space=PoincareBall(2)),
+                      np.array([0.6, 0.801]), r"max\(\|x\| - 1, 0\) = 8\.002e-04"),
+}
+
+
+@pytest.mark.parametrize("name", OFF_MANIFOLD)
+@pytest.mark.parametrize("entry", ["project", "chi", "contains", "log_det_constraint_gram", "bias"])
+def test_gauge_entries_refuse_a_point_off_the_manifold(name, entry):
+    make, theta, size = OFF_MANIFOLD[name]
+    model = make()
+    run = {"project": model.gauge.project, "chi": model.gauge.chi, "contains": model.gauge.contains,
+           "log_det_constraint_gram": model.gauge.log_det_constraint_gram,
+           "bias": lambda t: ql.implicit_bias(model, t, 0.1)}[entry]
+    with pytest.raises(ValueError, match=rf"off the manifold .*{size}.*check: membership"):
+        run(theta)
+    on = model.sample((), 0)
+    assert np.all(np.isfinite(run(on)))  # the same entry accepts a point on the manifold

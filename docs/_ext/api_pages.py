@@ -110,7 +110,21 @@ def write_api_pages(folder):
     _write_if_changed(folder / "index.rst", "\n".join(index))
     for module in modules:
         _write_if_changed(folder / f"{module.__name__}.rst", module_page(module, canonical))
+    _remove_stale_pages(folder, modules, canonical)
     return [m.__name__ for m in modules]
+
+
+def _remove_stale_pages(folder, modules, canonical):
+    # Pages of names that left the public API (renamed, moved) would otherwise stay in an existing
+    # checkout and break the warnings-as-errors build with references to what no longer exists.
+    module_pages = {"index.rst"} | {f"{m.__name__}.rst" for m in modules}
+    for page in folder.glob("*.rst"):
+        if page.name not in module_pages:
+            page.unlink()
+    object_pages = {f"{name}.rst" for name in canonical.values()}
+    for page in (folder / "generated").glob("*.rst"):
+        if page.name not in object_pages:
+            page.unlink()
 
 
 def _write_if_changed(path, text):

@@ -31,6 +31,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd import elementwise_grad
 
+from quotientlearn import validation
 from quotientlearn.design.smoothing import log_linear_gradient
 from quotientlearn.spaces import as_batch
 
@@ -113,7 +114,7 @@ def _log_linear(name, forms, weights, params):
 
 
 def _square_matrix(value, name):
-    matrix = np.asarray(value, dtype=float)
+    matrix = validation.real_array(value, name)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not np.all(np.isfinite(matrix)):
         raise ValueError(f"{name} must be a finite square matrix; got shape {matrix.shape}")
     if np.linalg.cond(matrix) > 1e12:
@@ -122,9 +123,11 @@ def _square_matrix(value, name):
 
 
 def _positive_int(value, name):
-    if isinstance(value, bool) or value is None or int(value) != value or int(value) < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
+    # A missing parameter is a malformed spec (ValueError); a parameter of the wrong type
+    # (2.5, "3", True) is a TypeError, as everywhere at the package's boundary.
+    if value is None:
+        raise ValueError(f"{name} is missing: it must be a positive integer")
+    return validation.positive_int(value, name)
 
 
 def make_target(spec, *, dim=None, shape=None, rank=None):
@@ -149,6 +152,8 @@ def make_target(spec, *, dim=None, shape=None, rank=None):
 
     Raises
     ------
+    TypeError
+        On a parameter of the wrong type (``dim=2.5``, complex weights).
     ValueError
         On an unknown name or a missing or malformed parameter.
 
@@ -182,7 +187,7 @@ def make_target(spec, *, dim=None, shape=None, rank=None):
         basis = _square_matrix(param, "the basis B of target 'sparse_in_basis'")
         return _log_linear(name, basis, np.ones(len(basis)), {"basis": basis})
     if name == "weighted_sparse":
-        weights = np.asarray(param, dtype=float)
+        weights = validation.real_array(param, "the weights of target 'weighted_sparse'")
         if weights.ndim != 1 or weights.size == 0 or not np.all(np.isfinite(weights)):
             raise ValueError("the weights of target 'weighted_sparse' must be a non-empty finite "
                              f"vector; got {param!r}")

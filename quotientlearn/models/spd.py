@@ -25,7 +25,7 @@ from quotientlearn.bundle import SymmetryBundle
 from quotientlearn.gauge import Gauge
 from quotientlearn.groups.orthogonal import Congruence
 from quotientlearn.models.base import Model
-from quotientlearn.spaces import as_space
+from quotientlearn.spaces import as_batch, as_space
 
 __all__ = ["DiagonalGauge", "SPDSpectrum"]
 
@@ -60,8 +60,19 @@ class DiagonalGauge(Gauge):
         return np.broadcast_to(jacobian, theta.shape[:-2] + jacobian.shape)
 
     def project(self, theta):
-        """``diag(eigenvalues)`` in ascending order: the slice point with the same spectrum."""
-        values = np.linalg.eigvalsh(_sym(self._validate(theta)))
+        """``diag(eigenvalues)`` in ascending order: the slice point with the same spectrum.
+
+        Raises
+        ------
+        ValueError
+            When ``theta`` is off ``SPD(n)`` beyond the space's tolerance (check: membership).
+        """
+        theta = as_batch(theta, self.action.shape)
+        values = np.linalg.eigvalsh(_sym(theta))
+        # Symmetric with positive eigenvalues is on SPD(n): the membership check reuses this step's
+        # eigenvalues; only a point failing it pays for the full check (tolerance, size of the violation).
+        if not (np.all(values[..., 0] > 0) and np.array_equal(theta, np.swapaxes(theta, -1, -2))):
+            self._validate(theta)
         return values[..., :, None] * np.eye(self.action.n)
 
 

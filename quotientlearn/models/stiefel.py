@@ -62,7 +62,7 @@ class PolarGauge(Gauge):
         ValueError
             When ``U`` is off the Stiefel manifold (a Procrustes rotation would keep it off).
         """
-        theta = self._validate(theta) if self.space is None else self.space.validate(theta)
+        theta = self._validate(theta)
         top = theta[..., : self.k, :]
         return theta @ np.swapaxes(_procrustes_rotation(top), -1, -2)
 

@@ -176,13 +176,18 @@ class FibreIntegral(Prediction):
         elements = action.haar_sample((n_nodes,), np.random.default_rng(0))
         info["fibre_quadrature"] = (f"Monte Carlo over the Haar measure, {n_nodes} common samples of "
                                     f"{action.name}")
-        chunk = max(1, 50_000 // n_nodes)
+        size, k, m = model.space.point_size, action.dim, coords.size
+        # Per Haar sample: the moved point, its generators (k, size) and their autodiff passes, the
+        # coordinates' Jacobian (m, size) and its passes, the cometric (size, size) and J K J^T.
+        bytes_per_point = n_nodes * 8.0 * (4 * size * k + 3 * m * size + 2 * size**2 + 4 * size
+                                           + k * k + m * m)
+        memory_budget = self.memory_budget
 
         def log_density(c):
             c = c.reshape(len(c), -1)
             out = np.empty(len(c))
-            for start in range(0, len(c), chunk):
-                base = coords.slice_point(c[start:start + chunk])  # (n, *shape)
+            for chunk in chunk_slices(len(c), bytes_per_point, memory_budget):
+                base = coords.slice_point(c[chunk])  # (n, *shape)
                 n = len(base)
                 anchor = np.repeat(base, n_nodes, axis=0)
                 theta = np.asarray(action.act(np.tile(elements, (n,) + (1,) * (elements.ndim - 1)),
@@ -190,7 +195,7 @@ class FibreIntegral(Prediction):
                 log_volume = 0.5 * np.linalg.slogdet(model.bundle.gram(theta))[1]
                 terms = (-potential.value(theta) / temperature
                          - 0.5 * _log_det_cometric(model, coords, theta) + log_volume)
-                out[start:start + chunk] = logsumexp(terms.reshape(n, n_nodes), axis=-1) - np.log(n_nodes)
+                out[chunk] = logsumexp(terms.reshape(n, n_nodes), axis=-1) - np.log(n_nodes)
             return out
 
         return Density(log_density, coords.shape, self.name, info)

@@ -6,10 +6,12 @@ coordinates need: for tangent noise of covariance ``C`` it is ``-Gamma^k_ij C^ij
 coordinates themselves (``"preconditioned"``, ``sqrt(2 T g^{-1}) dW`` without that drift) is the shape of
 adaptive optimisers' noise.
 
-The Christoffel symbols (the Itô drift and the geodesic acceleration) come from central differences of
-``metric_matrix``, in one call per step (relative error ~1e-10). The derivative of the cometric along
-the slice, which the Itô route needs, comes from autograd when ``metric_matrix`` is written with
-``autograd.numpy`` and from central differences otherwise (written with ``geomstats.backend``/numpy).
+The Christoffel symbols (the Itô drift and the geodesic acceleration) need ``d_l g_ij``: the metric's own
+``inner_product_derivative_matrix`` where the user overrides it in closed form (geomstats' extension
+point), else central differences of ``metric_matrix`` at ``2 D`` shifted points in one call per step
+(relative error ~1e-10; forward differences at ``D`` points, ~1e-8, on request). The derivative of the
+cometric along the slice, which the Itô route needs, comes from autograd when ``metric_matrix`` is
+written with ``autograd.numpy`` and from central differences otherwise (``geomstats.backend``/numpy).
 """
 
 from __future__ import annotations
@@ -21,11 +23,21 @@ import numpy as np
 from autograd import make_vjp
 from autograd.extend import defjvp, defvjp, primitive
 from autograd.tracer import getval
+from geomstats.exceptions import AutodiffNotImplementedError
 from geomstats.geometry.euclidean import Euclidean, EuclideanMetric
 
 from quotientlearn.spaces.base import ManifoldSpace
 
 __all__ = ["MetricEuclidean"]
+
+#: relative steps of the differences of ``metric_matrix``, ~eps^(1/3) (central) and ~eps^(1/2)
+#: (forward): each balances truncation against rounding (relative errors ~1e-10 and ~1e-8)
+DIFFERENCE_STEPS = {"central differences": 1e-5, "forward differences": 2.0**-26}
+
+#: largest relative disagreement of a supplied ``inner_product_derivative_matrix`` with the differences
+DERIVATIVE_TOLERANCE = 1e-5
+
+_DERIVATIVE_ROUTES = ("auto", "metric", "central differences", "forward differences")
 
 
 class MetricEuclidean(ManifoldSpace):
@@ -40,12 +52,24 @@ class MetricEuclidean(ManifoldSpace):
         Unused (every finite vector is a point); kept for a uniform constructor.
     symmetry_tol : float
         Largest relative asymmetry ``max |G - G^T| / max |G|`` accepted.
+    derivative : {"auto", "metric", "central differences", "forward differences"}
+        Where ``d_l g_ij`` (the Christoffel symbols, the Itô drift of every step) comes from.
+        ``"metric"``: the metric's ``inner_product_derivative_matrix(base_point)``, shape
+        ``(..., D, D, D)`` with the derivation index last (override it in closed form; geomstats' default
+        is autodiff, which its numpy backend does not have). ``"central differences"`` of
+        ``metric_matrix`` at ``2 D`` shifted points (relative error ~1e-10), ``"forward differences"`` at
+        ``D`` points (half the evaluations, ~1e-8: still far below sampling error and the step's
+        ``O(dt)`` bias), each in one call. ``"auto"``: ``"metric"`` unless the metric has no derivative
+        (geomstats raises ``AutodiffNotImplementedError``), then central differences. The route in use
+        is ``space.metric_derivatives``.
 
     Raises
     ------
     ValueError
         When ``metric_matrix`` has the wrong shape, or is not symmetric positive definite at random probe
-        points (the check and the size of the violation are named).
+        points, or a supplied ``inner_product_derivative_matrix`` has the wrong shape or disagrees with the
+        differences of ``metric_matrix`` by more than ``DERIVATIVE_TOLERANCE`` (relative) at them (the
+        check and the size of the violation are named).
 
     Examples
     --------
@@ -74,8 +98,11 @@ class MetricEuclidean(ManifoldSpace):
         """``Euclidean(D)`` with any metric but geomstats' Euclidean one."""
         return isinstance(manifold, Euclidean) and not isinstance(manifold.metric, EuclideanMetric)
 
-    def __init__(self, manifold, atol=1e-8, symmetry_tol=1e-10):
+    def __init__(self, manifold, atol=1e-8, symmetry_tol=1e-10, derivative="auto"):
         super().__init__(manifold, atol)
+        if derivative not in _DERIVATIVE_ROUTES:
+            raise ValueError(f"derivative must be one of {', '.join(_DERIVATIVE_ROUTES)}; got "
+                             f"{derivative!r}")
         self.symmetry_tol = float(symmetry_tol)
         self._cache = None
         self._metric_fn = self._traceable_metric(manifold.metric.metric_matrix)
@@ -85,6 +112,37 @@ class MetricEuclidean(ManifoldSpace):
         # vanish identically or almost nowhere): its factors are elementwise
         self.diagonal = bool(np.all(matrix * (1.0 - np.eye(self.dim)) == 0.0))
         self._factors(probes)
+        self.metric_derivatives = self._derivative_route(derivative, probes)
+
+    def _derivative_route(self, derivative, probes):
+        """The route of ``d_l g_ij``; a supplied derivative is checked against differences at ``probes``."""
+        if derivative in DIFFERENCE_STEPS:
+            return derivative
+        try:
+            supplied = np.asarray(self.metric.inner_product_derivative_matrix(probes), dtype=float)
+        except AutodiffNotImplementedError:  # geomstats' default without an autodiff backend
+            if derivative == "metric":
+                raise ValueError(
+                    f"{type(self.metric).__name__}.inner_product_derivative_matrix is geomstats' "
+                    "autodiff default, which the numpy backend does not have: override it in closed "
+                    "form or use derivative='central differences'") from None
+            return "central differences"
+        expected = probes.shape + (self.dim, self.dim)
+        if supplied.shape != expected:
+            raise ValueError(f"inner_product_derivative_matrix must return shape {expected} for points "
+                             f"of shape {probes.shape}; got {supplied.shape} (check: metric derivative)")
+        differences = np.moveaxis(self._differences(probes, "central differences"), -3, -1)
+        # relative to the derivative's size, or the metric's where the derivative is ~0 (the differences'
+        # rounding error is ~1e-11 |G| / (1 + |x|))
+        scale = max(np.max(np.abs(differences)), np.max(np.abs(self._factors(probes)[2])))
+        error = np.max(np.abs(supplied - differences)) / scale
+        if not error <= DERIVATIVE_TOLERANCE:
+            raise ValueError(
+                f"inner_product_derivative_matrix disagrees with the differences of metric_matrix: "
+                f"max |difference| = {error:.1e} of the scale of the metric's derivative (tolerance "
+                f"{DERIVATIVE_TOLERANCE:.0e}; check: metric derivative; its layout is d_k g_ij at "
+                "[..., i, j, k])")
+        return "inner_product_derivative_matrix"
 
     def _traceable_metric(self, fn):
         """``fn`` if autograd can trace it, else an autograd primitive with central-difference derivatives."""
@@ -237,32 +295,43 @@ class MetricEuclidean(ManifoldSpace):
 
     # ------------------------------------------------------------------ second-order geometry
     def metric_derivative(self, base_point):
-        """``d_l g_ij`` as ``[..., i, j, l]``, by central differences.
+        """``d_l g_ij`` as ``[..., i, j, l]`` (geomstats' layout), by the route ``metric_derivatives``.
 
-        All ``2 D`` shifted points go through one call of ``metric_matrix`` (relative error ~1e-10: far
-        below any step's weak-order bias, and cheaper than ``D`` autograd passes at every step).
+        Differences take all shifted points through one call of ``metric_matrix`` (forward differences
+        reuse the metric at ``base_point`` that the step has already evaluated).
         """
-        metric, step = self._shifted_metrics(base_point)  # [2, ..., l, i, j]
-        derivative = (metric[0] - metric[1]) / (2.0 * step[..., :, None, None])  # [..., l, i, j]
-        return np.moveaxis(derivative, -3, -1)
+        if self.metric_derivatives == "inner_product_derivative_matrix":
+            return np.asarray(self.metric.inner_product_derivative_matrix(base_point), dtype=float)
+        return np.moveaxis(self._differences(base_point, self.metric_derivatives), -3, -1)
 
-    def _shifted_metrics(self, base_point):
-        """``G(x +- h_l e_l)``, ``[2, ..., l, i, j]`` (one ``metric_matrix`` call) and ``h``, ``(..., D)``."""
+    def _differences(self, base_point, scheme, diagonal=False):
+        """``d_l g_ij`` as ``[..., l, i, j]`` (``d_l g_ii`` as ``[..., l, i]`` if ``diagonal``).
+
+        ``scheme`` is ``"central differences"`` or ``"forward differences"``; the diagonal is taken
+        before any arithmetic on the ``D^3`` entries.
+        """
         base_point = np.asarray(base_point, dtype=float)
-        step = 1e-5 * (1.0 + np.abs(base_point))  # (..., D)
-        shifts = np.eye(self.dim) * step[..., :, None]  # (..., D, D): row l is h_l e_l
-        shifted = base_point[..., None, :] + np.stack([shifts, -shifts])  # (2, ..., D(l), D)
-        return np.asarray(self.manifold.metric.metric_matrix(shifted), dtype=float), step
+        shifts = np.eye(self.dim) * (DIFFERENCE_STEPS[scheme] * (1.0 + np.abs(base_point)))[..., :, None]
+        if scheme == "forward differences":  # (..., D(l), D): row l is x + h_l e_l
+            shifted = base_point[..., None, :] + shifts
+            step = np.diagonal(shifted, axis1=-2, axis2=-1) - base_point  # h_l as represented
+            pair = (self.manifold.metric.metric_matrix(shifted),
+                    self._factors(base_point)[2][..., None, :, :])
+        else:
+            shifted = base_point[..., None, :] + np.stack([shifts, -shifts])  # (2, ..., D(l), D)
+            step = np.diagonal(shifted[0] - shifted[1], axis1=-2, axis2=-1)  # 2 h_l as represented
+            pair = np.asarray(self.manifold.metric.metric_matrix(shifted), dtype=float)
+        if diagonal:
+            upper, lower = (np.diagonal(np.asarray(m, dtype=float), axis1=-2, axis2=-1) for m in pair)
+            return (upper - lower) / step[..., :, None]
+        upper, lower = (np.asarray(m, dtype=float) for m in pair)
+        return (upper - lower) / step[..., :, None, None]
 
     def _diagonal_derivative(self, base_point):
-        """``d_l g_ii`` as ``[..., l, i]`` for a diagonal metric.
-
-        The same differences as :meth:`metric_derivative`, taken on the diagonal only: ``O(D^2)`` per
-        point, not ``O(D^3)``.
-        """
-        metric, step = self._shifted_metrics(base_point)
-        diagonal = np.diagonal(metric, axis1=-2, axis2=-1)  # [2, ..., l, i]
-        return (diagonal[0] - diagonal[1]) / (2.0 * step[..., :, None])
+        """``d_l g_ii`` as ``[..., l, i]`` for a diagonal metric (the nonzero entries of the derivative)."""
+        if self.metric_derivatives == "inner_product_derivative_matrix":
+            return np.diagonal(self.metric_derivative(base_point), axis1=-3, axis2=-2)
+        return self._differences(base_point, self.metric_derivatives, diagonal=True)
 
     def christoffels(self, base_point):
         """``Gamma^k_ij``, shape ``(..., D, D, D)`` (upper index first), from :meth:`metric_derivative`."""

@@ -89,6 +89,19 @@ def test_bad_targets_are_rejected_with_what_is_expected(spec, kwargs, message):
         parameterize(spec, **kwargs)
 
 
+@pytest.mark.parametrize(("spec", "kwargs", "message"), [
+    ("sparse", {"dim": 2.5}, "dim .* must be an integer"),
+    ("tv", {"dim": True}, "dim .* must be an integer"),
+    (("weighted_sparse", [1 + 1j, 1.0]), {}, "weights .* must be real; got complex"),
+    (("weighted_sparse", ["a", "b"]), {}, "weights .* must be an array of real numbers"),
+    (("sparse_in_basis", 1j * np.eye(2)), {}, "basis B .* must be real"),
+    (("group_sparse", [2, 1.5]), {}, "every group size must be an integer"),
+])
+def test_parameters_of_the_wrong_type_are_type_errors_naming_them(spec, kwargs, message):
+    with pytest.raises(TypeError, match=message):
+        make_target(spec, **kwargs)
+
+
 def test_weighted_sparsity_outside_the_closed_form_range_points_to_fit():
     with pytest.raises(ValueError, match="ql.design.fit"):
         parameterize(("weighted_sparse", [0.5, 2.5]))

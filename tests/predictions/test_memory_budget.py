@@ -91,6 +91,33 @@ def test_fibre_logpdf_stays_within_a_small_budget():
     np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
 
 
+def _spd_fibre(budget):
+    """The fibre integral of SPDSpectrum(2): Monte Carlo over the Haar measure of O(2)."""
+    def log_loss(beta):
+        return 0.5 * anp.sum(anp.log(beta) ** 2, axis=-1)
+
+    return ql.stationary_density(ql.models.SPDSpectrum(2), log_loss, 0.5, gauge_fixing=False,
+                                 method=FibreIntegral(memory_budget=budget))
+
+
+def test_compact_fibre_logpdf_stays_within_a_small_budget_and_agrees_with_one_chunk():
+    beta = np.sort(np.exp(points(100, 2) - 1.0), axis=-1) + [0.0, 0.5]
+    budgeted, whole = _spd_fibre("2MB"), _spd_fibre("1GB")
+    assert "Haar" in budgeted.info["fibre_quadrature"]
+    values, peak = peak_bytes(budgeted.logpdf, beta)
+    _, peak_whole = peak_bytes(whole.logpdf, beta)
+    # 256 Haar samples a point at ~450 B a sample (~115 kB a point): ~11 MB for the 100 points at once.
+    assert peak_whole > 5e6
+    assert peak < 2 * 2e6, peak
+    np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
+
+
+def test_compact_fibre_refuses_a_budget_too_small_for_one_point():
+    density = _spd_fibre("10kB")  # one point's 256 Haar samples need ~190 kB
+    with pytest.raises(ValueError, match="more than the memory budget"):
+        density.logpdf(np.array([[0.5, 1.5]]))
+
+
 def test_budgets_are_validated():
     with pytest.raises(ValueError, match="memory_budget"):
         ItoRoute(memory_budget="lots")
