@@ -312,7 +312,7 @@ class Engine:
         # Particles are independent: a drift that says so is stepped (and projected) chunk by chunk,
         # in order, which draws the same random numbers in the same order (bit-identical results)
         # with every pass in cache.
-        rows = (max(1, _CHUNK_ENTRIES // max(1, theta.shape[-1])) if drift.independent_rows
+        rows = (max(1, _CHUNK_ENTRIES // max(1, theta[:1].size)) if drift.independent_rows
                 else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)
