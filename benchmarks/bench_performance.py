@@ -11,7 +11,8 @@ machine runs this: re-measure on a quiet one.
 
 1. ``loop``: gauge-fixed isotropic Langevin on ``beta = u v`` (Hadamard), ``L = sum (beta - 1)^2 / 2``,
    T = 0.1, dt = 1e-3, N = 10^4, projection onto the balanced slice every step, at d = 1, 100, 1000:
-   throughput of ``ql.simulate`` (autograd loss; and a :class:`~quotientlearn.Loss` with its gradient),
+   throughput of ``ql.simulate`` (autograd loss; a :class:`~quotientlearn.Loss` with its gradient; the
+   same with numba's compiled draws, ``quotientlearn.numerics.COMPILED_DRAWS``, when numba is installed),
    a hand-optimised numpy loop (preallocated buffers, in-place, fewest passes) and, when numba is
    installed, one fused numba kernel per step (the ceiling; numba's compiled Generator draws), all
    relative to a naive numpy loop (the textbook expressions).
@@ -33,6 +34,7 @@ import autograd.numpy as anp
 import numpy as np
 
 import quotientlearn as ql
+from quotientlearn import numerics
 
 try:
     import numba
@@ -154,16 +156,21 @@ def fused_loop(n, d, steps, seed=0):
                         np.random.default_rng(seed))
 
 
-def library_loop(model, loss_fn, n, steps, seed=0):
+def library_loop(model, loss_fn, n, steps, seed=0, compiled_draws=False):
     init = model.balanced(np.ones(model.beta_shape))
-    return ql.simulate(model, loss_fn, TEMPERATURE, dt=DT, n_steps=steps, n_particles=n, init=init,
-                       seed=seed, progress=False)
+    numerics.COMPILED_DRAWS = compiled_draws  # numba draws the same normals (the `fast` extra)
+    try:
+        return ql.simulate(model, loss_fn, TEMPERATURE, dt=DT, n_steps=steps, n_particles=n,
+                           init=init, seed=seed, progress=False)
+    finally:
+        numerics.COMPILED_DRAWS = False
 
 
 def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
     columns, rows = [], {}
     names = ["naive numpy loop", "hand-optimised numpy loop", "numba, one fused kernel",
-             "ql.simulate (autograd loss)", "ql.simulate (ql.Loss with gradient)"]
+             "ql.simulate (autograd loss)", "ql.simulate (ql.Loss with gradient)",
+             "ql.simulate (ql.Loss, compiled draws)"]
     for name in names:
         rows[name] = []
     for d in widths:
@@ -177,6 +184,8 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
         }
         if numba is not None:
             contenders[names[2]] = lambda d=d, steps=steps: fused_loop(n, d, steps)
+            contenders[names[5]] = lambda model=model, steps=steps: library_loop(
+                model, GRADIENT_LOSS, n, steps, compiled_draws=True)
         summary = ratio_summary(interleaved(contenders, repeats), names[0])
         columns.append(f"d = {d} ({steps} steps)")
         for name in names:
@@ -188,7 +197,8 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
 
 def table_n100(repeats, quick, widths=(1, 100)):
     rows = {"ql.simulate / naive loop (autograd loss)": [],
-            "ql.simulate / naive loop (Loss with gradient)": []}
+            "ql.simulate / naive loop (Loss with gradient)": [],
+            "ql.simulate / naive loop (Loss, compiled draws)": []}
     columns = []
     for d in widths:
         steps = 200 if quick else 1000
@@ -198,10 +208,14 @@ def table_n100(repeats, quick, widths=(1, 100)):
             "auto": lambda model=model, steps=steps: library_loop(model, loss, 100, steps),
             "given": lambda model=model, steps=steps: library_loop(model, GRADIENT_LOSS, 100, steps),
         }
+        if numba is not None:
+            contenders["compiled"] = lambda model=model, steps=steps: library_loop(
+                model, GRADIENT_LOSS, 100, steps, compiled_draws=True)
         summary = ratio_summary(interleaved(contenders, repeats), "naive", speed=False)
         columns.append(f"d = {d} ({steps} steps)")
         rows["ql.simulate / naive loop (autograd loss)"].append(summary["auto"])
         rows["ql.simulate / naive loop (Loss with gradient)"].append(summary["given"])
+        rows["ql.simulate / naive loop (Loss, compiled draws)"].append(summary.get("compiled"))
     show(f"2. N = 100: time per step relative to the naive numpy loop (median [min, max], {repeats} "
          "repetitions)", rows, columns)
 

@@ -1,9 +1,12 @@
 """The one autodiff helper: Jacobians in both modes and Hessians, against closed forms."""
 
+import sys
+
 import autograd.numpy as anp
 import numpy as np
 import pytest
 
+from quotientlearn import numerics
 from quotientlearn.numerics import DegenerateOrbitWarning, jacobian, jacobian_and_hessian, log_det_psd
 
 
@@ -50,3 +53,41 @@ def test_singular_log_det_is_minus_inf_with_a_warning():
     with pytest.warns(DegenerateOrbitWarning, match="1 point"):
         values = log_det_psd(np.stack([np.eye(2), np.zeros((2, 2))]))
     np.testing.assert_array_equal(values, [0.0, -np.inf])
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.Philox, np.random.SFC64,
+                                           np.random.MT19937])
+def test_compiled_draws_are_numpys_draws(monkeypatch, bit_generator):
+    # numba's Generator runs numpy's ziggurat on the same bit generator: the same numbers, and the
+    # generator left in the same state (the next draw agrees too).
+    pytest.importorskip("numba")
+    monkeypatch.setattr(numerics, "COMPILED_DRAWS", True)
+    ours, reference = np.random.Generator(bit_generator(5)), np.random.Generator(bit_generator(5))
+    for shape in ((1000, 3), (0, 2), (7,)):
+        np.testing.assert_array_equal(numerics.standard_normal(ours, shape),
+                                      reference.standard_normal(shape))
+    assert ours.integers(2**62) == reference.integers(2**62)
+
+
+@pytest.mark.parametrize("noise", ["isotropic", "horizontal"])
+def test_simulate_is_bit_identical_with_compiled_draws(monkeypatch, noise):
+    pytest.importorskip("numba")
+    import autograd.numpy as anp
+
+    import quotientlearn as ql
+
+    runs = []
+    for compiled in (False, True):
+        monkeypatch.setattr(numerics, "COMPILED_DRAWS", compiled)
+        runs.append(ql.simulate(ql.models.Hadamard(30), lambda b: 0.5 * anp.sum((b - 1.0) ** 2, axis=-1),
+                                0.1, noise=noise, n_steps=20, n_particles=3000, seed=1,
+                                progress=False).theta)
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_compiled_draws_without_numba_say_how_to_install_it(monkeypatch):
+    monkeypatch.setattr(numerics, "COMPILED_DRAWS", True)
+    monkeypatch.setattr(numerics, "_COMPILED_FILL", [])
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba fails
+    with pytest.raises(ImportError, match=r"quotientlearn\[fast\]"):
+        numerics.standard_normal(np.random.default_rng(0), (2,))

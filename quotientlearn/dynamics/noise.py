@@ -35,7 +35,7 @@ from functools import cached_property
 import autograd.numpy as anp
 import numpy as np
 
-from quotientlearn.numerics import DenseHessians, Hessians, jacobian
+from quotientlearn.numerics import DenseHessians, Hessians, jacobian, standard_normal
 
 __all__ = ["NOISE_MODELS", "CoordinateDerivatives", "Horizontal", "Isotropic", "Label", "NoiseModel",
            "Preconditioned", "get_noise"]
@@ -301,7 +301,7 @@ class Isotropic(NoiseModel):
 
     def increment(self, model, theta, pullback, rng):
         """Unit-covariance Gaussian directions, shape ``(N, D)``."""
-        return rng.standard_normal(theta.shape)
+        return standard_normal(rng, theta.shape)
 
     def tangent_increment(self, model, theta, pullback, rng):
         """Gaussian tangent vectors orthonormal in ``g`` (the space's ``random_normal_tangent``)."""
@@ -366,7 +366,7 @@ class Horizontal(Isotropic):
 
     def increment(self, model, theta, pullback, rng):
         """``P_H xi``, shape ``(N, D)``, by the action's vertical projection."""
-        normal = rng.standard_normal(theta.shape)
+        normal = standard_normal(rng, theta.shape)
         normal -= model.action.vertical_projection(normal, theta)
         return normal
 
