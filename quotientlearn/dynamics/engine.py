@@ -175,10 +175,6 @@ class _InterruptGuard:
 
 _RECORD_PREFIX = "record/"
 
-#: Entries of one ``(rows, D)`` chunk of particles: about 256 KB, so that a step's passes over a chunk
-#: stay in cache (and large temporaries are not paged in afresh at every step).
-_CHUNK_ENTRIES = 2**15
-
 
 def _chunked(fn, theta, rows):
     """``fn`` applied to consecutive row chunks of ``theta`` (N, D), in order, into one new array."""
@@ -312,7 +308,7 @@ class Engine:
         # Particles are independent: a drift that says so is stepped (and projected) chunk by chunk,
         # in order, which draws the same random numbers in the same order (bit-identical results)
         # with every pass in cache.
-        rows = (max(1, _CHUNK_ENTRIES // max(1, theta[:1].size)) if drift.independent_rows
+        rows = (max(1, scheme.chunk_entries // max(1, theta[:1].size)) if drift.independent_rows
                 else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)

@@ -32,6 +32,10 @@ class Scheme:
     name : str
     needs_additive_noise : bool
         Whether the scheme is only valid for a noise model with constant covariance.
+    chunk_entries : int
+        Entries (particles x entries of a point) the engine steps at once when particles are
+        independent: 2**15 (256 KB a ``(rows, D)`` array), so that a step's passes over a chunk stay in
+        cache and its temporaries are not paged in afresh at every step.
 
     Examples
     --------
@@ -45,6 +49,7 @@ class Scheme:
 
     name = "scheme"
     needs_additive_noise = False
+    chunk_entries = 2**15
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -168,6 +173,11 @@ class RiemannianEuler(Scheme):
     """
 
     name = "geodesic"
+    # Half the flat chunk: a step on a matrix manifold holds several point-sized temporaries at once
+    # (batch-last copies, products); at 2**15 entries (256 KB arrays) glibc's allocator returned them to
+    # the system between steps and a step of SPD(3) paid ~1000 page faults (~40% of its time); at
+    # 2**14 (128 KB) there are none (benchmarks/bench_manifolds.py).
+    chunk_entries = 2**14
 
     def __init__(self, step="exp"):
         if step not in ("retraction", "exp"):
