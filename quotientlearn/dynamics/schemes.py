@@ -170,26 +170,24 @@ class RiemannianEuler(Scheme):
     Parameters
     ----------
     step : {"retraction", "exp"}
+    chunk_entries : int
+        See :class:`Scheme`; :meth:`on_space` takes the space's (``Space.chunk_entries``).
     """
 
     name = "geodesic"
-    # Half the flat chunk: a step on a matrix manifold holds several point-sized temporaries at once
-    # (batch-last copies, products); at 2**15 entries (256 KB arrays) glibc's allocator returned them to
-    # the system between steps and a step of SPD(3) paid ~1000 page faults (~40% of its time); at
-    # 2**14 (128 KB) there are none (benchmarks/bench_manifolds.py).
-    chunk_entries = 2**14
 
-    def __init__(self, step="exp"):
+    def __init__(self, step="exp", chunk_entries=Scheme.chunk_entries):
         if step not in ("retraction", "exp"):
             raise ValueError(f"step must be 'retraction' or 'exp'; got {step!r}")
         self.mode = step
         self.name = "geodesic" if step == "exp" else "retraction"
+        self.chunk_entries = int(chunk_entries)
 
     def __repr__(self):
         return f"RiemannianEuler(step={self.mode!r})"
 
     def on_space(self, space, noise):
-        """Itself, after checking the space offers the step and the noise model fits the space."""
+        """The step with the space's chunk size, after checking the space offers it and the noise fits."""
         if not noise.intrinsic and not space.is_chart:
             raise ValueError(
                 f"{noise.name} noise is defined in the coordinates of R^D (a metric on R^D); "
@@ -197,7 +195,9 @@ class RiemannianEuler(Scheme):
         if self.mode == "exp" and not space.has_exp:
             raise ValueError(f"{space.name()} has no closed-form exponential map: use scheme='euler' "
                              "(a coordinate step with its Itô drift)")
-        return self
+        if space.chunk_entries == self.chunk_entries:
+            return self
+        return RiemannianEuler(self.mode, space.chunk_entries)
 
     def step(self, theta, drift, noise, model, dt, scale, rng):
         """One Riemannian Euler step; see :meth:`Scheme.step`."""

@@ -121,6 +121,16 @@ def test_chunked_riemannian_steps_match_one_batch(manifold, atol):
     np.testing.assert_allclose(runs[0], runs[1], rtol=0, atol=atol)
 
 
+def test_the_riemannian_step_takes_the_spaces_chunk_size():
+    from quotientlearn.dynamics import get_noise, get_scheme
+
+    for manifold, entries in ((SPDMatrices(3), 2**14), (Hypersphere(2), 2**15)):
+        space = ql.models.Custom(predictor=lambda x: x, space=manifold).space
+        for name in ("euler", "geodesic"):
+            scheme = get_scheme(name).on_space(space, get_noise("isotropic"))
+            assert scheme.chunk_entries == space.chunk_entries == entries
+
+
 class IdentityMetric(RiemannianMetric):
     """The identity written as a user's metric: the metric-aware path with flat numbers."""
 
