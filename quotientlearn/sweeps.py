@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import importlib.util
 import io
 import itertools
 import json
@@ -53,7 +54,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from quotientlearn import experiments
-from quotientlearn.io import atomic_write_bytes, claim_folder, to_jsonable, write_json
+from quotientlearn.io import LOCK_NAME, atomic_write_bytes, claim_folder, to_jsonable, write_json
 
 __all__ = ["Cell", "Grid", "SweepResult", "load_results", "local_cluster", "plot_summary", "run_cell",
            "sweep"]
@@ -174,14 +175,7 @@ class Grid:
     @classmethod
     def from_file(cls, path):
         """Read a grid file (TOML)."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ValueError(f"grid file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a valid TOML file: {exc}") from None
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(_read_grid_file(path), source=Path(path))
 
     @classmethod
     def from_dict(cls, data, source="grid"):
@@ -252,6 +246,17 @@ class Grid:
         return Cell(digest, self.experiment, params, fast, overrides)
 
 
+def _read_grid_file(path):
+    """The parsed content of a grid file, not yet validated."""
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"grid file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a valid TOML file: {exc}") from None
+
+
 def _format(params):
     return "{" + ", ".join(f"{key} = {value!r}" for key, value in params.items()) + "}"
 
@@ -299,8 +304,9 @@ def run_cell(experiment, fast, overrides, location):
                 traceback.print_exc(file=log)
                 report, status, error = None, "failed", f"{type(exc).__name__}: {exc}"
         wall_time, cpu_time = time.perf_counter() - start, time.process_time() - cpu_start
+        # Not the run's lock on the temporary folder: a result of nothing, and one more file to write.
         files = {path.relative_to(tmp).as_posix(): path.read_bytes()
-                 for path in sorted(Path(tmp).rglob("*")) if path.is_file()}
+                 for path in sorted(Path(tmp).rglob("*")) if path.is_file() and path.name != LOCK_NAME}
     files["log.txt"] = log.getvalue().encode()
     if report is not None:
         report = _relocate(to_jsonable(report), tmp, location)
@@ -454,7 +460,17 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
     >>> len(result.rows), result.failed, rows[0]["lr"]
     (2, [], 0.01)
     """
-    grid = _as_grid(grid)
+    source = "grid"
+    if isinstance(grid, str | os.PathLike):
+        grid, source = _read_grid_file(grid), Path(grid)
+    if isinstance(grid, dict) and scheduler is None and not serial:
+        # The local workers' forkserver imports the experiment while this process validates the
+        # grid (which imports it too): on a fresh process that overlaps the two. An invalid grid
+        # leaves the server idle (it exits with this process); nothing is submitted.
+        name = grid.get("experiment")
+        if isinstance(name, str) and name in experiments.EXPERIMENTS:
+            _start_forkserver(_warm_up_modules(name))
+    grid = _as_grid(grid, source)
     out = Path(out) if out is not None else Path("quotientlearn-out") / f"sweep-{grid.experiment}"
     cells_dir = out / "cells"
     stored = sorted(cells_dir.glob(f"*/{_RECORD_FILE}")) if cells_dir.is_dir() else []
@@ -478,7 +494,8 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
             "cells": len(grid), "skipped": len(records), "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     with contextlib.ExitStack() as stack:
         # Connect first: a missing extra or an unreachable scheduler is refused before any writing.
-        client = _client(scheduler, workers, stack) if todo and not serial else None
+        client = (_client(scheduler, workers, stack, _warm_up_modules(grid.experiment))
+                  if todo and not serial else None)
         # One sweep at a time per folder (a second is refused), stale temporaries of a killed one removed.
         stack.enter_context(claim_folder(out))
         meta["scheduler"] = client.scheduler.address if client is not None else "serial" if serial else None
@@ -508,14 +525,17 @@ def sweep(grid, out=None, scheduler=None, workers=None, resume=False, serial=Fal
                        seconds)
 
 
-def _as_grid(grid):
+def _as_grid(grid, source="grid"):
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, dict):
-        return Grid.from_dict(grid)
-    if isinstance(grid, str | os.PathLike):
-        return Grid.from_file(grid)
+        return Grid.from_dict(grid, source)
     raise ValueError(f"grid must be a grid file, its parsed dict or a Grid; got {type(grid).__name__}")
+
+
+def _warm_up_modules(experiment):
+    """What a cell of ``experiment`` imports (its module, pyplot for its figures), without importing."""
+    return [f"{experiments.__name__}.{experiments.EXPERIMENTS[experiment]}", "matplotlib.pyplot"]
 
 
 def _serial(cells):
@@ -533,22 +553,77 @@ def _require_distributed():
     return distributed
 
 
+#: The environment of local worker processes: Dask's defaults (one BLAS/OpenMP thread each) and its
+#: loggers at WARNING (workers import quotientlearn, whose geomstats sends INFO logs to the root
+#: logger), but not Dask's MALLOC_TRIM_THRESHOLD_=65536: trimming the heap that eagerly made a demo cell
+#: spend ~15% more CPU time (kernel time of page faults on every numpy temporary; measured in-process,
+#: 4.5x the page faults). A sweep's worker holds one cell's arrays at a time and needs no trimming.
+_WORKER_ENVIRON = {"DASK_LOGGING__DISTRIBUTED": "warning", "OMP_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _start_forkserver(preload):
+    """Start the process the local workers are forked from, importing ``preload`` there once.
+
+    Dask starts worker processes with ``spawn`` by default: each imports Dask, numpy, geomstats and
+    the experiment itself (~2 s of CPU), and a cell's first run pays the rest. ``fork`` would inherit
+    the client's imports, but the client is multi-threaded by then (Dask's event loop), and a child
+    forked from it can inherit a lock held by another thread and hang. ``forkserver`` is safe (the
+    server is a fresh single-threaded interpreter; Python 3.14 made it Linux's default) and pays the
+    imports once, in one process started here while this process validates the grid (:func:`sweep`
+    starts it first) and starts the scheduler. Every worker, and a worker restarted after a crash,
+    is a fork of it, warm from its first cell. The server serves this process until it exits, so
+    later local clusters start in a fraction of a second; its preload list is fixed when it starts
+    (a later sweep of another experiment imports that one in the workers).
+
+    Returns the start method for Dask: "forkserver", or "spawn" where there is none (Windows).
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    if "forkserver" not in multiprocessing.get_all_start_methods() or \
+            importlib.util.find_spec("distributed") is None:  # the caller says what is missing
+        return "spawn"
+    # The server's environment is its workers'. Dask's nanny too writes its pre-spawn environment
+    # into this process's (before each start: too late for a server that already runs).
+    os.environ.update(_WORKER_ENVIRON)
+    # Dask sets its own preload list (Dask, numpy, pandas) on first use; a running server keeps ours.
+    forkserver.set_forkserver_preload(["distributed", *preload])
+    forkserver.ensure_running()  # returns at once: the server imports while the scheduler starts
+    return "forkserver"
+
+
 @contextlib.contextmanager
-def local_cluster(workers=None):
+def local_cluster(workers=None, preload=()):
     """A Dask ``LocalCluster`` on the loopback interface, set up as :func:`sweep` starts one.
 
-    One worker process per core (or ``workers``), one thread each, Dask's loggers at WARNING and no
-    statistical profiler. Use it to keep one cluster across several sweeps:
+    One worker process per core (or ``workers``), one thread each, forked from a server process that
+    has imported ``preload`` (see the notes), Dask's loggers at WARNING and no statistical profiler.
+    Use it to keep one cluster across several sweeps:
     ``with local_cluster(4) as cluster, distributed.Client(cluster) as client: sweep(..., scheduler=client)``.
 
     Parameters
     ----------
     workers : int, optional
         Default: the number of cores.
+    preload : sequence of str
+        Modules the workers have imported before their first cell, such as the experiment's
+        (:func:`sweep` passes ``quotientlearn.experiments.<name>`` and matplotlib's pyplot).
 
     Yields
     ------
     cluster : distributed.LocalCluster
+
+    Notes
+    -----
+    Worker processes start with the ``forkserver`` method (``spawn`` where it does not exist): one
+    server process, started on first use and kept until this process exits, imports ``preload``
+    once and every worker is forked from it, so workers start in a fraction of a second and their
+    first cell is as fast as the others. ``fork`` is not used: this process runs Dask's event loop
+    in a thread by then, and forking a multi-threaded process can hang the child. Dask's trimming of
+    the workers' heap (``MALLOC_TRIM_THRESHOLD_``) is left off: it cost a cell ~15% more CPU time.
+    The event-loop watchdog and system monitor tick every 1 s and 5 s instead of 20 ms and 0.5 s:
+    an idle worker then costs 0.2% of a core instead of 1.7% (the client 0.7% instead of 3.2%).
 
     Examples
     --------
@@ -566,27 +641,30 @@ def local_cluster(workers=None):
     >>> result.rows[0]["status"]
     'ok'
     """
+    method = _start_forkserver(list(preload))
     distributed = _require_distributed()
     import dask
 
     with dask.config.set({
-        # Workers import quotientlearn, whose geomstats sends INFO logs to the root logger: Dask's
-        # loggers stay at WARNING in the worker processes from their start.
-        "distributed.nanny.pre-spawn-environ.DASK_LOGGING__DISTRIBUTED": "warning",
+        "distributed.worker.multiprocessing-method": method,
+        "distributed.nanny.pre-spawn-environ": _WORKER_ENVIRON,  # replaces Dask's: see above
         # The statistical profiler samples the running cell every 10 ms, holding the GIL: it cost a
         # demo cell 10-15% more CPU time (measured), and a sweep has no use for it.
         "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "1s",
+        "distributed.admin.system-monitor.interval": "5s",
     }), distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                  processes=True, host="127.0.0.1", dashboard_address=":0") as cluster:
         yield cluster
 
 
-def _client(scheduler, workers, stack):
+def _client(scheduler, workers, stack, preload=()):
     """A Dask client: of a new local cluster, of the scheduler at an address, or the one given."""
-    distributed = _require_distributed()
     stack.enter_context(_quiet("distributed"))
     if scheduler is None:
-        return stack.enter_context(distributed.Client(stack.enter_context(local_cluster(workers))))
+        cluster = stack.enter_context(local_cluster(workers, preload))
+        return stack.enter_context(_require_distributed().Client(cluster))
+    distributed = _require_distributed()
     if isinstance(scheduler, str):
         try:
             return stack.enter_context(distributed.Client(scheduler, timeout="20s"))

@@ -278,3 +278,35 @@ def test_worker_killed_mid_sweep_loses_no_cell(serial, tmp_path):
     assert results(result.rows) == results(serial.rows)
     # The killed worker's unfinished cell ran again elsewhere (the nanny restarts a new worker).
     assert len({row["worker"] for row in result.rows}) >= 2
+
+
+WARM_WORKER = """
+import os, sys
+import distributed
+import quotientlearn as ql
+
+def state():
+    return {"preloaded": "quotientlearn.experiments.hyperbola" in sys.modules,
+            "parent": os.getppid(), "trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "threads": os.environ.get("OMP_NUM_THREADS")}
+
+with ql.sweeps.local_cluster(1, preload=["quotientlearn.experiments.hyperbola"]) as cluster, \\
+        distributed.Client(cluster) as client:
+    (worker,) = client.run(state).values()
+print(worker["preloaded"], worker["parent"] != os.getpid(), worker["trim"], worker["threads"])
+"""
+
+
+def test_local_workers_are_forked_from_a_server_that_imported_the_experiment():
+    """The first local cluster of a fresh process (forkserver state is per process: a subprocess)."""
+    pytest.importorskip("distributed")
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WARM_WORKER], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    preloaded, forked, trim, threads = done.stdout.split()
+    assert preloaded == "True"  # imported before any cell ran
+    assert forked == "True"  # a child of the server, not of this process (as with spawn)
+    assert trim == "None" and threads == "1"  # no heap trimming; one BLAS thread per worker

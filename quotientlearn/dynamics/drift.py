@@ -69,6 +69,29 @@ class Drift:
         """
         raise NotImplementedError(f"{type(self).__name__} must implement Drift.evaluate(theta, batch)")
 
+    def evaluate_scaled(self, theta, batch, factor):
+        """``factor`` times the drift, and the pull-back (the Euler step asks for ``dt b``).
+
+        The default is :meth:`evaluate` and one multiplication of the ``(N, D)`` drift; a drift may
+        fold ``factor`` into a smaller array (:class:`Potential` scales the predictor's cotangent).
+
+        Parameters
+        ----------
+        theta : ndarray, shape (N, D)
+        batch : object
+            What :meth:`sample` returned.
+        factor : float
+
+        Returns
+        -------
+        scaled_drift : ndarray, shape (N, D)
+            A new array.
+        pullback : callable or None
+        """
+        drift, pullback = self.evaluate(theta, batch)
+        drift *= factor
+        return drift, pullback
+
 
 def check_traceable(fn, point, what="the loss"):
     """Raise a ``TypeError`` saying how to fix it when autograd cannot differentiate ``fn`` at ``point``.
@@ -144,14 +167,26 @@ class Potential(Drift):
 
     def evaluate(self, theta, batch=None):
         """The drift ``-grad U`` ``(N, D)`` and the predictor pull-back."""
+        return self._scaled_drift(theta, 1.0)
+
+    def evaluate_scaled(self, theta, batch, factor):
+        """``-factor grad U`` ``(N, D)`` and the predictor pull-back.
+
+        ``factor`` (and the sign) scale the loss's cotangent ``(N, *beta_shape)`` before the pull-back
+        and the coefficients of the other terms, so no pass over ``(N, D)`` is spent on them; at
+        ``factor = 1`` this is :meth:`evaluate` bit for bit.
+        """
+        return self._scaled_drift(theta, factor)
+
+    def _scaled_drift(self, theta, factor):
         beta, pullback = self.model.predictor_and_pullback(theta)
-        drift = pullback(-self.loss.gradient(beta))  # negate the small cotangent, not the drift
+        drift = pullback(-factor * self.loss.gradient(beta))
         if self.weight_decay:
-            drift -= self.weight_decay * theta
+            drift -= (factor * self.weight_decay) * theta
         if self.gauge_penalty:
             gauge = self.model.gauge
             penalty = np.einsum("...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
-            drift = drift - self.gauge_penalty * np.reshape(penalty, np.shape(theta))
+            drift = drift - (factor * self.gauge_penalty) * np.reshape(penalty, np.shape(theta))
         return drift, pullback
 
     def checked_values(self, theta):

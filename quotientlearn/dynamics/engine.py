@@ -173,7 +173,37 @@ class _InterruptGuard:
         return False
 
 
+class _NoProgressBar:
+    """What ``progress=False`` shows: nothing (and costs no tqdm instance, ~0.1 ms a run)."""
+
+    n = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+
+def _progress_bar(progress, total, initial, desc):
+    """A tqdm bar (by default shown on a terminal after a few seconds), or none for ``progress=False``."""
+    if progress is not None and not progress:
+        return _NoProgressBar()
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", delay=3.0, mininterval=1.0,
+                disable=None if progress is None else not progress, leave=False)
+
+
 _RECORD_PREFIX = "record/"
+
+#: Entries of one ``(rows, D)`` chunk of particles: 512 KB, so that a step's passes over a chunk stay
+#: in cache (and large temporaries are not paged in afresh at every step). Measured interleaved
+#: (benchmarks/bench_performance.py's loop, CPU time, N = 10^4): 2^16 matched 2^15 at d = 100 and
+#: was ~7% faster at d = 1000 (autograd losses, whose trace is paid per chunk: ~5% and ~14%);
+#: 2^14 and 2^17 were slower.
+_CHUNK_ENTRIES = 2**16
 
 
 def _chunked(fn, theta, rows):
@@ -184,6 +214,9 @@ def _chunked(fn, theta, rows):
     for start in range(0, len(theta), rows):
         out[start:start + rows] = fn(theta[start:start + rows])
     return out
+
+
+_MAXIMUM, _MINIMUM = np.maximum.reduce, np.minimum.reduce
 
 
 #: Default divergence bound on ``|theta_i|``. The learning problems here have parameters of order 1 to
@@ -278,7 +311,7 @@ class Engine:
         n_particles = theta.shape[0]
         alive = np.arange(n_particles)
         step = 0
-        if not np.max(np.abs(theta), initial=0.0) <= self.bound:
+        if not self._within_bound(theta):
             raise ValueError(f"the initial state exceeds the divergence bound {self.bound:g} (largest "
                              f"|theta_i| = {np.max(np.abs(theta)):.3g}); pass a larger divergence_bound")
         state = checkpoint.load(rng) if (checkpoint is not None and resume) else None
@@ -305,29 +338,45 @@ class Engine:
 
         drift, noise, scheme, model = self.drift, self.noise, self.scheme, self.model
         project = self.constraint.project if self.constraint is not None else None
-        # Particles are independent: a drift that says so is stepped (and projected) chunk by chunk,
-        # in order, which draws the same random numbers in the same order (bit-identical results)
-        # with every pass in cache.
-        rows = (max(1, scheme.chunk_entries // max(1, theta[:1].size)) if drift.independent_rows
-                else len(theta))
+        # Particles are independent: a drift that says so is stepped, checked and projected chunk by
+        # chunk, in order, which draws the same random numbers in the same order (bit-identical
+        # results) with every pass over a chunk in cache.
+        rows = (max(1, (scheme.chunk_entries or _CHUNK_ENTRIES) // max(1, theta[:1].size))
+                if drift.independent_rows else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)
+
+        def advance(part):
+            return scheme.step(part, drift, noise, model, dt, scale, rng)
+
+        within_bound = self._within_bound
         next_record = recorder.next_step if recorder is not None else -1
         chunk = max(1, min(200, n_steps // 100))
+        # The chunked step writes into an array of the engine's own: the one that held the state
+        # before the last (reusing it spares the page faults of a fresh array at every step).
+        owned, spare = False, None
         start = time.perf_counter()
         # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
         with _InterruptGuard(checkpoint is not None) as guard, \
                 np.errstate(over="ignore", invalid="ignore"), \
-                tqdm(total=n_steps, initial=step, desc=desc, unit="step", delay=3.0, mininterval=1.0,
-                     disable=None if progress is None else not progress, leave=False) as bar:
+                _progress_bar(progress, total=n_steps, initial=step, desc=desc) as bar:
             while step < n_steps:
-                theta = _chunked(lambda part: scheme.step(part, drift, noise, model, dt, scale, rng),
-                                 theta, rows)
                 step += 1
-                theta, alive = self._check(theta, alive, step, drop_diverged)
-                if project is not None:
-                    theta, alive = self._check(_chunked(project, theta, rows), alive, step,
-                                               drop_diverged)
+                if rows >= len(theta):
+                    theta = advance(theta)
+                    if not within_bound(theta):
+                        theta, alive = self._check(theta, alive, step, drop_diverged)
+                    if project is not None:
+                        theta = project(theta)
+                        if not within_bound(theta):
+                            theta, alive = self._check(theta, alive, step, drop_diverged)
+                    owned = False
+                else:
+                    previous = theta if owned else None
+                    out = spare if spare is not None and spare.shape == theta.shape else None
+                    theta, alive = self._advance_in_chunks(theta, alive, step, rows, advance,
+                                                           project, drop_diverged, out)
+                    owned, spare = True, previous
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
                     next_record = recorder.next_step
@@ -348,11 +397,49 @@ class Engine:
         return Run(theta, alive, records, record_steps, n_steps, resumed_from,
                    time.perf_counter() - start)
 
+    def _within_bound(self, theta):
+        """Whether every coordinate is finite and within ``bound`` (two reductions, no temporary)."""
+        # max and min propagate NaN (which compares False) and meet any infinity, so they flag every
+        # non-finite coordinate as well as the bound. The ufuncs' own reductions, without `initial`
+        # (which takes a slower loop), cost half of `ndarray.max` on small arrays.
+        return theta.size == 0 or bool(_MAXIMUM(theta, axis=None) <= self.bound
+                                       and _MINIMUM(theta, axis=None) >= -self.bound)
+
+    def _advance_in_chunks(self, theta, alive, step, rows, advance, project, drop_diverged, out):
+        """One step of independent particles, chunk by chunk: ``(theta, alive)`` after the step.
+
+        Each chunk is stepped, checked, projected and checked while it is in cache, and written into
+        ``out`` (a new array when ``None``). The results, and what happens on a divergence, are those
+        of the step, check, projection and check of the whole batch: a chunk that fails a check sends
+        the rest of the step through exactly that sequence (the projection draws nothing, and rows
+        before the failed chunk passed both checks, so none of them is dropped).
+        """
+        out = np.empty_like(theta) if out is None else out
+        for start in range(0, len(theta), rows):
+            part = advance(theta[start:start + rows])
+            if self._within_bound(part):
+                if project is None:
+                    out[start:start + rows] = part
+                    continue
+                projected = project(part)
+                if self._within_bound(projected):
+                    out[start:start + rows] = projected
+                    continue
+            # a check failed: the rest of the step goes through the whole-batch sequence
+            out[start:start + rows] = part
+            for rest in range(start + rows, len(theta), rows):
+                out[rest:rest + rows] = advance(theta[rest:rest + rows])
+            out, alive = self._check(out, alive, step, drop_diverged)
+            if project is not None:
+                tail = _chunked(project, out[start:], rows)
+                out, alive = self._check(np.concatenate([out[:start], tail]), alive, step,
+                                         drop_diverged)
+            return out, alive
+        return out, alive
+
     def _check(self, theta, alive, step, drop_diverged):
         """Drop (or raise on) the particles that left ``|theta_i| <= bound``; ``(theta, alive)``."""
-        # Two reductions without temporaries: max and min propagate NaN (which compares False) and
-        # meet any infinity, so they flag every non-finite coordinate as well as the bound.
-        if theta.max() <= self.bound and theta.min() >= -self.bound:
+        if self._within_bound(theta):
             return theta, alive
         with np.errstate(invalid="ignore"):
             # one row per particle, points of any shape (matrices on a manifold)

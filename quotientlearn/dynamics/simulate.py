@@ -23,6 +23,10 @@ from quotientlearn.validation import temperature as validate_temperature
 __all__ = ["simulate"]
 
 
+#: Runs whose state and temporaries take less than this many bytes skip the memory check.
+_UNCHECKED_BYTES = 2**24
+
+
 def _initial_state(model, init, n_particles, rng):
     if init is None:
         # Random parameters moved along their orbits onto the slice: the dynamics start balanced.
@@ -153,7 +157,10 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
 
     # The state, the step and the drift are (N, D) float64 arrays, and the noise and a scheme's
     # temporaries at least one more: refuse a size that cannot fit before allocating any of them.
-    check_memory(4 * 8 * n_particles * model.dim, f"n_particles = {n_particles} with D = {model.dim}")
+    # (Reading the system's limits costs ~0.1 ms: a small run, which no machine refuses, skips it.)
+    n_bytes = 4 * 8 * n_particles * model.dim
+    if n_bytes > _UNCHECKED_BYTES:
+        check_memory(n_bytes, f"n_particles = {n_particles} with D = {model.dim}")
     rng = as_generator(seed)
     theta = _initial_state(model, init, n_particles, rng)
     gauge_fixing = bool(gauge_fixing) and model.action.dim > 0  # no symmetry: nothing to fix

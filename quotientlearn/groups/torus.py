@@ -275,9 +275,10 @@ class PairRescaling(TorusRescaling):
         up_index, down_index = self._single
         up, down = theta[..., up_index], theta[..., down_index]
         with np.errstate(all="ignore"):
-            ratio = np.abs(down)
-            ratio /= np.abs(up)
-            if not (ratio.min() >= _TINY and ratio.max() < np.inf):
+            ratio = np.divide(down, up)
+            np.abs(ratio, out=ratio)  # |v / u| = |v| / |u| exactly: division rounds symmetrically
+            if not (np.minimum.reduce(ratio, axis=None) >= _TINY
+                    and np.maximum.reduce(ratio, axis=None) < np.inf):
                 return None
             np.sqrt(ratio, out=ratio)
         out = np.empty_like(theta)

@@ -163,3 +163,92 @@ def test_chunked_steps_are_bit_identical_to_one_batch(noise):
                         constraint=ql.dynamics.GaugeProjection(model.gauge))
         runs.append(engine.run(theta.copy(), 5, np.random.default_rng(3)).theta)
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+class _InflateRows(ql.dynamics.Constraint):
+    """The gauge projection, then the rows whose first coordinate exceeds ``threshold`` x 1e12."""
+
+    def __init__(self, gauge, threshold):
+        self.gauge, self.threshold = gauge, threshold
+
+    def project(self, theta):
+        out = self.gauge.project(theta)
+        out[out[:, 0] > self.threshold] *= 1e12
+        return out
+
+
+@pytest.mark.parametrize("stage", ["step", "projection"])
+@pytest.mark.parametrize("drop_diverged", [True, False])
+def test_chunked_steps_diverge_like_one_batch(stage, drop_diverged):
+    # The chunked engine checks and projects each chunk in cache; a chunk that fails a check sends the
+    # rest of the step through the whole-batch sequence. Particles in middle chunks (of 164) diverge
+    # at the step (a huge start) or at the projection (a constraint throwing them past the bound):
+    # the same particles are dropped with the same survivors' bits, or the same error is raised.
+    class WholeBatch(Potential):
+        independent_rows = False
+
+    model = ql.models.Hadamard(100)
+    theta = model.balanced(np.ones((2600, 100)))
+    if stage == "step":
+        theta[[700, 701, 1500]] *= 5e3  # beta ~ 2.5e7: the first step leaves the bound
+        constraint = ql.dynamics.GaugeProjection(model.gauge)
+    else:
+        theta[[700, 701, 1500], 0] = 3.0
+        constraint = _InflateRows(model.gauge, 1.5)  # balanced: u_0 = sqrt(3) > 1.5
+
+    def loss(beta):
+        return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+    outcomes = []
+    for drift in (Potential(model, loss), WholeBatch(model, loss)):
+        engine = Engine(drift, get_noise("isotropic"), EulerMaruyama(), 0.1, 1e-3, model=model,
+                        constraint=constraint)
+        if drop_diverged:
+            with pytest.warns(ql.DivergenceWarning, match="3 of 2600"):
+                run = engine.run(theta.copy(), 3, np.random.default_rng(3), drop_diverged=True)
+            outcomes.append((run.theta, run.alive))
+        else:
+            with pytest.raises(ql.DivergenceError) as error:
+                engine.run(theta.copy(), 3, np.random.default_rng(3))
+            outcomes.append(str(error.value))
+    if drop_diverged:
+        np.testing.assert_array_equal(outcomes[0][1], np.delete(np.arange(2600), [700, 701, 1500]))
+        np.testing.assert_array_equal(outcomes[0][1], outcomes[1][1])
+        np.testing.assert_array_equal(outcomes[0][0], outcomes[1][0])
+    else:
+        assert outcomes[0] == outcomes[1] and "at step 1" in outcomes[0]
+
+
+def test_euler_step_folds_dt_into_the_cotangent_to_rounding():
+    # The Euler step asks the drift for dt b: Potential scales the loss's cotangent (N, m) instead
+    # of the drift (N, D), which changes the rounding only. Same random numbers, 300 steps, weight
+    # decay and the projection: the paths agree with the textbook order (dt times the drift) to
+    # ~1e-13, while a step size wrong by one part in 10^6 moves them by ~1e-8 (the test's power).
+    # The particles stay near beta = 1: near a degenerate orbit (u v ~ 0) the balance takes a square
+    # root of the product, which turns any change of rounding into differences of ~1e-8.
+    from quotientlearn.dynamics import Drift
+
+    class Textbook(Potential):
+        evaluate_scaled = Drift.evaluate_scaled  # evaluate, then one multiplication by dt
+
+    model = ql.models.Hadamard(20)
+    theta = model.balanced(1.0 + 0.2 * np.random.default_rng(0).standard_normal((500, 20)))
+
+    def loss(beta):
+        return 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)
+
+    def final(drift, dt=1e-2):
+        engine = Engine(drift, get_noise("isotropic"), EulerMaruyama(), 0.02, dt, model=model,
+                        constraint=ql.dynamics.GaugeProjection(model.gauge))
+        return engine.run(theta, 300, np.random.default_rng(5), progress=False).theta
+
+    folded = final(Potential(model, loss, weight_decay=0.1))
+    textbook = final(Textbook(model, loss, weight_decay=0.1))
+    np.testing.assert_allclose(folded, textbook, rtol=0, atol=1e-12)
+    assert not np.array_equal(folded, textbook)  # the rounding did change: the fold is in effect
+    wrong = final(Textbook(model, loss, weight_decay=0.1), dt=1e-2 * (1 + 1e-6))
+    assert np.max(np.abs(wrong - textbook)) > 1e-9
+    # at factor 1 the folded route is evaluate bit for bit
+    drift = Potential(model, loss, weight_decay=0.1)
+    np.testing.assert_array_equal(drift.evaluate_scaled(theta, None, 1.0)[0],
+                                  Textbook(model, loss, weight_decay=0.1).evaluate(theta)[0])

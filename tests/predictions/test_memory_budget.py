@@ -31,6 +31,16 @@ def points(n, d, seed=0):
     return 1.0 + 0.2 * np.random.default_rng(seed).standard_normal((n, d))
 
 
+def assert_chunked(budgeted, whole, beta, budget, whole_peak_above):
+    """``budgeted.logpdf`` peaks under twice ``budget`` and equals ``whole.logpdf`` (one chunk), whose
+    peak exceeds ``whole_peak_above`` (so the budget had to split the call)."""
+    values, peak = peak_bytes(budgeted.logpdf, beta)
+    _, peak_whole = peak_bytes(whole.logpdf, beta)
+    assert peak_whole > whole_peak_above
+    assert peak < 2 * budget, peak
+    np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
+
+
 def test_ito_logpdf_stays_within_a_small_budget_and_agrees_with_one_chunk():
     model = ql.models.Hadamard(16)
     beta = points(256, 16)
@@ -38,13 +48,9 @@ def test_ito_logpdf_stays_within_a_small_budget_and_agrees_with_one_chunk():
                                                                             memory_budget="1MB"))
     whole = ql.stationary_density(model, quadratic, 0.1, method=ItoRoute(n_nodes=2,
                                                                          memory_budget="4GB"))
-    values, peak = peak_bytes(budgeted.logpdf, beta)
-    _, peak_whole = peak_bytes(whole.logpdf, beta)
     # With the zoo's closed-form derivatives one field evaluation needs ~16 kB at d = 16, so all 512
     # at once about 8 MB: several times the budget, which the chunked call must respect.
-    assert peak_whole > 4e6
-    assert peak < 2 * 1e6, peak
-    np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
+    assert_chunked(budgeted, whole, beta, 1e6, 4e6)
 
 
 def test_ito_logpdf_chunks_field_evaluations_not_points():
@@ -83,12 +89,8 @@ def test_fibre_logpdf_stays_within_a_small_budget():
         memory_budget="24MB"), **options)
     whole = ql.stationary_density(model, quadratic, 0.2, method=FibreIntegral(
         memory_budget="1GB"), **options)
-    values, peak = peak_bytes(budgeted.logpdf, beta)
-    _, peak_whole = peak_bytes(whole.logpdf, beta)
     # 121^2 nodes a point at ~370 B a node (5.4 MB a point): over 200 MB for the 40 points at once.
-    assert peak_whole > 100e6
-    assert peak < 2 * 24e6, peak
-    np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
+    assert_chunked(budgeted, whole, beta, 24e6, 100e6)
 
 
 def _spd_fibre(budget):
@@ -104,12 +106,8 @@ def test_compact_fibre_logpdf_stays_within_a_small_budget_and_agrees_with_one_ch
     beta = np.sort(np.exp(points(100, 2) - 1.0), axis=-1) + [0.0, 0.5]
     budgeted, whole = _spd_fibre("2MB"), _spd_fibre("1GB")
     assert "Haar" in budgeted.info["fibre_quadrature"]
-    values, peak = peak_bytes(budgeted.logpdf, beta)
-    _, peak_whole = peak_bytes(whole.logpdf, beta)
     # 256 Haar samples a point at ~450 B a sample (~115 kB a point): ~11 MB for the 100 points at once.
-    assert peak_whole > 5e6
-    assert peak < 2 * 2e6, peak
-    np.testing.assert_allclose(values, whole.logpdf(beta), rtol=1e-12)
+    assert_chunked(budgeted, whole, beta, 2e6, 5e6)
 
 
 def test_compact_fibre_refuses_a_budget_too_small_for_one_point():
