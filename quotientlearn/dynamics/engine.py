@@ -380,6 +380,7 @@ class Engine:
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
                     next_record = recorder.next_step
+                    owned = False  # an observable may keep theta: its array is not written again
                 if step % chunk == 0 or step == n_steps:
                     bar.update(step - bar.n)
                 if guard.interrupted:

@@ -252,3 +252,24 @@ def test_euler_step_folds_dt_into_the_cotangent_to_rounding():
     drift = Potential(model, loss, weight_decay=0.1)
     np.testing.assert_array_equal(drift.evaluate_scaled(theta, None, 1.0)[0],
                                   Textbook(model, loss, weight_decay=0.1).evaluate(theta)[0])
+
+
+def test_an_observable_may_keep_the_state_it_was_given():
+    # The chunked step writes into the array of the state before last; an array an observable saw
+    # (and may keep) is never written again.
+    model = ql.models.Hadamard(100)
+    theta = model.balanced(np.ones((1000, 100)))  # chunks of 327 rows (2^16 entries) and 19
+    kept = []
+
+    def keep(state):
+        kept.append((state, state.copy()))
+        return {"first": state[:, 0]}
+
+    engine = Engine(Potential(model, lambda beta: 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)),
+                    get_noise("isotropic"), EulerMaruyama(), 0.1, 1e-3, model=model,
+                    constraint=ql.dynamics.GaugeProjection(model.gauge))
+    engine.run(theta, 6, np.random.default_rng(0), progress=False,
+               recorder=Recorder(keep, steps=[0, 1, 2, 3, 4, 5, 6], n_particles=1000))
+    assert len(kept) == 7
+    for state, copy in kept:
+        np.testing.assert_array_equal(state, copy)
