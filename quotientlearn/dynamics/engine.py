@@ -341,8 +341,8 @@ class Engine:
         # Particles are independent: a drift that says so is stepped, checked and projected chunk by
         # chunk, in order, which draws the same random numbers in the same order (bit-identical
         # results) with every pass over a chunk in cache.
-        rows = (max(1, _CHUNK_ENTRIES // max(1, theta[:1].size)) if drift.independent_rows
-                else len(theta))
+        rows = (max(1, (scheme.chunk_entries or _CHUNK_ENTRIES) // max(1, theta[:1].size))
+                if drift.independent_rows else len(theta))
         dt = self.dt
         scale = math.sqrt(2.0 * self.temperature * dt)
 

@@ -32,6 +32,9 @@ class Scheme:
     name : str
     needs_additive_noise : bool
         Whether the scheme is only valid for a noise model with constant covariance.
+    chunk_entries : int or None
+        Entries (particles x entries of a point) the engine steps at once when particles are
+        independent; ``None``: the engine's default (2**16, 512 KB a ``(rows, D)`` array).
 
     Examples
     --------
@@ -45,6 +48,7 @@ class Scheme:
 
     name = "scheme"
     needs_additive_noise = False
+    chunk_entries = None
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -165,21 +169,24 @@ class RiemannianEuler(Scheme):
     Parameters
     ----------
     step : {"retraction", "exp"}
+    chunk_entries : int
+        See :class:`Scheme`; :meth:`on_space` takes the space's (``Space.chunk_entries``).
     """
 
     name = "geodesic"
 
-    def __init__(self, step="exp"):
+    def __init__(self, step="exp", chunk_entries=None):
         if step not in ("retraction", "exp"):
             raise ValueError(f"step must be 'retraction' or 'exp'; got {step!r}")
         self.mode = step
         self.name = "geodesic" if step == "exp" else "retraction"
+        self.chunk_entries = chunk_entries
 
     def __repr__(self):
         return f"RiemannianEuler(step={self.mode!r})"
 
     def on_space(self, space, noise):
-        """Itself, after checking the space offers the step and the noise model fits the space."""
+        """The step with the space's chunk size, after checking the space offers it and the noise fits."""
         if not noise.intrinsic and not space.is_chart:
             raise ValueError(
                 f"{noise.name} noise is defined in the coordinates of R^D (a metric on R^D); "
@@ -187,7 +194,9 @@ class RiemannianEuler(Scheme):
         if self.mode == "exp" and not space.has_exp:
             raise ValueError(f"{space.name()} has no closed-form exponential map: use scheme='euler' "
                              "(a coordinate step with its Itô drift)")
-        return self
+        if space.chunk_entries == self.chunk_entries:
+            return self
+        return RiemannianEuler(self.mode, space.chunk_entries)
 
     def step(self, theta, drift, noise, model, dt, scale, rng):
         """One Riemannian Euler step; see :meth:`Scheme.step`."""

@@ -112,6 +112,9 @@ class Space:
         Tolerance of :meth:`validate` on :meth:`membership_residual`.
     membership_check : str
         What :meth:`membership_residual` measures, quoted in errors.
+    chunk_entries : int or None
+        Entries the engine steps at once on this space (``Scheme.chunk_entries``; ``None``: the engine's
+        default); smaller for steps that hold many point-sized temporaries at once.
 
     Examples
     --------
@@ -128,6 +131,7 @@ class Space:
     retraction_is_second_order = True
     atol = 1e-8
     membership_check = "distance to the manifold"
+    chunk_entries = None
 
     # ------------------------------------------------------------------------------ shapes
     @property

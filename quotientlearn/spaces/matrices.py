@@ -195,6 +195,9 @@ class RotationSpace(ManifoldSpace):
     """
 
     membership_check = "max |R^T R - I| (and |det R - 1|)"
+    # Measured (benchmarks/bench_manifolds.py, SO(3), N = 1e4): the step's per-chunk overhead (the
+    # polar factor's loop) outweighs what cache-sized chunks save; one chunk of 1e4 points is fastest.
+    chunk_entries = 2**17
 
     @classmethod
     def accepts(cls, manifold):
@@ -281,6 +284,10 @@ class StiefelSpace(ManifoldSpace):
     """
 
     membership_check = "max |U^T U - I|"
+    # The step holds several point-sized temporaries at once (batch-last copies, products): at 2**15
+    # entries a chunk (256 KB arrays) glibc returned them to the system between steps, and a step of
+    # SPD(3) paid ~1000 page faults (~40% of its time); at 2**14 there are none.
+    chunk_entries = 2**14
 
     @classmethod
     def accepts(cls, manifold):
@@ -436,6 +443,7 @@ class SPDSpace(ManifoldSpace):
     """
 
     membership_check = "max(max |P - P^T|, -smallest eigenvalue) / max(1, max |P|)"
+    chunk_entries = 2**14  # see StiefelSpace
 
     @classmethod
     def accepts(cls, manifold):
