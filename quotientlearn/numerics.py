@@ -53,7 +53,7 @@ COMPILED_DRAWS = os.environ.get("QUOTIENTLEARN_NUMBA", "") == "1"
 _COMPILED_FILL = []  # the compiled loop, once built
 
 #: Fewer draws than this are numpy's (the same numbers): the compiled call costs ~10 us of unboxing
-#: the generator, which numpy's faster fill pays back only from ~1,500 draws (measured).
+#: the generator, which its faster loop pays back only from ~1,500 draws (measured).
 _COMPILED_MINIMUM = 2048
 
 
