@@ -15,7 +15,7 @@ from geomstats.geometry.spd_matrices import SPDAffineMetric, SPDMatrices
 from geomstats.geometry.special_orthogonal import _SpecialOrthogonalMatrices
 from geomstats.geometry.stiefel import Stiefel, StiefelCanonicalMetric
 
-from quotientlearn.numerics import bmm, expm
+from quotientlearn.numerics import bmm, expm, standard_normal
 from quotientlearn.spaces.base import ManifoldSpace
 
 __all__ = ["RotationSpace", "SPDSpace", "StiefelSpace"]
@@ -164,6 +164,11 @@ def _symmetric_last(entries, k):
     matrix[rows, columns] = entries
     matrix[columns, rows] = entries
     return matrix
+
+
+#: ``(1 + c) / 2`` and ``(1 - c) / 2`` with ``c = 1 - sqrt(2)``: Stiefel noise's ``sym(A) + c skew(A)``
+_VERTICAL_KEPT = 1.0 - 0.5 * np.sqrt(2.0)
+_VERTICAL_TRANSPOSED = 0.5 * np.sqrt(2.0)
 
 
 def _random_skew(shape, k, rng):
@@ -330,16 +335,22 @@ class StiefelSpace(ManifoldSpace):
     def random_normal_tangent(self, base_point, rng):
         """``U Omega + (I - U U^T) H``: ``Omega`` skew with ``N(0, 1)`` entries, ``H`` i.i.d. ``N(0, 1)``.
 
-        One draw of ``n k + k (k - 1) / 2`` numbers a point (``H``, then ``Omega`` above its diagonal).
+        ``n k`` draws a point (``H`` only, one call): given ``U``, ``A = U^T H`` is independent of
+        ``(I - U U^T) H`` (the two are jointly Gaussian and uncorrelated), and ``Omega = sqrt(2) skew(A)``
+        has i.i.d. ``N(0, 1)`` entries above its diagonal (``(A_ij - A_ji) / 2 ~ N(0, 1/2)``). So the
+        noise is ``H - U (sym(A) + (1 - sqrt(2)) skew(A))``: the same law as drawing ``Omega`` apart.
         """
         batch, (n, k) = np.shape(base_point)[:-2], self.shape
-        draws = rng.standard_normal((int(np.prod(batch, dtype=int)), n * k + k * (k - 1) // 2))
-        normal = _batch_last(np.reshape(draws[:, :n * k], (-1, n, k)))
+        draws = standard_normal(rng, (int(np.prod(batch, dtype=int)), n, k))
+        normal = _batch_last(draws)
         point = _batch_last(base_point)
-        skew = _skew_last(draws[:, n * k:], k)
-        skew -= _tmm(point, normal)
-        tangent = _mm(point, skew)
-        tangent += normal
+        inner = _tmm(point, normal)  # A = U^T H
+        # sym(A) + c skew(A) = ((1 + c) A + (1 - c) A^T) / 2, c = 1 - sqrt(2)
+        kept = np.multiply(_VERTICAL_TRANSPOSED, np.swapaxes(inner, 0, 1))
+        inner *= _VERTICAL_KEPT
+        inner += kept
+        tangent = _mm(point, inner)
+        np.subtract(normal, tangent, out=tangent)
         return _batch_first(tangent, batch)
 
     def retraction(self, tangent_vec, base_point):

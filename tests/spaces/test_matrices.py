@@ -112,3 +112,21 @@ def test_noise_drawn_in_pieces_equals_noise_drawn_at_once(manifold):
     pieces = np.concatenate([space.random_normal_tangent(point[:4], rng),
                              space.random_normal_tangent(point[4:], rng)])
     np.testing.assert_array_equal(whole, pieces)
+
+
+def test_stiefel_noise_takes_its_vertical_part_from_the_skew_part_of_u_t_h():
+    # noise = H - U (sym(A) + (1 - sqrt 2) skew(A)), A = U^T H, from n k draws a point: its normal part is
+    # (I - U U^T) H and its vertical part U^T noise = sqrt(2) skew(A) (N(0, 1) entries, independent of
+    # the normal part; the law is checked by test_noise_is_orthonormal_in_the_metric). Fails with the
+    # factor 1 (vertical variance 1/2) or with extra draws for Omega (the stream moves on).
+    stiefel = as_space(Stiefel(6, 3))
+    point = stiefel.sample((5,), 7)
+    rng = np.random.default_rng(8)
+    noise = stiefel.random_normal_tangent(point, rng)
+    reference = np.random.default_rng(8)
+    h = reference.standard_normal((5, 6, 3))
+    a = np.swapaxes(point, -1, -2) @ h
+    skew = 0.5 * (a - np.swapaxes(a, -1, -2))
+    expected = (h - point @ (np.swapaxes(point, -1, -2) @ h)) + point @ (np.sqrt(2.0) * skew)
+    np.testing.assert_allclose(noise, expected, atol=1e-14)
+    assert rng.standard_normal() == reference.standard_normal()
