@@ -202,6 +202,7 @@ class RiemannianEuler(Scheme):
         """One Riemannian Euler step; see :meth:`Scheme.step`."""
         space = model.space
         covector, pullback = drift.evaluate(theta, drift.sample(rng))
+        theta = space.step_layout(theta)  # after the drift: the loss's autograd takes the caller's layout
         velocity = space.raise_index(covector, theta)
         velocity *= dt
         if scale:

@@ -272,6 +272,23 @@ class Space:
         """A retraction that agrees with :meth:`exp` to second order (default: ``exp`` itself)."""
         return self.exp(tangent_vec, base_point)
 
+    def step_layout(self, point):
+        """The same points, laid out in memory as this space's step methods read them fastest.
+
+        The Riemannian step calls it once and hands the result to :meth:`raise_index`, the noise and
+        :meth:`retraction` (default: ``point`` itself). The matrix spaces return a view of one batch-last
+        copy, which their step methods then take without copying it again.
+
+        Parameters
+        ----------
+        point : array, shape ``(..., *shape)``
+
+        Returns
+        -------
+        array, shape ``(..., *shape)``, equal to ``point``
+        """
+        return point
+
     def retraction_correction(self, covariance, base_point):
         """Itô drift per unit ``T`` that :meth:`retraction` misses for tangent noise of covariance ``C``.
 

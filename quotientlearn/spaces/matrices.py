@@ -140,6 +140,13 @@ def _polar(matrix, tol=1e-14, max_iter=30):
     return _batch_first(_polar_last(_batch_last(matrix), tol, max_iter), np.shape(matrix)[:-2])
 
 
+def _batch_last_view(point):
+    """``point`` as a view of its batch-last copy (the batch-last steps then take it without a copy)."""
+    if not _stacked(point) or np.ndim(point) < 3:
+        return point
+    return _batch_first(_batch_last(point), np.shape(point)[:-2])
+
+
 def _stacked(*arrays):
     """Whether the batch-last route applies: equal batch shapes (no broadcasting) and no autograd tracing."""
     batch = np.shape(arrays[0])[:-2]
@@ -323,6 +330,10 @@ class StiefelSpace(ManifoldSpace):
         """``(I - U U^T / 2) v``."""
         return tangent_vec - 0.5 * base_point @ (_t(base_point) @ tangent_vec)
 
+    def step_layout(self, point):
+        """``point`` as a view of one batch-last copy: the step's three methods then share that copy."""
+        return _batch_last_view(point)
+
     def raise_index(self, covector, base_point):
         """``w - U w^T U``, the canonical-metric gradient (tangent: its normal part is dropped)."""
         if not _stacked(covector, base_point):
@@ -491,6 +502,10 @@ class SPDSpace(ManifoldSpace):
         """``P^-1 v P^-1``."""
         inverse = np.linalg.inv(base_point)
         return inverse @ tangent_vec @ inverse
+
+    def step_layout(self, point):
+        """``point`` as a view of one batch-last copy: the step's three methods then share that copy."""
+        return _batch_last_view(point)
 
     def raise_index(self, covector, base_point):
         """``P sym(w) P``."""
