@@ -130,3 +130,18 @@ def test_stiefel_noise_takes_its_vertical_part_from_the_skew_part_of_u_t_h():
     expected = (h - point @ (np.swapaxes(point, -1, -2) @ h)) + point @ (np.sqrt(2.0) * skew)
     np.testing.assert_allclose(noise, expected, atol=1e-14)
     assert rng.standard_normal() == reference.standard_normal()
+
+
+@pytest.mark.parametrize("manifold", [SPDMatrices(3), Stiefel(6, 3)], ids=["SPD(3)", "Stiefel(6,3)"])
+def test_step_layout_is_the_same_points_that_the_step_methods_take_without_a_copy(manifold):
+    space = as_space(manifold)
+    point = space.sample((7,), 9)
+    laid_out = space.step_layout(point)
+    np.testing.assert_array_equal(laid_out, point)
+    assert np.shares_memory(_batch_last(laid_out), laid_out)  # no second copy
+    assert not np.shares_memory(_batch_last(point), point)
+    tangent = space.to_tangent(np.random.default_rng(10).standard_normal(point.shape), point)
+    for method in (space.retraction, space.raise_index):
+        np.testing.assert_array_equal(method(tangent, laid_out), method(tangent, point))
+    np.testing.assert_array_equal(space.random_normal_tangent(laid_out, np.random.default_rng(11)),
+                                  space.random_normal_tangent(point, np.random.default_rng(11)))
