@@ -184,7 +184,7 @@ def _random_skew(shape, k, rng):
     ``k (k - 1) / 2`` draws a matrix, in one call (row-major over ``shape``: a stack drawn in pieces gives
     the same matrices).
     """
-    entries = rng.standard_normal((int(np.prod(shape, dtype=int)), k * (k - 1) // 2))
+    entries = standard_normal(rng, (int(np.prod(shape, dtype=int)), k * (k - 1) // 2))
     return _batch_first(_skew_last(entries, k), tuple(shape))
 
 
@@ -536,7 +536,7 @@ class SPDSpace(ManifoldSpace):
         rows, columns = np.triu_indices(n)
         # sym(G) drawn from its n (n + 1) / 2 free entries: N(0, 1) on the diagonal, N(0, 1/2) off it
         scale = np.where(rows == columns, 1.0, np.sqrt(0.5))
-        entries = rng.standard_normal((int(np.prod(batch, dtype=int)), len(rows)))
+        entries = standard_normal(rng, (int(np.prod(batch, dtype=int)), len(rows)))
         entries *= scale
         symmetric = _symmetric_last(entries, n)
         return _batch_first(np.einsum("ikN,jkN->ijN", _mm(factor, symmetric), factor), batch)
