@@ -226,11 +226,14 @@ class Gauge:
             When ``theta`` is off the parameter manifold (the distance is named; moving along the orbit
             would keep it off).
         """
-        theta = self._validate(theta)
         if self.is_moment_map:
+            # An action whose balance checks its input (the closed forms) spares the gauge's pass over
+            # theta, which counts at every step of the dynamics at small D.
+            if not (self.action.balance_validates and self.is_flat):
+                theta = self._validate(theta)
             self._require_moment_constraints()
             return self.action.balance(theta)
-        return self.newton_project(theta)
+        return self.newton_project(self._validate(theta))
 
     def newton_project(self, theta):
         """Projection onto ``{chi = 0}`` by damped Newton steps in the Lie algebra, to ``tol``.

@@ -78,3 +78,16 @@ def test_gauge_entries_refuse_a_point_off_the_manifold(name, entry):
         run(theta)
     on = model.sample((), 0)
     assert np.all(np.isfinite(run(on)))  # the same entry accepts a point on the manifold
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_closed_form_balance_refuses_non_finite_points_through_the_gauge(bad):
+    # the gauge leaves the check to an action whose balance validates (balance_validates): the
+    # error must be the one the gauge's own check gives
+    for model in (models.Hadamard(2), models.Hadamard(1)):
+        theta = np.ones((3, model.dim))
+        theta[1, 0] = bad
+        with pytest.raises(ValueError, match="1 non-finite entries"):
+            model.gauge.project(theta)
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 4\)"):
+        models.Hadamard(2).gauge.project(np.ones((3, 5)))

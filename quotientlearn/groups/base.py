@@ -118,6 +118,10 @@ class GroupAction:
     """
 
     compact = False
+    #: Whether :meth:`balance` checks its input as :meth:`~quotientlearn.gauge.Gauge.project` would
+    #: (shape ``(..., *shape)``, finite float entries, the same errors), so that the gauge need not
+    #: check it first: a pass over ``theta`` fewer at every step of the dynamics.
+    balance_validates = False
 
     def __init__(self, dim, space_dim=None, act=None, exp=None, name=None, shape=None):
         # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.

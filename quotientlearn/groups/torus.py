@@ -45,6 +45,10 @@ class TorusRescaling(GroupAction):
     array([4.  , 0.25])
     """
 
+    # every balance below starts with as_batch, or takes a closed form only for a float64 array of
+    # the right shape whose ratios are all positive normal numbers (so every entry finite)
+    balance_validates = True
+
     def __init__(self, weights, name=None):
         weights = np.atleast_2d(np.asarray(weights, dtype=float))
         if np.linalg.matrix_rank(weights) < weights.shape[0]:
