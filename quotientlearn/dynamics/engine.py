@@ -445,9 +445,7 @@ class Engine:
         with np.errstate(invalid="ignore"):
             # one row per particle, points of any shape (matrices on a manifold)
             bad = ~(np.max(np.abs(theta.reshape(len(theta), -1)), axis=-1) <= self.bound)  # NaN: bad
-        n_bad = int(np.count_nonzero(bad))
-        if n_bad == 0:  # the sum overflowed, no coordinate did
-            return theta, alive
+        n_bad = int(np.count_nonzero(bad))  # >= 1: the rows see what _within_bound saw
         if not drop_diverged or n_bad == len(alive):
             raise DivergenceError(step, n_bad / len(alive), self.dt, n_bad, len(alive),
                                   step_name=self.step_name, droppable=self.offers_drop,
