@@ -399,10 +399,17 @@ class Engine:
                    time.perf_counter() - start)
 
     def _within_bound(self, theta):
-        """Whether every coordinate is finite and within ``bound`` (two reductions, no temporary)."""
-        # max and min propagate NaN (which compares False) and meet any infinity, so they flag every
-        # non-finite coordinate as well as the bound. The ufuncs' own reductions, without `initial`
-        # (which takes a slower loop), cost half of `ndarray.max` on small arrays.
+        """Whether every coordinate is finite and within ``bound``: one BLAS pass, or two reductions."""
+        # The sum of squares is at least every rounded square (a sum of non-negative terms, rounded
+        # monotonically, in any order or with FMA), so a sum below bound**2 proves |theta_i| < bound for
+        # every i in one pass (about half the reductions' time; only on contiguous arrays, which vdot
+        # reads without a copy). NaN and infinities compare False, as does an overflowing sum: those,
+        # and sums near the bound, take the exact test. max and min
+        # propagate NaN and meet any infinity, so they flag every non-finite coordinate as well as the
+        # bound; the ufuncs' own reductions, without `initial` (a slower loop), cost half of
+        # `ndarray.max` on small arrays.
+        if theta.flags.c_contiguous and np.vdot(theta, theta) < self.bound * self.bound:
+            return True
         return theta.size == 0 or bool(_MAXIMUM(theta, axis=None) <= self.bound
                                        and _MINIMUM(theta, axis=None) >= -self.bound)
 

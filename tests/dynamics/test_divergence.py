@@ -77,3 +77,34 @@ def test_sgd_train_has_the_same_bound():
     objective = ql.sgd.FeatureRegression(features, targets)
     with pytest.raises(ql.DivergenceError, match="lr"):
         ql.sgd.train(objective, np.zeros((2, 3)), 10.0, 50, 0)
+
+
+@pytest.mark.parametrize("bound", [1e8, 1.0, 1e200, np.inf])
+def test_the_bound_check_is_the_exact_test(bound):
+    # The engine's check proves the bound from the sum of squares when it can and falls back to exact
+    # max/min reductions otherwise: on every array it must say exactly whether all |theta_i| <= bound,
+    # including entries at the bound and one ulp above it, non-finite entries, squares that overflow,
+    # sums of squares above bound**2 with every entry within it, and non-contiguous or empty arrays.
+    engine = Engine(None, None, None, 0.0, 1e-3, bound=bound)
+    rng = np.random.default_rng(0)
+    finite_bound = bound if np.isfinite(bound) else 1e300
+    above = np.nextafter(finite_bound, np.inf)
+    arrays = [np.zeros((0, 2)), np.zeros((3, 2)), rng.standard_normal((50, 4)),
+              np.full((4, 2), finite_bound), np.full((4, 2), -finite_bound),
+              np.full((4000, 3), 0.9 * finite_bound),  # sum of squares beyond bound**2, entries within
+              np.full((2, 2), 1e300), rng.standard_normal((30, 6))[:, ::2],  # not contiguous
+              rng.standard_normal((5, 3, 3))]
+    for position in [(0, 0), (3, 1)]:
+        for value in (above, -above, np.nan, np.inf, -np.inf, 2.0 * finite_bound):
+            array = 0.5 * np.ones((4, 2))
+            array[position] = value
+            arrays.append(array)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for array in arrays:
+            expected = bool(np.all(np.abs(array) <= bound))
+            assert engine._within_bound(array) is expected, (array.ravel()[:4], bound)
+    # power: the check does refuse out-of-bound and non-finite arrays, and accepts in-bound ones
+    assert engine._within_bound(np.array([[0.5, above]])) is (bound == np.inf)
+    assert not engine._within_bound(np.array([[np.nan, 0.5]]))
+    assert engine._within_bound(np.array([[0.5, -np.inf]])) is (bound == np.inf)
+    assert engine._within_bound(np.full((4000, 3), 0.9 * finite_bound))
