@@ -108,3 +108,45 @@ def test_the_bound_check_is_the_exact_test(bound):
     assert not engine._within_bound(np.array([[np.nan, 0.5]]))
     assert engine._within_bound(np.array([[0.5, -np.inf]])) is (bound == np.inf)
     assert engine._within_bound(np.full((4000, 3), 0.9 * finite_bound))
+
+
+class _InflateFirstRow(ql.dynamics.GaugeProjection):
+    """The gauge projection, then row 0 pushed past the bound: a constraint breaking its declaration."""
+
+    def __init__(self, gauge, entry_growth):
+        super().__init__(gauge)
+        self.declared = entry_growth
+
+    @property
+    def entry_growth(self):
+        return self.declared
+
+    def project(self, theta):
+        out = super().project(theta)
+        out[0] *= 1e12
+        return out
+
+
+@pytest.mark.parametrize("n_particles", [5, 40_000])  # one batch, and chunks
+def test_a_declared_entry_growth_replaces_the_check_after_the_projection(n_particles):
+    # The gauge projection of the product models declares that it cannot leave the bound, and the
+    # engine then skips the check after it: the results are those of the checked run, bit for bit.
+    # A constraint that breaks its declaration shows the check is skipped (its particle survives
+    # beyond the bound), and is caught when it declares nothing.
+    model = ql.models.Hadamard(1)
+    projection = ql.dynamics.GaugeProjection(model.gauge)
+    assert projection.entry_growth == 1.0 + 1e-15
+
+    def run(constraint, n_steps=3):
+        engine = Engine(Potential(model, quadratic), get_noise("isotropic"), EulerMaruyama(), 0.1,
+                        1e-3, model=model, constraint=constraint)
+        theta = np.tile(model.balanced(np.ones(1)), (n_particles, 1))
+        return engine.run(theta, n_steps, np.random.default_rng(0))
+
+    checked = _InflateFirstRow(model.gauge, None)
+    checked.project = projection.project  # no inflation: the plain projection, checked every step
+    np.testing.assert_array_equal(run(projection).theta, run(checked).theta)
+    # (after one step: the next step's check catches it)
+    assert np.max(np.abs(run(_InflateFirstRow(model.gauge, 1.0), 1).theta)) > DIVERGENCE_BOUND
+    with pytest.raises(ql.DivergenceError, match="at step 1"):
+        run(_InflateFirstRow(model.gauge, None), 1)
