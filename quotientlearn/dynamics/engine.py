@@ -283,7 +283,7 @@ class Engine:
     bound: float = DIVERGENCE_BOUND
 
     def run(self, theta, n_steps, rng, recorder=None, checkpoint=None, resume=False,
-            drop_diverged=False, progress=None, desc=None):
+            drop_diverged=False, progress=None, desc=None, overwrite_theta=False):
         """Run ``n_steps`` steps from ``theta``.
 
         Parameters
@@ -306,6 +306,10 @@ class Engine:
             Show a progress bar; by default one appears on a terminal after a few seconds.
         desc : str, optional
             Label of the progress bar.
+        overwrite_theta : bool
+            Let later states be written into ``theta``'s memory (as scipy's ``overwrite_a``): one
+            ``(N, D)`` array fewer to allocate and page in. ``theta``'s values after the call are then
+            undefined.
 
         Returns
         -------
@@ -330,7 +334,8 @@ class Engine:
         record_steps = recorder.steps if recorder is not None else np.zeros(0, dtype=int)
         if state is not None and state["finished"]:
             return Run(theta, alive, records, record_steps, n_steps, resumed_from)
-        if recorder is not None and recorder.next_step == step:
+        observed = recorder is not None and recorder.next_step == step
+        if observed:
             recorder.record(theta, slice(None) if alive.size == n_particles else alive)
 
         def save(finished=False):
@@ -358,8 +363,11 @@ class Engine:
         next_record = recorder.next_step if recorder is not None else -1
         chunk = max(1, min(200, n_steps // 100))
         # The chunked step writes into an array of the engine's own: the one that held the state
-        # before the last (reusing it spares the page faults of a fresh array at every step).
-        owned, spare = False, None
+        # before the last (reusing it spares the page faults of a fresh array at every step), or the
+        # caller's start where it may be overwritten (unless an observable was given it at step 0).
+        owned = (overwrite_theta and state is None and not observed and type(theta) is np.ndarray
+                 and theta.dtype == np.float64 and theta.flags.c_contiguous and theta.flags.writeable)
+        spare = None
         start = time.perf_counter()
         # Overflow on the way to a divergence is expected: it is caught below, with a clear error.
         with _InterruptGuard(checkpoint is not None) as guard, \

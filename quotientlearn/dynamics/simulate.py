@@ -46,7 +46,9 @@ def _initial_state(model, init, n_particles, rng, constraint):
     if constraint is not None:
         # one point for all particles is projected once (the projection acts row by row)
         init = constraint.project(init if init.ndim > len(shape) else init[None])
-    return np.array(np.broadcast_to(init, (n_particles,) + shape))
+    # C order (copying a broadcast view would keep its strides' order: Fortran for (N, D)), the
+    # layout the chunked step and the compiled kernels stream through row by row
+    return np.array(np.broadcast_to(init, (n_particles,) + shape), order="C")
 
 
 def _observer(model, observables):
@@ -189,7 +191,7 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
                     constraint=constraint, bound=divergence_bound)
     run = engine.run(theta, n_steps, rng, recorder=recorder, checkpoint=checkpoint, resume=resume,
                      drop_diverged=drop_diverged, progress=progress,
-                     desc=f"simulate {noise_model.name}")
+                     desc=f"simulate {noise_model.name}", overwrite_theta=True)  # our own start
     theta = run.theta
     metadata = {
         "model": repr(model), "noise": noise_model.name, "temperature": temperature,

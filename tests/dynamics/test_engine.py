@@ -273,3 +273,28 @@ def test_an_observable_may_keep_the_state_it_was_given():
     assert len(kept) == 7
     for state, copy in kept:
         np.testing.assert_array_equal(state, copy)
+
+
+def test_overwrite_theta_reuses_the_start_without_changing_the_run():
+    # With overwrite_theta the chunked step writes the state of step 2 (and every other one) into the
+    # caller's start instead of a fresh array; the results are the same bits. A start an observable
+    # was given at step 0 is never written.
+    model = ql.models.Hadamard(100)
+    engine = Engine(Potential(model, lambda beta: 0.5 * anp.sum((beta - 1.0) ** 2, axis=-1)),
+                    get_noise("isotropic"), EulerMaruyama(), 0.1, 1e-3, model=model,
+                    constraint=ql.dynamics.GaugeProjection(model.gauge))
+    start = model.balanced(np.ones((1000, 100)))  # chunks of 327 rows
+
+    def run(overwrite, recorder=None, theta=None):
+        theta = start.copy() if theta is None else theta
+        result = engine.run(theta, 4, np.random.default_rng(0), progress=False, recorder=recorder,
+                            overwrite_theta=overwrite)
+        return theta, result.theta
+
+    given, kept = run(False)
+    overwritten, reused = run(True)
+    np.testing.assert_array_equal(kept, reused)
+    assert np.shares_memory(reused, overwritten) and not np.shares_memory(kept, given)
+    np.testing.assert_array_equal(given, start)  # power: without the flag the start is untouched
+    observed, _ = run(True, Recorder(lambda state: {"first": state[:, 0]}, [0, 4], 1000))
+    np.testing.assert_array_equal(observed, start)
