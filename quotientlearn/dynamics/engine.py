@@ -349,6 +349,10 @@ class Engine:
         def advance(part):
             return scheme.step(part, drift, noise, model, dt, scale, rng)
 
+        # A compiled step of the whole chunk sequence (the numpy path's results; see Scheme.fused_step)
+        fused = (scheme.fused_step(drift, noise, model, self.constraint, dt, scale, self.bound, rng)
+                 if drift.independent_rows else None)
+
         within_bound = self._within_bound
         next_record = recorder.next_step if recorder is not None else -1
         chunk = max(1, min(200, n_steps // 100))
@@ -362,7 +366,7 @@ class Engine:
                 _progress_bar(progress, total=n_steps, initial=step, desc=desc) as bar:
             while step < n_steps:
                 step += 1
-                if rows >= len(theta):
+                if rows >= len(theta) and fused is None:
                     theta = advance(theta)
                     if not within_bound(theta):
                         theta, alive = self._check(theta, alive, step, drop_diverged)
@@ -375,7 +379,7 @@ class Engine:
                     previous = theta if owned else None
                     out = spare if spare is not None and spare.shape == theta.shape else None
                     theta, alive = self._advance_in_chunks(theta, alive, step, rows, advance,
-                                                           project, drop_diverged, out)
+                                                           project, drop_diverged, out, fused)
                     owned, spare = True, previous
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
@@ -406,18 +410,26 @@ class Engine:
         return theta.size == 0 or bool(_MAXIMUM(theta, axis=None) <= self.bound
                                        and _MINIMUM(theta, axis=None) >= -self.bound)
 
-    def _advance_in_chunks(self, theta, alive, step, rows, advance, project, drop_diverged, out):
+    def _advance_in_chunks(self, theta, alive, step, rows, advance, project, drop_diverged, out,
+                           fused=None):
         """One step of independent particles, chunk by chunk: ``(theta, alive)`` after the step.
 
         Each chunk is stepped, checked, projected and checked while it is in cache, and written into
         ``out`` (a new array when ``None``). The results, and what happens on a divergence, are those
         of the step, check, projection and check of the whole batch: a chunk that fails a check sends
         the rest of the step through exactly that sequence (the projection draws nothing, and rows
-        before the failed chunk passed both checks, so none of them is dropped).
+        before the failed chunk passed both checks, so none of them is dropped). ``fused`` (a
+        :meth:`~quotientlearn.dynamics.Scheme.fused_step`) does a chunk's sequence in one call, or
+        leaves its stepped rows in ``out`` for the sequence below.
         """
         out = np.empty_like(theta) if out is None else out
         for start in range(0, len(theta), rows):
-            part = advance(theta[start:start + rows])
+            if fused is None:
+                part = advance(theta[start:start + rows])
+            else:
+                part = out[start:start + rows]
+                if fused(theta[start:start + rows], part):
+                    continue
             if self._within_bound(part):
                 if project is None:
                     out[start:start + rows] = part

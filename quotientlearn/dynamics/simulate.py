@@ -40,7 +40,9 @@ def _initial_state(model, init, n_particles, rng):
     if not np.all(np.isfinite(init)):
         raise ValueError("init has non-finite entries")
     init = model.space.validate(init, "init")
-    return np.array(np.broadcast_to(init, (n_particles,) + shape))
+    # C order (copying a broadcast view would keep its strides' order: Fortran for (N, D)), the
+    # layout the chunked step and the compiled kernels stream through row by row
+    return np.array(np.broadcast_to(init, (n_particles,) + shape), order="C")
 
 
 def _observer(model, observables):
