@@ -32,10 +32,10 @@ def product_euler_kernel():
     Returns
     -------
     kernel : callable
-        ``kernel(theta (n, 2d), coefficients (n, d), out (n, 2d), stepped (n, 2d), rng, scale, bound,
-        balance) -> bool``: ``True`` when ``out`` holds the stepped (and, if ``balance``, balanced)
-        particles and both divergence checks passed; ``False`` when ``out`` holds the stepped,
-        unbalanced particles (``stepped`` is scratch space).
+        ``kernel(theta (n, 2d), coefficients (n, d), out (n, 2d), stepped (n, 2d), normals (2d,), rng,
+        scale, bound, balance) -> bool``: ``True`` when ``out`` holds the stepped (and, if ``balance``,
+        balanced) particles and both divergence checks passed; ``False`` when ``out`` holds the
+        stepped, unbalanced particles (``stepped`` and ``normals`` are scratch space).
 
     Raises
     ------
@@ -49,47 +49,48 @@ def product_euler_kernel():
             raise ImportError("the fused compiled step (QUOTIENTLEARN_NUMBA=1, quotientlearn.numerics."
                               "COMPILED_DRAWS) needs numba: pip install 'quotientlearn[fast]'") from error
 
-        @numba.njit(cache=True)
-        def kernel(theta, coefficients, out, stepped, rng, scale, bound, balance):
+        # error_model="numpy": a division by zero gives inf or NaN, as numpy's (no exception, and no
+        # branch in the loops); no fastmath: the IEEE operations in the order written
+        @numba.njit(cache=True, error_model="numpy")
+        def kernel(theta, coefficients, out, stepped, normals, rng, scale, bound, balance):
             rows, width = coefficients.shape
             # Balancing needs the stepped values kept until every row has passed (the numpy path
             # balances the chunk only after checking all of it): they go to `stepped` first.
             target = stepped if balance else out
             within, fast = True, True
             for i in range(rows):
-                # numpy's order and operations: the row's 2d normals (u half, then v half), then
-                # ((z * scale) + dt-scaled pull-back) + theta, as EulerMaruyama.step's in-place updates
+                # numpy's draw order (row by row, the u half then the v half) into a row buffer, so
+                # that the arithmetic below runs in loops free of calls (vectorised by LLVM)
                 if scale != 0.0:
+                    for j in range(2 * width):
+                        normals[j] = rng.standard_normal()
+                    # EulerMaruyama.step's in-place updates: ((z * scale) + c * v) + u, (.. c * u) + v
                     for j in range(width):
-                        target[i, j] = ((rng.standard_normal() * scale
-                                         + coefficients[i, j] * theta[i, width + j]) + theta[i, j])
+                        target[i, j] = ((normals[j] * scale + coefficients[i, j] * theta[i, width + j])
+                                        + theta[i, j])
                     for j in range(width):
-                        target[i, width + j] = ((rng.standard_normal() * scale
+                        target[i, width + j] = ((normals[width + j] * scale
                                                  + coefficients[i, j] * theta[i, j]) + theta[i, width + j])
                 else:
                     for j in range(width):
                         target[i, j] = coefficients[i, j] * theta[i, width + j] + theta[i, j]
                     for j in range(width):
                         target[i, width + j] = coefficients[i, j] * theta[i, j] + theta[i, width + j]
-                for j in range(2 * width):
+                for j in range(2 * width):  # the engine's bound check (NaN fails: comparisons are False)
                     value = target[i, j]
-                    if not (value <= bound and value >= -bound):  # NaN fails too
-                        within = False
-                if not (balance and within and fast):
-                    continue  # the rest is only drawn and stepped: the engine takes over
-                # PairRescaling._balance_pairs: r = |v / u|, u sqrt(r), v / sqrt(r), where every
-                # ratio is a positive normal number (else the numpy balance takes another route)
+                    within &= (value <= bound) & (value >= -bound)
+                if not balance:
+                    continue
+                # PairRescaling._balance_pairs: r = |v / u|, then u sqrt(r) and v / sqrt(r), valid where
+                # every ratio is a positive normal number (else numpy takes the scale-safe route);
+                # rows after a failure are balanced too (discarded below): no branch in the loop
                 for j in range(width):
                     up, down = target[i, j], target[i, width + j]
                     ratio = abs(down / up)
-                    if not (ratio >= _TINY and ratio < np.inf):
-                        fast = False
-                        break
                     root = np.sqrt(ratio)
                     up, down = up * root, down / root
-                    if not (up <= bound and up >= -bound and down <= bound and down >= -bound):
-                        fast = False  # the check after the projection fails: the engine's business
-                        break
+                    fast &= ((ratio >= _TINY) & (ratio < np.inf) & (up <= bound) & (up >= -bound)
+                             & (down <= bound) & (down >= -bound))
                     out[i, j], out[i, width + j] = up, down
             if balance and not (within and fast):
                 out[:, :] = stepped
@@ -134,6 +135,7 @@ class ProductEulerStep:
         self.model, self.loss, self.rng, self.balance = model, loss, rng, bool(balance)
         self.dt, self.scale, self.bound = float(dt), float(scale), float(bound)
         self._scratch = np.empty((0, 2 * model.width))
+        self._normals = np.empty(2 * model.width)
 
     def __call__(self, theta, out):
         """Step ``theta`` ``(n, 2d)`` into ``out`` ``(n, 2d)``.
@@ -157,5 +159,5 @@ class ProductEulerStep:
             coefficients = np.array(coefficients, dtype=np.float64, order="C")
         if self.balance and len(self._scratch) < len(theta):
             self._scratch = np.empty_like(theta)  # reused: the chunks of a run share their size
-        return self._kernel(theta, coefficients, out, self._scratch[:len(theta)], self.rng, self.scale,
-                            self.bound, self.balance)
+        return self._kernel(theta, coefficients, out, self._scratch[:len(theta)], self._normals, self.rng,
+                            self.scale, self.bound, self.balance)
