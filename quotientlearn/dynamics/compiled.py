@@ -58,40 +58,60 @@ def product_euler_kernel():
             # balances the chunk only after checking all of it): they go to `stepped` first.
             target = stepped if balance else out
             within, fast = True, True
-            for i in range(rows):
-                # numpy's draw order (row by row, the u half then the v half) into a row buffer, so
-                # that the arithmetic below runs in loops free of calls (vectorised by LLVM)
-                if scale != 0.0:
-                    for j in range(2 * width):
-                        normals[j] = rng.standard_normal()
-                    # EulerMaruyama.step's in-place updates: ((z * scale) + c * v) + u, (.. c * u) + v
+            if width == 1:  # one pair a row: a loop over rows alone (inner loops of one cost ~10 ns a row)
+                for i in range(rows):
+                    c, u, v = coefficients[i, 0], theta[i, 0], theta[i, 1]
+                    if scale != 0.0:
+                        z = rng.standard_normal()
+                        new_u = (z * scale + c * v) + u
+                        z = rng.standard_normal()
+                        new_v = (z * scale + c * u) + v
+                    else:
+                        new_u, new_v = c * v + u, c * u + v
+                    target[i, 0], target[i, 1] = new_u, new_v
+                    within &= (new_u <= bound) & (new_u >= -bound) & (new_v <= bound) & (new_v >= -bound)
+                    if balance:  # the arithmetic of the rows below
+                        ratio = abs(new_v / new_u)
+                        root = np.sqrt(ratio)
+                        up, down = new_u * root, new_v / root
+                        fast &= ((ratio >= _TINY) & (ratio < np.inf) & (up <= bound) & (up >= -bound)
+                                 & (down <= bound) & (down >= -bound))
+                        out[i, 0], out[i, 1] = up, down
+            else:
+                for i in range(rows):
+                    # numpy's draw order (row by row, the u half then the v half) into a row buffer, so
+                    # that the arithmetic below runs in loops free of calls (vectorised by LLVM)
+                    if scale != 0.0:
+                        for j in range(2 * width):
+                            normals[j] = rng.standard_normal()
+                        # EulerMaruyama.step's in-place updates: ((z * scale) + c * v) + u, (.. c * u) + v
+                        for j in range(width):
+                            target[i, j] = ((normals[j] * scale + coefficients[i, j] * theta[i, width + j])
+                                            + theta[i, j])
+                        for j in range(width):
+                            target[i, width + j] = ((normals[width + j] * scale
+                                                     + coefficients[i, j] * theta[i, j]) + theta[i, width + j])
+                    else:
+                        for j in range(width):
+                            target[i, j] = coefficients[i, j] * theta[i, width + j] + theta[i, j]
+                        for j in range(width):
+                            target[i, width + j] = coefficients[i, j] * theta[i, j] + theta[i, width + j]
+                    for j in range(2 * width):  # the engine's bound check (NaN fails: comparisons are False)
+                        value = target[i, j]
+                        within &= (value <= bound) & (value >= -bound)
+                    if not balance:
+                        continue
+                    # PairRescaling._balance_pairs: r = |v / u|, then u sqrt(r) and v / sqrt(r), valid where
+                    # every ratio is a positive normal number (else numpy takes the scale-safe route);
+                    # rows after a failure are balanced too (discarded below): no branch in the loop
                     for j in range(width):
-                        target[i, j] = ((normals[j] * scale + coefficients[i, j] * theta[i, width + j])
-                                        + theta[i, j])
-                    for j in range(width):
-                        target[i, width + j] = ((normals[width + j] * scale
-                                                 + coefficients[i, j] * theta[i, j]) + theta[i, width + j])
-                else:
-                    for j in range(width):
-                        target[i, j] = coefficients[i, j] * theta[i, width + j] + theta[i, j]
-                    for j in range(width):
-                        target[i, width + j] = coefficients[i, j] * theta[i, j] + theta[i, width + j]
-                for j in range(2 * width):  # the engine's bound check (NaN fails: comparisons are False)
-                    value = target[i, j]
-                    within &= (value <= bound) & (value >= -bound)
-                if not balance:
-                    continue
-                # PairRescaling._balance_pairs: r = |v / u|, then u sqrt(r) and v / sqrt(r), valid where
-                # every ratio is a positive normal number (else numpy takes the scale-safe route);
-                # rows after a failure are balanced too (discarded below): no branch in the loop
-                for j in range(width):
-                    up, down = target[i, j], target[i, width + j]
-                    ratio = abs(down / up)
-                    root = np.sqrt(ratio)
-                    up, down = up * root, down / root
-                    fast &= ((ratio >= _TINY) & (ratio < np.inf) & (up <= bound) & (up >= -bound)
-                             & (down <= bound) & (down >= -bound))
-                    out[i, j], out[i, width + j] = up, down
+                        up, down = target[i, j], target[i, width + j]
+                        ratio = abs(down / up)
+                        root = np.sqrt(ratio)
+                        up, down = up * root, down / root
+                        fast &= ((ratio >= _TINY) & (ratio < np.inf) & (up <= bound) & (up >= -bound)
+                                 & (down <= bound) & (down >= -bound))
+                        out[i, j], out[i, width + j] = up, down
             if balance and not (within and fast):
                 out[:, :] = stepped
             return within and fast
