@@ -207,7 +207,7 @@ class Gauge:
         return np.max(np.abs(self._chi_raw(theta)), axis=-1, initial=0.0) <= atol * scale  # c = 0: all
 
     def pair_blocks(self):
-        """The action's :meth:`~quotientlearn.groups.GroupAction.pair_blocks` when :meth:`project` is its balance.
+        """The action's :meth:`~quotientlearn.groups.GroupAction.pair_blocks` where :meth:`project` balances.
 
         That is, for the moment map of a flat space, with an action whose balance validates its input;
         otherwise ``None``.

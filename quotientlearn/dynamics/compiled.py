@@ -1,4 +1,4 @@
-"""The fused compiled Euler step of the zoo's hot loop (numba, optional: ``pip install 'quotientlearn[fast]'``).
+"""The fused compiled Euler step of the zoo's hot loop (numba: ``pip install 'quotientlearn[fast]'``).
 
 With :data:`quotientlearn.numerics.COMPILED_DRAWS` on, the Euler–Maruyama step of a product model
 ``beta = A (u * v)`` (:class:`~quotientlearn.models.ProductFamily`) under isotropic noise, projected
@@ -90,7 +90,8 @@ def product_euler_kernel():
                                             + theta[i, j])
                         for j in range(width):
                             target[i, width + j] = ((normals[width + j] * scale
-                                                     + coefficients[i, j] * theta[i, j]) + theta[i, width + j])
+                                                     + coefficients[i, j] * theta[i, j])
+                                                    + theta[i, width + j])
                     else:
                         for j in range(width):
                             target[i, j] = coefficients[i, j] * theta[i, width + j] + theta[i, j]

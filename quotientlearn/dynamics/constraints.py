@@ -26,6 +26,11 @@ class Constraint:
     array([[0.6, 0.8]])
     """
 
+    #: ``c`` such that every entry of :meth:`project`'s result is at most ``c max_j |theta_j|`` in
+    #: magnitude (rounding included), or ``None`` when no such bound is known (the default). The
+    #: engine checks the divergence bound after every projection unless this proves it cannot fail.
+    entry_growth = None
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -68,6 +73,17 @@ class GaugeProjection(Constraint):
 
     def __repr__(self):
         return f"GaugeProjection({self.gauge!r})"
+
+    @property
+    def entry_growth(self):
+        """The action's balance growth where the gauge projects by that balance, else ``None``.
+
+        :attr:`~quotientlearn.groups.GroupAction.balance_entry_growth` on flat space, where
+        :meth:`~quotientlearn.gauge.Gauge.project` is the action's balance; the Newton route and
+        curved spaces declare none.
+        """
+        gauge = self.gauge
+        return gauge.action.balance_entry_growth if gauge.is_moment_map and gauge.is_flat else None
 
     def project(self, theta):
         """``gauge.project(theta)``: the predictor is unchanged."""

@@ -122,6 +122,10 @@ class GroupAction:
     #: (shape ``(..., *shape)``, finite float entries, the same errors), so that the gauge need not
     #: check it first: a pass over ``theta`` fewer at every step of the dynamics.
     balance_validates = False
+    #: ``c`` such that every entry of :meth:`balance`'s result is at most ``c max_j |theta_j|`` in
+    #: magnitude (rounding included), or ``None`` when no such bound is known. The dynamics then skip
+    #: the divergence check after a projection that cannot leave the bound (it costs a pass per step).
+    balance_entry_growth = None
 
     def __init__(self, dim, space_dim=None, act=None, exp=None, name=None, shape=None):
         # dim = 0 is the trivial group (no continuous symmetry): no generators, nothing to gauge.

@@ -145,6 +145,9 @@ class PairRescaling(TorusRescaling):
         # pairs of contiguous blocks covering every coordinate (Hadamard products): a fast balance
         self._pair_blocks = (single and bool(self._touched.all())
                              and all(isinstance(index, slice) for index in self._single))
+        # Balanced pairs have |u'| = |v'| = sqrt(|u| |v|) <= max(|u|, |v|): every route below (the
+        # ratio form, copysign of the roots, zero for a degenerate pair) rounds that within 3 ulps.
+        self.balance_entry_growth = 1.0 + 1e-15 if single else None
 
     @cached_property
     def weights(self):

@@ -15,8 +15,17 @@ import pytest
 import quotientlearn as ql
 from quotientlearn import numerics
 from quotientlearn.checkpoint import Checkpoint
-from quotientlearn.dynamics import (Engine, EulerMaruyama, GaugeProjection, Loss, Potential,
-                                    StochasticHeun, compiled, engine, get_noise)
+from quotientlearn.dynamics import (
+    Engine,
+    EulerMaruyama,
+    GaugeProjection,
+    Loss,
+    Potential,
+    StochasticHeun,
+    compiled,
+    engine,
+    get_noise,
+)
 
 pytest.importorskip("numba")
 
@@ -126,8 +135,8 @@ def test_fused_step_diverges_like_the_numpy_path(monkeypatch, small_chunks, drop
         assert outcomes[0] == outcomes[1] and "at step 1" in outcomes[0]
 
 
-@pytest.mark.parametrize(("start", "dt", "gradient"), [([[1e-160, 1e160]], 1e-3, 0.0), ([[1.0, 2.0]], 0.5, 1.0)],
-                         ids=["ratio overflows", "u hits 0"])
+@pytest.mark.parametrize(("start", "dt", "gradient"),
+                         [([[1e-160, 1e160]], 1e-3, 0.0), ([[1.0, 2.0]], 0.5, 1.0)], ids=["ratio overflows", "u hits 0"])
 def test_pairs_the_closed_form_balance_refuses_go_the_scale_safe_route(start, dt, gradient):
     # |v / u| = inf (u tiny, v huge), or u exactly 0 after the step (T = 0, c = -dt g = -1/2 and
     # c v + u = 0): the balance's closed form does not apply, so the kernel hands back the stepped
@@ -147,8 +156,8 @@ def test_pairs_the_closed_form_balance_refuses_go_the_scale_safe_route(start, dt
         switch = numerics.COMPILED_DRAWS
         numerics.COMPILED_DRAWS = fused
         try:
-            run = Engine(Potential(model, loss), get_noise("isotropic"), EulerMaruyama(), 0.0, dt, model=model,
-                         constraint=GaugeProjection(model.gauge), bound=1e300)
+            run = Engine(Potential(model, loss), get_noise("isotropic"), EulerMaruyama(), 0.0, dt,
+                         model=model, constraint=GaugeProjection(model.gauge), bound=1e300)
             runs.append(run.run(theta.copy(), 1, np.random.default_rng(0), progress=False).theta)
         finally:
             numerics.COMPILED_DRAWS = switch
@@ -218,7 +227,8 @@ def test_fused_step_is_not_offered_where_it_would_not_be_exact(monkeypatch):
         "horizontal": (EulerMaruyama(), Potential(model, GIVEN), get_noise("horizontal"), model, gauge),
         "label": (EulerMaruyama(), Potential(model, GIVEN), get_noise("label"), model, gauge),
         "heun": (StochasticHeun(), Potential(model, GIVEN), isotropic, model, gauge),
-        "custom": (EulerMaruyama(), Potential(custom, GIVEN), isotropic, custom, GaugeProjection(custom.gauge)),
+        "custom": (EulerMaruyama(), Potential(custom, GIVEN), isotropic, custom,
+                   GaugeProjection(custom.gauge)),
         "other constraint": (EulerMaruyama(), Potential(model, GIVEN), isotropic, model, Unit()),
     }
     for name, (scheme, drift, noise, owner, constraint) in cases.items():

@@ -86,6 +86,44 @@ def test_projection_is_finite_and_keeps_the_predictor(name, data):
         assert norm(moved - beta) <= 1e-8 * norm(beta) + 1e-12 * floor, (theta, beta, moved)
 
 
+GROWTH_DECLARED = [name for name, model in ZOO.items()
+                   if ql.dynamics.GaugeProjection(model.gauge).entry_growth is not None]
+
+
+def test_the_product_zoo_declares_a_balance_growth():
+    # the engine skips the divergence check after these projections (dynamics/engine.py)
+    assert {"Hadamard", "BasisHadamard", "CumsumHadamard"} <= set(GROWTH_DECLARED), GROWTH_DECLARED
+
+
+@pytest.mark.parametrize("name", GROWTH_DECLARED)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_declared_balance_growth_bounds_every_projected_entry(name, data):
+    # The engine trusts the declared growth instead of checking the bound after a projection, so it
+    # must hold everywhere, rounding included: every entry of the projection is within c times the
+    # largest entry it was given, row by row (the declaration is over a whole batch; rows are stronger).
+    model = ZOO[name]
+    growth = ql.dynamics.GaugeProjection(model.gauge).entry_growth
+    rows = np.stack([data.draw(edge_points(model), label="theta") for _ in range(3)])
+    near_ties = rows * (1.0 + np.array([0.0, 2.0**-52, -(2.0**-52)]))[:, None]  # |u| ~ |v| to an ulp
+    for theta in (rows, near_ties, np.abs(rows)):
+        projected = model.gauge.project(theta)
+        largest = np.max(np.abs(theta), axis=-1, keepdims=True)
+        assert np.all(np.abs(projected) <= growth * largest), (theta, projected)
+
+
+def test_the_pair_balance_growth_holds_at_near_ties():
+    # Pairs equal to a few ulps, where rounding could push a balanced entry past both: the largest
+    # entry never grows beyond the declared 1 + 1e-15, and a balanced pair reaches its maximum (no
+    # growth below 1 could be declared).
+    rng = np.random.default_rng(0)
+    theta = np.exp(rng.uniform(-5, 5, (200_000, 2)))
+    theta[:, 1] = theta[:, 0] * (1.0 + rng.integers(-4, 5, 200_000) * 2.0**-52)
+    projected = models.Hadamard(1).gauge.project(theta)
+    excess = np.max(np.abs(projected) / np.max(theta, axis=-1, keepdims=True))
+    assert 1.0 <= excess <= models.Hadamard(1).action.balance_entry_growth
+
+
 @pytest.mark.parametrize("name", list(ZOO))
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
