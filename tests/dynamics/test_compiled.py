@@ -136,7 +136,8 @@ def test_fused_step_diverges_like_the_numpy_path(monkeypatch, small_chunks, drop
 
 
 @pytest.mark.parametrize(("start", "dt", "gradient"),
-                         [([[1e-160, 1e160]], 1e-3, 0.0), ([[1.0, 2.0]], 0.5, 1.0)], ids=["ratio overflows", "u hits 0"])
+                         [([[1e-160, 1e160]], 1e-3, 0.0), ([[1.0, 2.0]], 0.5, 1.0)],
+                         ids=["ratio overflows", "u hits 0"])
 def test_pairs_the_closed_form_balance_refuses_go_the_scale_safe_route(start, dt, gradient):
     # |v / u| = inf (u tiny, v huge), or u exactly 0 after the step (T = 0, c = -dt g = -1/2 and
     # c v + u = 0): the balance's closed form does not apply, so the kernel hands back the stepped
