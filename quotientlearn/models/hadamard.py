@@ -12,6 +12,7 @@ import autograd.numpy as anp
 import numpy as np
 
 from quotientlearn.dynamics.compiled import ProductEulerStep
+from quotientlearn.dynamics.constraints import Constraint
 from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
@@ -168,7 +169,9 @@ class ProductFamily(Model):
         """
         width = self.width
         balance = constraint is not None
-        if balance and constraint.pair_blocks() != (slice(0, width), slice(width, 2 * width)):
+        # the engine also runs duck-typed constraints (only `project`): those keep the numpy path
+        if balance and not (isinstance(constraint, Constraint)
+                            and constraint.pair_blocks() == (slice(0, width), slice(width, 2 * width))):
             return None
         return ProductEulerStep(self, loss, dt, scale, bound, rng, balance)
 

@@ -208,7 +208,7 @@ def test_fused_step_resumes_bit_identically(monkeypatch, small_chunks, tmp_path)
 
 def test_fused_step_is_not_offered_where_it_would_not_be_exact(monkeypatch):
     # weight decay, a gauge penalty, horizontal and label noise, Heun, a Custom model, a constraint
-    # that is not the pair balance: each keeps the numpy path
+    # that is not the pair balance (or not a Constraint): each keeps the numpy path
     monkeypatch.setattr(numerics, "COMPILED_DRAWS", True)
     model = ql.models.Hadamard(2)
     action = ql.groups.GroupAction(
@@ -221,6 +221,9 @@ def test_fused_step_is_not_offered_where_it_would_not_be_exact(monkeypatch):
         def project(self, theta):
             return theta / np.linalg.norm(theta, axis=-1, keepdims=True)
 
+    class DuckTyped:  # the engine runs constraints that only have `project`
+        project = Unit.project
+
     cases = {
         "weight decay": (EulerMaruyama(), Potential(model, GIVEN, weight_decay=0.1), isotropic, model, gauge),
         "gauge penalty": (EulerMaruyama(), Potential(model, GIVEN, gauge_penalty=1.0), isotropic, model,
@@ -231,6 +234,7 @@ def test_fused_step_is_not_offered_where_it_would_not_be_exact(monkeypatch):
         "custom": (EulerMaruyama(), Potential(custom, GIVEN), isotropic, custom,
                    GaugeProjection(custom.gauge)),
         "other constraint": (EulerMaruyama(), Potential(model, GIVEN), isotropic, model, Unit()),
+        "duck-typed constraint": (EulerMaruyama(), Potential(model, GIVEN), isotropic, model, DuckTyped()),
     }
     for name, (scheme, drift, noise, owner, constraint) in cases.items():
         assert scheme.fused_step(drift, noise, owner, constraint, 1e-3, 0.01, 1e8, rng) is None, name
