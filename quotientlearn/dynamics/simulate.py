@@ -27,11 +27,14 @@ __all__ = ["simulate"]
 _UNCHECKED_BYTES = 2**24
 
 
-def _initial_state(model, init, n_particles, rng):
+def _initial_state(model, init, n_particles, rng, constraint):
+    """The ``(N, *shape)`` start, projected by ``constraint`` (if any)."""
     if init is None:
         # Random parameters moved along their orbits onto the slice: the dynamics start balanced.
         theta = model.sample((n_particles,), rng)
-        return model.gauge.project(theta) if model.action.dim else theta
+        if model.action.dim:
+            theta = model.gauge.project(theta)
+        return constraint.project(theta) if constraint is not None else theta
     init = real_array(init, "init")
     shape = model.space.shape
     if init.shape not in (shape, (n_particles,) + shape):
@@ -40,6 +43,9 @@ def _initial_state(model, init, n_particles, rng):
     if not np.all(np.isfinite(init)):
         raise ValueError("init has non-finite entries")
     init = model.space.validate(init, "init")
+    if constraint is not None:
+        # one point for all particles is projected once (the projection acts row by row)
+        init = constraint.project(init if init.ndim > len(shape) else init[None])
     # C order (copying a broadcast view would keep its strides' order: Fortran for (N, D)), the
     # layout the chunked step and the compiled kernels stream through row by row
     return np.array(np.broadcast_to(init, (n_particles,) + shape), order="C")
@@ -164,11 +170,9 @@ def simulate(model, loss, temperature, noise="isotropic", gauge_fixing=True, wei
     if n_bytes > _UNCHECKED_BYTES:
         check_memory(n_bytes, f"n_particles = {n_particles} with D = {model.dim}")
     rng = as_generator(seed)
-    theta = _initial_state(model, init, n_particles, rng)
     gauge_fixing = bool(gauge_fixing) and model.action.dim > 0  # no symmetry: nothing to fix
     constraint = GaugeProjection(model.gauge) if gauge_fixing else None
-    if constraint is not None:
-        theta = constraint.project(theta)
+    theta = _initial_state(model, init, n_particles, rng, constraint)
     potential = Potential(model, loss, weight_decay, gauge_penalty)
     values = potential.checked_values(theta)
     if values.shape != (n_particles,):

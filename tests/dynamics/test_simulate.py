@@ -141,3 +141,23 @@ def test_soft_gauge_penalty_holds_particles_near_the_slice(hadamard):
     spread_held = np.std(hadamard.gauge.chi(held.theta))
     assert spread_held < 0.1 < spread_free
     assert held.metadata["gauge_penalty"] == 50.0
+
+
+def _custom_product(d):
+    action = ql.groups.GroupAction(
+        dim=d, space_dim=2 * d,
+        act=lambda c, th: anp.concatenate([th[..., :d] * anp.exp(c), th[..., d:] * anp.exp(-c)], -1))
+    return ql.models.Custom(predictor=lambda th: th[..., :d] * th[..., d:], action=action)
+
+
+@pytest.mark.parametrize("model", [ql.models.Hadamard(2), ql.models.MatrixFactorization(3, 3, 2),
+                                   ql.models.ShallowReLU(2, 3), _custom_product(2)], ids=repr)
+def test_one_init_point_is_projected_once_for_every_particle(model):
+    # One init point is projected before it is copied to every particle: the start is, bit for bit,
+    # the projection of every copy (closed-form and Newton projections act row by row).
+    point = model.sample((), 3)
+    start = ql.simulate(model, lambda b: 0.0 * anp.sum(b, axis=tuple(range(1, anp.ndim(b)))), 0.1,
+                        n_steps=0, n_particles=5, init=point, progress=False).theta
+    expected = model.gauge.project(np.broadcast_to(point, (5,) + point.shape))
+    np.testing.assert_array_equal(start, expected)
+    assert not np.array_equal(expected[0], point)  # power: the projection moved the point
