@@ -12,10 +12,12 @@ machine runs this: re-measure on a quiet one.
 1. ``loop``: gauge-fixed isotropic Langevin on ``beta = u v`` (Hadamard), ``L = sum (beta - 1)^2 / 2``,
    T = 0.1, dt = 1e-3, N = 10^4, projection onto the balanced slice every step, at d = 1, 100, 1000:
    throughput of ``ql.simulate`` (autograd loss; a :class:`~quotientlearn.Loss` with its gradient; the
-   same with numba's compiled draws, ``quotientlearn.numerics.COMPILED_DRAWS``, when numba is installed),
+   same with numba's compiled draws only, and with the fused compiled chunk step, both switched on by
+   ``quotientlearn.numerics.COMPILED_DRAWS``, when numba is installed),
    a hand-optimised numpy loop (preallocated buffers, in-place, fewest passes) and, when numba is
    installed, one fused numba kernel per step (the ceiling; numba's compiled Generator draws), all
-   relative to a naive numpy loop (the textbook expressions).
+   relative to a naive numpy loop (the textbook expressions); and the fused step's throughput over the
+   fused numba kernel's (the issue's ">= 0.7x").
 2. ``n100``: the same at N = 100 particles (d = 1, 100): ``ql.simulate`` per step over the naive loop.
 3. ``custom``: ``ql.models.Custom`` built from a predictor and an ``act`` equal to a zoo model, per
    simulation step over the zoo model: Hadamard d = 1, 10, 100 and MatrixFactorization 8 x 8 of rank
@@ -80,9 +82,10 @@ def ratio_summary(times, reference, speed=True):
 
 def show(title, rows, columns):
     print(f"\n{title}")
-    print(f"{'':34s}" + "".join(f"{c:>24s}" for c in columns))
+    width = max(34, *(len(name) + 2 for name in rows))
+    print(" " * width + "".join(f"{c:>24s}" for c in columns))
     for name, cells in rows.items():
-        print(f"{name:34s}" + "".join(
+        print(f"{name:{width}s}" + "".join(
             f"{'{:.2f} [{:.2f}, {:.2f}]'.format(*cell):>24s}" if cell is not None else f"{'n/a':>24s}"
             for cell in cells))
 
@@ -156,12 +159,20 @@ def fused_loop(n, d, steps, seed=0):
                         np.random.default_rng(seed))
 
 
-def library_loop(model, loss_fn, n, steps, seed=0, compiled_draws=False):
+class DrawsOnly(ql.dynamics.EulerMaruyama):
+    """The Euler step without its fused compiled chunk step: numpy's passes, numba's draws."""
+
+    def fused_step(self, *args):
+        return None
+
+
+def library_loop(model, loss_fn, n, steps, seed=0, compiled=False, scheme="euler"):
     init = model.balanced(np.ones(model.beta_shape))
-    numerics.COMPILED_DRAWS = compiled_draws  # numba draws the same normals (the `fast` extra)
+    # numba's kernels (the `fast` extra): the same normals, and the fused step where it applies
+    numerics.COMPILED_DRAWS = compiled
     try:
         return ql.simulate(model, loss_fn, TEMPERATURE, dt=DT, n_steps=steps, n_particles=n,
-                           init=init, seed=seed, progress=False)
+                           init=init, seed=seed, progress=False, scheme=scheme)
     finally:
         numerics.COMPILED_DRAWS = False
 
@@ -170,9 +181,11 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
     columns, rows = [], {}
     names = ["naive numpy loop", "hand-optimised numpy loop", "numba, one fused kernel",
              "ql.simulate (autograd loss)", "ql.simulate (ql.Loss with gradient)",
-             "ql.simulate (ql.Loss, compiled draws)"]
+             "ql.simulate (ql.Loss, compiled draws)", "ql.simulate (ql.Loss, fused compiled step)"]
     for name in names:
         rows[name] = []
+    versus = "fused compiled step / numba fused kernel"
+    rows[versus] = []
     for d in widths:
         steps = max(2, int((20 if quick else 60) * 100 / max(d, 100)))
         model = ql.models.Hadamard(d)
@@ -185,11 +198,16 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
         if numba is not None:
             contenders[names[2]] = lambda d=d, steps=steps: fused_loop(n, d, steps)
             contenders[names[5]] = lambda model=model, steps=steps: library_loop(
-                model, GRADIENT_LOSS, n, steps, compiled_draws=True)
-        summary = ratio_summary(interleaved(contenders, repeats), names[0])
+                model, GRADIENT_LOSS, n, steps, compiled=True, scheme=DrawsOnly())
+            contenders[names[6]] = lambda model=model, steps=steps: library_loop(
+                model, GRADIENT_LOSS, n, steps, compiled=True)
+        times = interleaved(contenders, repeats)
+        summary = ratio_summary(times, names[0])
         columns.append(f"d = {d} ({steps} steps)")
         for name in names:
             rows[name].append(summary.get(name))
+        # the issue's "0.7x": throughput of the fused step over the ceiling, per repetition
+        rows[versus].append(ratio_summary(times, names[2])[names[6]] if numba is not None else None)
     show(f"1. throughput relative to the naive numpy loop (N = {n}; median [min, max] over {repeats} "
          "interleaved repetitions)" + ("" if numba is not None else "; numba is not installed"),
          rows, columns)
@@ -198,7 +216,8 @@ def table_loop(repeats, quick, n=10_000, widths=(1, 100, 1000)):
 def table_n100(repeats, quick, widths=(1, 100)):
     rows = {"ql.simulate / naive loop (autograd loss)": [],
             "ql.simulate / naive loop (Loss with gradient)": [],
-            "ql.simulate / naive loop (Loss, compiled draws)": []}
+            "ql.simulate / naive loop (Loss, compiled draws)": [],
+            "ql.simulate / naive loop (Loss, fused compiled step)": []}
     columns = []
     for d in widths:
         steps = 200 if quick else 1000
@@ -210,12 +229,15 @@ def table_n100(repeats, quick, widths=(1, 100)):
         }
         if numba is not None:
             contenders["compiled"] = lambda model=model, steps=steps: library_loop(
-                model, GRADIENT_LOSS, 100, steps, compiled_draws=True)
+                model, GRADIENT_LOSS, 100, steps, compiled=True, scheme=DrawsOnly())
+            contenders["fused"] = lambda model=model, steps=steps: library_loop(
+                model, GRADIENT_LOSS, 100, steps, compiled=True)
         summary = ratio_summary(interleaved(contenders, repeats), "naive", speed=False)
         columns.append(f"d = {d} ({steps} steps)")
         rows["ql.simulate / naive loop (autograd loss)"].append(summary["auto"])
         rows["ql.simulate / naive loop (Loss with gradient)"].append(summary["given"])
         rows["ql.simulate / naive loop (Loss, compiled draws)"].append(summary.get("compiled"))
+        rows["ql.simulate / naive loop (Loss, fused compiled step)"].append(summary.get("fused"))
     show(f"2. N = 100: time per step relative to the naive numpy loop (median [min, max], {repeats} "
          "repetitions)", rows, columns)
 

@@ -206,6 +206,17 @@ class Gauge:
         scale = 1.0 + np.sum(self.action._flat(theta) ** 2, axis=-1)
         return np.max(np.abs(self._chi_raw(theta)), axis=-1, initial=0.0) <= atol * scale  # c = 0: all
 
+    def pair_blocks(self):
+        """The action's :meth:`~quotientlearn.groups.GroupAction.pair_blocks` where :meth:`project` balances.
+
+        That is, for the moment map of a flat space, with an action whose balance validates its input;
+        otherwise ``None``.
+        """
+        if not (self.is_moment_map and self.is_flat and self.action.balance_validates):
+            return None
+        self._require_moment_constraints()  # project's own check, once
+        return self.action.pair_blocks()
+
     def project(self, theta):
         """Move ``theta`` along its orbit onto the slice; the predictor is unchanged.
 

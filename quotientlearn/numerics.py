@@ -47,7 +47,9 @@ __all__ = [
 #: ziggurat on the same bit generator); the compiled loop is about three times as fast, and drawing is
 #: most of a step at small ``D``. Off by default (numpy is the reference, and the first draw of a
 #: process compiles: ~1 s, cached on disk where the package is writable); on with
-#: ``QUOTIENTLEARN_NUMBA=1`` in the environment, or by setting this attribute at run time.
+#: ``QUOTIENTLEARN_NUMBA=1`` in the environment, or by setting this attribute at run time. The same
+#: switch turns on the fused compiled Euler step of the product models
+#: (:mod:`quotientlearn.dynamics.compiled`; also bit-identical).
 COMPILED_DRAWS = os.environ.get("QUOTIENTLEARN_NUMBA", "") == "1"
 
 _COMPILED_FILL = []  # the compiled loop, once built

@@ -42,6 +42,15 @@ class Constraint:
         """Largest violation of the constraint over the particles (0 when it holds exactly)."""
         raise NotImplementedError(f"{type(self).__name__} must implement Constraint.residual(theta)")
 
+    def pair_blocks(self):
+        """``(up, down)`` slices when :meth:`project` is the closed-form pair balance, else ``None``.
+
+        See :meth:`quotientlearn.groups.GroupAction.pair_blocks`; a compiled step
+        (:meth:`~quotientlearn.dynamics.Scheme.fused_step`) may then balance the pairs itself. The
+        default: ``None``.
+        """
+        return None
+
 
 class GaugeProjection(Constraint):
     """Move every particle along its orbit onto the gauge slice (:meth:`~quotientlearn.gauge.Gauge.project`).
@@ -79,6 +88,10 @@ class GaugeProjection(Constraint):
     def project(self, theta):
         """``gauge.project(theta)``: the predictor is unchanged."""
         return self.gauge.project(theta)
+
+    def pair_blocks(self):
+        """The gauge's :meth:`~quotientlearn.gauge.Gauge.pair_blocks`."""
+        return self.gauge.pair_blocks()
 
     def residual(self, theta):
         """``max |chi(theta)|``."""

@@ -92,6 +92,14 @@ class Drift:
         drift *= factor
         return drift, pullback
 
+    def fused_euler_step(self, constraint, dt, scale, bound, rng):
+        """A compiled Euler–Maruyama chunk step with standard normal increments, or ``None`` (default).
+
+        See :meth:`~quotientlearn.dynamics.Scheme.fused_step`, which asks for it when the compiled
+        switch is on; a drift offers one only where its results are the numpy path's bit for bit.
+        """
+        return None
+
 
 def check_traceable(fn, point, what="the loss"):
     """Raise a ``TypeError`` saying how to fix it when autograd cannot differentiate ``fn`` at ``point``.
@@ -188,6 +196,15 @@ class Potential(Drift):
             penalty = np.einsum("...c,...cd->...d", gauge.chi(theta), gauge.chi_jacobian(theta))
             drift = drift - (factor * self.gauge_penalty) * np.reshape(penalty, np.shape(theta))
         return drift, pullback
+
+    def fused_euler_step(self, constraint, dt, scale, bound, rng):
+        """The model's compiled step for this loss (:meth:`~quotientlearn.models.Model.fused_euler_step`).
+
+        Only for ``U = L(phi(theta))``: without weight decay and gauge penalty (not fused), else ``None``.
+        """
+        if self.weight_decay or self.gauge_penalty:
+            return None
+        return self.model.fused_euler_step(self.loss, constraint, dt, scale, bound, rng)
 
     def checked_values(self, theta):
         """Loss values ``(N,)`` at ``theta`` after checking that autograd can differentiate the loss.

@@ -357,6 +357,10 @@ class Engine:
         def advance(part):
             return scheme.step(part, drift, noise, model, dt, scale, rng)
 
+        # A compiled step of the whole chunk sequence (the numpy path's results; see Scheme.fused_step)
+        fused = (scheme.fused_step(drift, noise, model, self.constraint, dt, scale, self.bound, rng)
+                 if drift.independent_rows else None)
+
         within_bound, proof, exactly_within_bound = (self._within_bound, self._proof,
                                                      self._exactly_within_bound)
         keeps_bound_below = self._projection_keeps_bound_below()
@@ -375,7 +379,7 @@ class Engine:
                 _progress_bar(progress, total=n_steps, initial=step, desc=desc) as bar:
             while step < n_steps:
                 step += 1
-                if rows >= len(theta):
+                if rows >= len(theta) and fused is None:
                     theta = advance(theta)
                     squares = proof(theta)
                     if squares is None and not exactly_within_bound(theta):
@@ -391,7 +395,7 @@ class Engine:
                     out = spare if spare is not None and spare.shape == theta.shape else None
                     theta, alive = self._advance_in_chunks(theta, alive, step, rows, advance,
                                                            project, drop_diverged, out,
-                                                           keeps_bound_below)
+                                                           keeps_bound_below, fused)
                     owned, spare = True, previous
                 if step == next_record:
                     recorder.record(theta, slice(None) if alive.size == n_particles else alive)
@@ -452,7 +456,7 @@ class Engine:
         return self.bound * self.bound / (growth * growth * (1.0 + 1e-12))
 
     def _advance_in_chunks(self, theta, alive, step, rows, advance, project, drop_diverged, out,
-                           keeps_bound_below):
+                           keeps_bound_below, fused=None):
         """One step of independent particles, chunk by chunk: ``(theta, alive)`` after the step.
 
         Each chunk is stepped, checked, projected and checked while it is in cache, and written into
@@ -461,11 +465,18 @@ class Engine:
         divergence, are those
         of the step, check, projection and check of the whole batch: a chunk that fails a check sends
         the rest of the step through exactly that sequence (the projection draws nothing, and rows
-        before the failed chunk passed both checks, so none of them is dropped).
+        before the failed chunk passed both checks, so none of them is dropped). ``fused`` (a
+        :meth:`~quotientlearn.dynamics.Scheme.fused_step`) does a chunk's sequence in one call, or
+        leaves its stepped rows in ``out`` for the sequence below.
         """
         out = np.empty_like(theta) if out is None else out
         for start in range(0, len(theta), rows):
-            part = advance(theta[start:start + rows])
+            if fused is None:
+                part = advance(theta[start:start + rows])
+            else:
+                part = out[start:start + rows]
+                if fused(theta[start:start + rows], part):
+                    continue
             squares = self._proof(part)
             if squares is not None or self._exactly_within_bound(part):
                 if project is None:

@@ -134,6 +134,10 @@ class NoiseModel:
         The increment is a tangent vector moved along a geodesic (the law does not depend on
         coordinates; on a curved space the step adds the Itô drift :meth:`curvature_drift`). ``False``:
         noise defined in the coordinates of ``R^D`` (``"preconditioned"``), no such drift.
+    standard_increment : bool
+        :meth:`increment` is ``numerics.standard_normal(rng, theta.shape)`` itself, so a compiled step
+        may draw those numbers on its own (:meth:`~quotientlearn.dynamics.Scheme.fused_step`); a
+        subclass that changes :meth:`increment` sets it ``False``.
 
     Examples
     --------
@@ -157,6 +161,7 @@ class NoiseModel:
     isotropic = False
     horizontal = False
     intrinsic = True
+    standard_increment = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -294,6 +299,7 @@ class Isotropic(NoiseModel):
     name = "isotropic"
     additive = True
     isotropic = True
+    standard_increment = True
 
     def covariance(self, model, theta):
         """The identity (the cometric ``K`` on a curved space), shape ``(n, D, D)``."""
@@ -352,6 +358,7 @@ class Horizontal(Isotropic):
     additive = False
     isotropic = False
     horizontal = True
+    standard_increment = False
 
     def covariance(self, model, theta):
         """``K - Xi^T Gram^{-1} Xi`` (``K = I`` on flat space), shape ``(n, D, D)``."""

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from quotientlearn import numerics
+
 __all__ = ["SCHEMES", "EulerMaruyama", "RiemannianEuler", "Scheme", "StochasticHeun", "get_scheme"]
 
 
@@ -88,6 +90,30 @@ class Scheme:
         """
         raise NotImplementedError(f"{type(self).__name__} must implement Scheme.step")
 
+    def fused_step(self, drift, noise, model, constraint, dt, scale, bound, rng):
+        """A compiled chunk step doing :meth:`step`, the divergence check and ``constraint`` in one pass.
+
+        The engine asks once per run; the default is ``None``: the numpy path (the reference).
+
+        Parameters
+        ----------
+        drift, noise, model, dt, scale, rng
+            As for :meth:`step`.
+        constraint : Constraint or None
+            The engine's constraint step.
+        bound : float
+            The engine's divergence bound.
+
+        Returns
+        -------
+        fused : callable or None
+            ``fused(theta (n, D), out (n, D)) -> bool`` for a chunk of independent particles, with the
+            numpy path's results bit for bit: ``True`` when ``out`` holds the stepped, constrained
+            particles and both divergence checks passed; ``False`` when ``out`` holds the stepped
+            particles only (the engine then checks and constrains them as on the numpy path).
+        """
+        return None
+
 
 class EulerMaruyama(Scheme):
     """``theta + b dt + sqrt(2 T dt) C^{1/2} xi`` (on a curved space: :class:`RiemannianEuler`).
@@ -123,6 +149,18 @@ class EulerMaruyama(Scheme):
             step = increment
         step += theta
         return step
+
+    def fused_step(self, drift, noise, model, constraint, dt, scale, bound, rng):
+        """The drift's compiled Euler step (:meth:`Drift.fused_euler_step`) when compiled draws are on.
+
+        It needs :data:`quotientlearn.numerics.COMPILED_DRAWS` (the switch of numba's kernels), a noise
+        model whose increment is the standard normal draw (``noise.standard_increment``) and numpy's
+        own Generator (whose draws numba reproduces); otherwise ``None``. See :meth:`Scheme.fused_step`.
+        """
+        if not (numerics.COMPILED_DRAWS and noise.standard_increment
+                and type(rng) is np.random.Generator):
+            return None
+        return drift.fused_euler_step(constraint, dt, scale, bound, rng)
 
 
 class StochasticHeun(Scheme):

@@ -338,6 +338,16 @@ class GroupAction:
         theta = as_batch(theta, self.shape)
         return np.reshape(self._affine_or_raise().balance(self._flat(theta)), np.shape(theta))
 
+    def pair_blocks(self):
+        """``(up, down)`` slices when :meth:`balance` is the closed-form pair balance, else ``None``.
+
+        Declared by :class:`~quotientlearn.groups.PairRescaling` of contiguous one-coordinate pairs
+        ``(theta[up][i], theta[down][i])``: there, on float64 points whose ratios ``|down_i / up_i|``
+        are all positive normal numbers, :meth:`balance` is ``up sqrt(r)``, ``down / sqrt(r)`` with
+        ``r = |down / up|``, which a compiled step may then compute itself. The default: ``None``.
+        """
+        return None
+
 
 def newton_onto_level_set(action, theta, chi, chi_jacobian, tol=1e-13, max_iter=200):
     """Move points along their orbits onto ``{chi = 0}`` by damped Newton steps in the Lie algebra.

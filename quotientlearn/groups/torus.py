@@ -267,6 +267,10 @@ class PairRescaling(TorusRescaling):
         factor = self._spread(up_factor, down_factor, fill=1.0)
         return theta * factor * factor
 
+    def pair_blocks(self):
+        """The contiguous up and down slices of one-coordinate pairs, or ``None``; see the base class."""
+        return self._single if self._pair_blocks else None
+
     def _balance_pairs(self, theta):
         """The balance of one-coordinate pairs in a few passes, or ``None`` where it is not exact.
 

@@ -170,6 +170,16 @@ class Model:
         pullback, beta = make_vjp(self.traceable_predictor)(theta)
         return beta, pullback
 
+    def fused_euler_step(self, loss, constraint, dt, scale, bound, rng):
+        """A compiled Euler chunk step for the potential ``L(phi(theta))``, or ``None`` (the default).
+
+        Asked for by :meth:`~quotientlearn.dynamics.Potential.fused_euler_step` when the compiled switch
+        is on; a model offers one only where it reproduces the numpy path bit for bit (the zoo's
+        :class:`~quotientlearn.models.ProductFamily`). See
+        :meth:`~quotientlearn.dynamics.Scheme.fused_step` for the arguments and what it returns.
+        """
+        return None
+
     def predictor_jacobian(self, theta):
         """``dphi`` by autograd on the flattened entries, shape ``(..., beta_size, D)``.
 

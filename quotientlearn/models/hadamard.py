@@ -11,6 +11,8 @@ from __future__ import annotations
 import autograd.numpy as anp
 import numpy as np
 
+from quotientlearn.dynamics.compiled import ProductEulerStep
+from quotientlearn.dynamics.constraints import Constraint
 from quotientlearn.groups.base import sum_log
 from quotientlearn.groups.torus import PairRescaling
 from quotientlearn.models.base import Model
@@ -157,6 +159,21 @@ class ProductFamily(Model):
             return out
 
         return beta, pullback
+
+    def fused_euler_step(self, loss, constraint, dt, scale, bound, rng):
+        """:class:`~quotientlearn.dynamics.compiled.ProductEulerStep`, balancing when ``constraint`` does.
+
+        For no constraint, or one whose projection is the pair balance of ``(u, v)``
+        (:meth:`~quotientlearn.dynamics.Constraint.pair_blocks`); otherwise ``None``. It reproduces
+        :meth:`predictor_and_pullback`'s closed form, the Euler step and that balance bit for bit.
+        """
+        width = self.width
+        balance = constraint is not None
+        # the engine also runs duck-typed constraints (only `project`): those keep the numpy path
+        if balance and not (isinstance(constraint, Constraint)
+                            and constraint.pair_blocks() == (slice(0, width), slice(width, 2 * width))):
+            return None
+        return ProductEulerStep(self, loss, dt, scale, bound, rng, balance)
 
     def predictor_hessians(self, theta):
         """:class:`ProductHessians` in closed form."""
