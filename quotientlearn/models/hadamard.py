@@ -165,7 +165,8 @@ class ProductFamily(Model):
 
         For no constraint, or one whose projection is the pair balance of ``(u, v)``
         (:meth:`~quotientlearn.dynamics.Constraint.pair_blocks`); otherwise ``None``. It reproduces
-        :meth:`predictor_and_pullback`'s closed form, the Euler step and that balance bit for bit.
+        :meth:`predictor_and_pullback`'s closed form, the Euler step and that balance bit for bit (a
+        subclass that changes the predictor or its pull-back returns ``None`` here).
         """
         width = self.width
         balance = constraint is not None

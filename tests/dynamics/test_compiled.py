@@ -88,11 +88,12 @@ def test_the_comparison_has_power(monkeypatch, small_chunks):
         assert not np.array_equal(changed[0].theta, fused_run[0].theta)
 
 
+@pytest.mark.parametrize("width", [1, 5])  # the kernel's loop over rows alone, and its general loop
 @pytest.mark.parametrize("case", ["autograd loss", "no gauge fixing", "zero temperature", "whole batch"])
-def test_fused_step_matches_in_every_configuration_it_serves(monkeypatch, small_chunks, case):
+def test_fused_step_matches_in_every_configuration_it_serves(monkeypatch, small_chunks, case, width):
     # an autograd loss (its gradient stays numpy's: the same trace on the same beta), no constraint
     # (the kernel steps and checks only), T = 0 (nothing drawn), and a run of one chunk
-    model = ql.models.Hadamard(5)
+    model = ql.models.Hadamard(width)
     kwargs = {"autograd loss": {"loss": _quadratic}, "no gauge fixing": {"gauge_fixing": False},
               "zero temperature": {}, "whole batch": {"n_particles": 30}}[case]
     runs = []
