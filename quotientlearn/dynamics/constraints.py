@@ -96,4 +96,5 @@ class GaugeProjection(Constraint):
     def residual(self, theta):
         """``max |chi(theta)|``."""
         chi = self.gauge.chi(theta)
-        return float(np.max(np.abs(chi))) if chi.size else 0.0
+        # max |chi| as two reductions, without an array of |chi|
+        return float(np.maximum(np.max(chi), -np.min(chi))) if chi.size else 0.0

@@ -190,6 +190,15 @@ class PairRescaling(TorusRescaling):
         """``(|up_a|^2 - |down_a|^2) / 2``, shape ``(..., k)``."""
         if not isinstance(theta, np.ndarray):  # traced by autograd: the dense route differentiates
             return super().moment_map(theta)
+        if self._single is not None:
+            # one coordinate a side: two temporaries of shape (..., k) rather than the squares of all
+            # of theta and two more (their pages faulted in afresh at large N D); the same numbers
+            theta = as_batch(theta, (self.space_dim,))
+            up, down = theta[..., self._single[0]], theta[..., self._single[1]]
+            chi = np.multiply(up, up)
+            chi -= np.multiply(down, down)
+            chi *= 0.5
+            return chi
         up, down = self.orbit_norms(theta)
         return 0.5 * (up - down)
 
