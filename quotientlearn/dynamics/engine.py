@@ -462,12 +462,11 @@ class Engine:
         Each chunk is stepped, checked, projected and checked while it is in cache, and written into
         ``out`` (a new array when ``None``); the check after the projection is skipped where the
         proven sum of squares is below ``keeps_bound_below``. The results, and what happens on a
-        divergence, are those
-        of the step, check, projection and check of the whole batch: a chunk that fails a check sends
-        the rest of the step through exactly that sequence (the projection draws nothing, and rows
-        before the failed chunk passed both checks, so none of them is dropped). ``fused`` (a
-        :meth:`~quotientlearn.dynamics.Scheme.fused_step`) does a chunk's sequence in one call, or
-        leaves its stepped rows in ``out`` for the sequence below.
+        divergence, are those of the step, check, projection and check of the whole batch: a chunk
+        that fails a check sends the rest of the step through exactly that sequence (the projection
+        draws nothing, and rows before the failed chunk passed both checks, so none of them is
+        dropped). ``fused`` (a :meth:`~quotientlearn.dynamics.Scheme.fused_step`) does a chunk's
+        sequence in one call, or leaves its stepped rows in ``out`` for the sequence below.
         """
         out = np.empty_like(theta) if out is None else out
         for start in range(0, len(theta), rows):
