@@ -169,8 +169,8 @@ class ProductEulerStep:
             or some pair needs the balance's scale-safe route (the caller continues as the numpy path
             does).
         """
-        model, width = self.model, self.model.width
-        beta = model.from_coefficients(theta[:, :width] * theta[:, width:])
+        model = self.model
+        beta = model.traceable_predictor(theta)  # A (u * v), as the numpy step computes it
         coefficients = model.pullback_coefficients(-self.dt * self.loss.gradient(beta))
         if np.shape(coefficients) != beta.shape:  # a gradient that broadcasts, as the pull-back allows
             coefficients = np.broadcast_to(coefficients, beta.shape)
